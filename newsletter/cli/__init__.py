@@ -1,0 +1,62 @@
+"""The ``newsletter`` command line: a thin click group whose commands live one per module.
+
+Commands are imported only when they run, so ``newsletter --help`` stays fast and a command
+pays only for the libraries it uses.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import click
+
+__all__ = ["cli", "main"]
+
+#: command name -> "module:function" under newsletter.cli, in the order --help lists them.
+COMMANDS = {
+    "init": ("init", "Make a new workspace folder with settings and a first issue."),
+    "new": ("new", "Write a dated issue skeleton into issues/."),
+    "validate": ("validate", "Check issue files for mistakes without building them."),
+    "build": ("build", "Build issues into out/<slug>/ (HTML, text, MJML, .eml, meta.json)."),
+}
+
+
+class LazyGroup(click.Group):
+    """A group that imports a command's module only when that command is used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module = importlib.import_module(f"newsletter.cli.{COMMANDS[cmd_name][0]}")
+        command: click.Command = module.command
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, help_text) for name, (_, help_text) in COMMANDS.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog="""\b
+A morning with newsletter:
+  newsletter new putin-poaches-the-neighbors   # write issues/<today>-putin-....yaml
+  newsletter validate                          # every issue, every problem at once
+  newsletter build                             # out/<slug>/email.html, email.txt ...
+
+Run 'newsletter COMMAND --help' for a command's options and examples.""",
+)
+@click.version_option(package_name="newsletter")
+def cli(**_: Any) -> None:
+    """Turn newsletter issue files into finished, responsive emails."""
+
+
+def main() -> None:
+    """The console script."""
+    cli()

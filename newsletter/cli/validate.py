@@ -1,0 +1,49 @@
+"""``newsletter validate [ISSUE...]``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from .options import issue_paths, issues_argument, open_workspace, workspace_option
+
+
+@click.command(
+    "validate",
+    epilog="""\b
+Examples:
+  newsletter validate                      # every issue in issues/
+  newsletter validate issues/2025-06-26-putin-poaches-the-neighbors.yaml
+  newsletter validate --json | jq .""",
+)
+@issues_argument
+@workspace_option
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON on stdout.")
+def command(issues: tuple[Path, ...], workspace: Path | None, as_json: bool) -> None:
+    """Check issue files without building them: every problem, one line each.
+
+    Exits 0 when all are valid, 1 when any has a problem.
+    """
+    from ..loader import load_issue
+    from ..problems import Problem, ProblemsError
+
+    ws = open_workspace(workspace)
+    problems: list[Problem] = []
+    report = []
+    for path in issue_paths(ws, issues):
+        name = ws.display(path)
+        try:
+            load_issue(path, ws.root, display=name)
+        except ProblemsError as error:
+            problems.extend(error.problems)
+            report.append({"file": name, "ok": False, "problems": [str(p) for p in error.problems]})
+        else:
+            report.append({"file": name, "ok": True, "problems": []})
+            if not as_json:
+                click.echo(f"{name}: ok")
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+    if problems:
+        raise ProblemsError(problems)

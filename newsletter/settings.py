@@ -1,0 +1,104 @@
+"""The settings in ``newsletter.toml``, each declared once with its type, default and meaning.
+
+Every table is a pydantic model that forbids unknown keys, so a misspelt setting is an error
+that names the file and the key rather than a silent default.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+__all__ = [
+    "NewsletterSettings",
+    "SendSettings",
+    "Settings",
+    "TransformSettings",
+    "http_url",
+]
+
+
+def _check_http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(
+            f"expected an absolute http(s) URL like https://example.com/, got {value!r}"
+        )
+    return value
+
+
+def _check_email(value: str) -> str:
+    if not re.fullmatch(r"[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+", value):
+        raise ValueError(f"expected an email address like news@example.com, got {value!r}")
+    return value
+
+
+#: An absolute http(s) URL, kept exactly as written (pydantic's URL types would normalise it).
+http_url = Annotated[str, AfterValidator(_check_http_url)]
+email_address = Annotated[str, AfterValidator(_check_email)]
+
+
+class _Table(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NewsletterSettings(_Table):
+    """``[newsletter]``: who sends the newsletter and how it looks."""
+
+    name: str = Field(description="The newsletter's name, shown in the header and the title.")
+    brand: str = Field(description='The publisher, as in the "More from {brand}" heading.')
+    template: str = Field("gzero", description="The theme: a folder under templates/.")
+    from_name: str = Field(description="The sender's display name.")
+    from_email: email_address = Field(description="The sender's address.")
+    reply_to: email_address | None = Field(None, description="Where replies go, if not From.")
+    postal_address: str = Field(description="The postal address the footer must show (CAN-SPAM).")
+    site_url: http_url = Field(description="The publisher's site, linked from header and footer.")
+    lang: str = Field("en", description="The language of the issues (BCP 47), for lang=.")
+    web_version_url: str | None = Field(
+        None, description="Where an issue can be read on the web; {slug} is replaced."
+    )
+    preferences_url: str | None = Field(None, description="Where subscribers manage their emails.")
+    asset_base_url: http_url | None = Field(
+        None, description="Where assets/ is published; local images are linked under it."
+    )
+    utm: dict[str, str] = Field(
+        default_factory=dict,
+        description="URL parameters added to every content link ({slug} and {date} replaced).",
+    )
+
+
+class TransformSettings(_Table):
+    """``[transforms]``: the HTML steps after MJML, each one switchable."""
+
+    assets: bool = Field(True, description="Link local images under asset_base_url.")
+    utm: bool = Field(True, description="Add [newsletter.utm] parameters to content links.")
+    inline: bool = Field(True, description="Inline the theme's CSS into style attributes.")
+    inliner: Literal["premailer", "css-inline"] = Field(
+        "premailer", description="The CSS inlining engine."
+    )
+
+
+class SendSettings(_Table):
+    """``[send]``: what every message needs to be sent (and sample values for previews)."""
+
+    unsubscribe_url: str | None = Field(
+        None, description="Per-subscriber unsubscribe link; {token} and {email} are replaced."
+    )
+    unsubscribe_mailto: email_address | None = Field(
+        None, description="Address for mailto: unsubscribes in List-Unsubscribe."
+    )
+    sample: dict[str, str] = Field(
+        default_factory=lambda: {"first_name": "Alex", "email": "alex@example.com"},
+        description="Merge-field values for builds, previews and test sends.",
+    )
+
+
+class Settings(_Table):
+    """The whole of ``newsletter.toml``."""
+
+    newsletter: NewsletterSettings
+    transforms: TransformSettings = TransformSettings()
+    send: SendSettings = SendSettings()
