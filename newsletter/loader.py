@@ -136,7 +136,10 @@ def _parse_yaml(
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 + offset if mark else None
-        what = " ".join(part for part in (error.context, error.problem) if part)
+        what = error.problem or error.context or "malformed"
+        if error.context and error.context_mark and error.problem:
+            started = error.context_mark.line + 1 + offset
+            what += f", {error.context} that starts on line {started}"
         problems.append(Problem(file, "", f"invalid YAML: {what}", line))
         return None, {}
     except (yaml.YAMLError, ValueError) as error:

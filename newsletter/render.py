@@ -88,7 +88,25 @@ def render(template: str, issue: Issue, settings: Settings, theme_dirs: tuple[Pa
     try:
         return env.get_template(template).render(context(issue, settings))
     except TemplateError as error:
-        where = getattr(error, "filename", None) or template
-        line = getattr(error, "lineno", None)
-        place = f"{where}:{line}" if line else where
+        place = _template_place(error, theme_dirs) or template
         raise NewsletterError(f"{place}: template error: {error.message}") from error
+
+
+def _template_place(error: TemplateError, theme_dirs: tuple[Path, ...]) -> str | None:
+    """``partials/lead.mjml.j2:11``: where in the theme the error happened.
+
+    Syntax errors carry their place; errors while rendering (an undefined field) only show it
+    in the traceback, where Jinja puts the template's own file and line.
+    """
+    name, line = getattr(error, "name", None), getattr(error, "lineno", None)
+    if name is None:
+        traceback = error.__traceback__
+        while traceback is not None:
+            filename = traceback.tb_frame.f_code.co_filename
+            for folder in theme_dirs:
+                if filename.startswith(str(folder) + "/"):
+                    name, line = Path(filename).relative_to(folder).as_posix(), traceback.tb_lineno
+            traceback = traceback.tb_next
+    if name is None:
+        return None
+    return f"{name}:{line}" if line else name

@@ -50,7 +50,7 @@ class Workspace:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             raise NewsletterError(f"{path}: no {CONFIG_NAME} here") from None
-        display = _display(path)
+        display = _display(path, root)
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as error:

@@ -1,0 +1,74 @@
+"""Shared fixtures: real workspaces in temporary folders, built with the real pipeline."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from lxml import html as lxml_html
+
+from newsletter import Workspace
+from newsletter.build import BuildResult, build_issue
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE = "2025-06-26-putin-poaches-the-neighbors"
+
+
+@pytest.fixture
+def workspace_dir(tmp_path: Path) -> Path:
+    """A copy of the repository's GZERO workspace (settings, issues, assets)."""
+    root = tmp_path / "ws"
+    root.mkdir()
+    shutil.copy(REPO / "newsletter.toml", root / "newsletter.toml")
+    shutil.copytree(REPO / "issues", root / "issues")
+    shutil.copytree(REPO / "assets", root / "assets")
+    return root
+
+
+@pytest.fixture
+def workspace(workspace_dir: Path) -> Workspace:
+    return Workspace.load(workspace_dir)
+
+
+MINIMAL = """\
+subject: A plain subject
+preheader: A plain preheader that says more.
+date: 2025-06-26
+lead:
+  headline: A headline
+  url: https://www.gzeromedia.com/news/a-story
+  body: |
+    A first paragraph.
+teasers: []
+"""
+
+
+@pytest.fixture
+def write_issue(workspace_dir: Path) -> Callable[..., Path]:
+    """Write an issue file into the workspace's issues/ folder and return its path."""
+
+    def write(text: str, name: str = "2025-06-26-test.yaml") -> Path:
+        path = workspace_dir / "issues" / name
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture
+def build(workspace_dir: Path) -> Callable[..., BuildResult]:
+    """Build an issue file of the workspace (re-reading newsletter.toml each time)."""
+
+    def run(path: Path) -> BuildResult:
+        result = build_issue(path, Workspace.load(workspace_dir))
+        assert result.ok, "\n".join(map(str, result.problems))
+        return result
+
+    return run
+
+
+def parse(html: str) -> lxml_html.HtmlElement:
+    """The email's HTML as an lxml tree, comments kept."""
+    return lxml_html.document_fromstring(html)

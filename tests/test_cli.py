@@ -1,0 +1,248 @@
+"""The commands as editors run them: real files, exit codes, and exactly what they print."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from newsletter.cli import cli
+
+from .conftest import EXAMPLE, MINIMAL, REPO
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_help_lists_commands_with_a_morning_example() -> None:
+    code, out, _ = run("--help")
+    assert code == 0
+    for name in ("init", "new", "validate", "build"):
+        assert f"  {name} " in out
+    assert "newsletter build" in out
+    for name in ("init", "new", "validate", "build"):
+        code, out, _ = run(name, "--help")
+        assert code == 0 and "Examples:" in out
+
+
+def test_validate_the_example(workspace_dir: Path) -> None:
+    code, out, err = run("validate", "--workspace", str(workspace_dir))
+    assert (code, out, err) == (0, f"issues/{EXAMPLE}.yaml: ok\n", "")
+
+
+def test_validate_a_broken_issue_prints_one_line_per_problem(workspace_dir: Path) -> None:
+    broken = workspace_dir / "issues" / "2025-06-27-broken.yaml"
+    broken.write_text(
+        MINIMAL.replace("  headline: A headline\n", "  imgae: x\n").replace(
+            "2025-06-26", "tomorrow"
+        )
+    )
+    code, out, err = run("validate", "--workspace", str(workspace_dir))
+    assert code == 1
+    assert out == f"issues/{EXAMPLE}.yaml: ok\n"
+    assert err == (
+        "issues/2025-06-27-broken.yaml:3: date: expected a date like 2025-06-26, got text 'tomorrow'\n"
+        "issues/2025-06-27-broken.yaml:4: lead.headline: required field is missing\n"
+        "issues/2025-06-27-broken.yaml:5: lead.imgae: unknown field (did you mean 'image'?)\n"
+        "3 problems found\n"
+    )
+
+
+def test_validate_json(workspace_dir: Path) -> None:
+    code, out, _ = run("validate", "--workspace", str(workspace_dir), "--json")
+    assert code == 0
+    assert json.loads(out) == [{"file": f"issues/{EXAMPLE}.yaml", "ok": True, "problems": []}]
+
+
+def test_build_writes_every_output_file(workspace_dir: Path) -> None:
+    code, out, err = run("build", "--workspace", str(workspace_dir))
+    assert code == 0, err
+    assert out.startswith(f"built out/{EXAMPLE}/  html ")
+    folder = workspace_dir / "out" / EXAMPLE
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "email.html",
+        "email.mjml",
+        "email.txt",
+        "message.eml",
+        "meta.json",
+    ]
+    meta = json.loads((folder / "meta.json").read_text())
+    assert meta["subject"] == "Putin poaches the neighbors for his Ukraine invasion"
+    assert meta["sizes"]["email.html"] == (folder / "email.html").stat().st_size
+    assert set(meta["timings_ms"]) == {
+        "load",
+        "render",
+        "compile",
+        "assets",
+        "utm",
+        "inline",
+        "text",
+        "eml",
+    }
+    assert meta["warnings"] == []
+
+
+def test_a_failed_build_leaves_the_previous_output_untouched(workspace_dir: Path) -> None:
+    issue = workspace_dir / "issues" / f"{EXAMPLE}.yaml"
+    assert run("build", "--workspace", str(workspace_dir), str(issue))[0] == 0
+    folder = workspace_dir / "out" / EXAMPLE
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    original = issue.read_text()
+    issue.write_text(original.replace("subject: Putin", "subject: [Putin"))
+    code, out, err = run("build", "--workspace", str(workspace_dir), str(issue))
+    assert code == 1 and out == ""
+    assert err == (
+        f"issues/{EXAMPLE}.yaml:3: invalid YAML: did not find expected ',' or ']', "
+        "while parsing a flow sequence that starts on line 2\n1 problem found\n"
+    )
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    assert issue.read_text() != original  # the editor's file is never touched
+
+
+def test_build_json_and_exit_code_with_one_bad_issue(workspace_dir: Path) -> None:
+    (workspace_dir / "issues" / "bad.yaml").write_text("subject: only\n")
+    code, out, err = run("build", "--workspace", str(workspace_dir), "--json")
+    assert code == 1
+    summary = json.loads(out)
+    assert [entry["ok"] for entry in summary] == [True, False]
+    assert summary[1]["problems"] == [
+        "issues/bad.yaml: date: required field is missing",
+        "issues/bad.yaml: lead: required field is missing",
+    ]
+    assert not (workspace_dir / "out" / "bad").exists()
+    assert err.endswith("2 problems found\n")
+
+
+def test_two_files_with_one_slug_are_refused(workspace_dir: Path) -> None:
+    (workspace_dir / "issues" / "same.yaml").write_text(MINIMAL)
+    (workspace_dir / "issues" / "same.yml").write_text(MINIMAL)
+    code, _, err = run("build", "--workspace", str(workspace_dir))
+    assert code == 1
+    assert (
+        "issues/same.yml: slug: slug 'same' is also built from issues/same.yaml; rename one" in err
+    )
+
+
+def test_many_issues_build_in_parallel_processes(workspace_dir: Path) -> None:
+    text = (workspace_dir / "issues" / f"{EXAMPLE}.yaml").read_text()
+    for n in range(5):
+        (workspace_dir / "issues" / f"copy-{n}.yaml").write_text(text)
+    code, out, err = run("build", "--workspace", str(workspace_dir), "--jobs", "2")
+    assert code == 0, err
+    assert out.count("built out/") == 6
+    assert len(list((workspace_dir / "out").iterdir())) == 6
+
+
+def test_usage_errors_exit_2(workspace_dir: Path) -> None:
+    code, _, err = run("build", "--workspace", str(workspace_dir), "issues/nope.yaml")
+    assert code == 2 and "no such file: issues/nope.yaml" in err
+    code, _, err = run("build", "--workspace", str(workspace_dir / "missing"))
+    assert code == 2 and "no such folder" in err
+    assert run("build", "--jobs", "0")[0] == 2
+
+
+def test_no_workspace_found_is_one_clear_line(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "newsletter", "validate"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"error: no newsletter.toml in {tmp_path.resolve()} or any folder above it; "
+        "run 'newsletter init DIR' to make a workspace, or pass --workspace\n"
+    )
+
+
+def test_bad_settings_name_file_key_and_line(workspace_dir: Path) -> None:
+    config = workspace_dir / "newsletter.toml"
+    config.write_text(
+        config.read_text()
+        .replace('lang = "en"', 'lang = "en"\ncolour = "red"')
+        .replace('from_email = "newsletter@gzeromedia.com"', 'from_email = "not an address"')
+    )
+    code, _, err = run("validate", "--workspace", str(workspace_dir))
+    assert code == 1
+    assert err == (
+        "newsletter.toml:9: newsletter.from_email: expected an email address like news@example.com, got 'not an address'\n"
+        "newsletter.toml:13: newsletter.colour: unknown field (did you mean 'color'?)\n"
+        "2 problems found\n"
+    ).replace(" (did you mean 'color'?)", " (known fields: " + KNOWN + ")")
+
+
+KNOWN = "name, brand, template, from_name, from_email, reply_to, postal_address, site_url, lang, web_version_url, preferences_url, asset_base_url, utm"
+
+
+def test_init_then_build_works_outside_the_repository(tmp_path: Path) -> None:
+    folder = tmp_path / "my-letter"
+    code, out, _ = run("init", str(folder), "--name", "The Morning")
+    assert code == 0
+    today = dt.date.today().isoformat()
+    assert out.splitlines() == [
+        f"wrote {folder / 'newsletter.toml'}",
+        f"wrote {folder / 'issues' / f'{today}-first-issue.yaml'}",
+        f"next: cd {folder} && newsletter build",
+    ]
+    result = subprocess.run(
+        [sys.executable, "-m", "newsletter", "build"], cwd=folder, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    html = (folder / "out" / f"{today}-first-issue" / "email.html").read_text()
+    assert "The first issue of The Morning" in html and "More from The Morning" in html
+
+
+def test_init_refuses_a_folder_that_is_not_empty(tmp_path: Path) -> None:
+    (tmp_path / "keep.txt").write_text("mine")
+    code, _, err = run("init", str(tmp_path))
+    assert code == 1
+    assert (
+        err
+        == f"error: {tmp_path}: not an empty folder; choose a new one so nothing is overwritten\n"
+    )
+    assert (tmp_path / "keep.txt").read_text() == "mine"
+    assert not (tmp_path / "newsletter.toml").exists()
+
+
+def test_new_writes_a_skeleton_that_builds_and_never_overwrites(workspace_dir: Path) -> None:
+    code, out, _ = run(
+        "new", "nato-summit", "--date", "2025-06-27", "--workspace", str(workspace_dir)
+    )
+    assert (code, out) == (0, "wrote issues/2025-06-27-nato-summit.yaml\n")
+    path = workspace_dir / "issues" / "2025-06-27-nato-summit.yaml"
+    path.write_text(path.read_text() + "# my edits\n")
+    code, _, err = run(
+        "new", "nato-summit", "--date", "2025-06-27", "--workspace", str(workspace_dir)
+    )
+    assert code == 1 and "already exists; it was left as it is" in err
+    assert path.read_text().endswith("# my edits\n")
+    code, _, err = run("build", "--workspace", str(workspace_dir), str(path))
+    assert code == 0, err
+    assert run("new", "Bad Slug!", "--workspace", str(workspace_dir))[0] == 1
+    assert run("new", "x", "--date", "26/06/2025", "--workspace", str(workspace_dir))[0] == 2
+
+
+def test_the_readme_build_command_builds_the_repository_example(tmp_path: Path) -> None:
+    """The second half of the README's first command, on the repository as it stands."""
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "newsletter"),
+            "build",
+            "--workspace",
+            str(REPO),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)[0]["slug"] == EXAMPLE
+    assert not out.exists()

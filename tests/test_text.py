@@ -1,0 +1,69 @@
+"""The plain-text part: rendered from the issue, readable on its own."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from newsletter.build import BuildResult
+from newsletter.markdown import to_text
+
+from .conftest import EXAMPLE, parse
+
+
+def example_text(build: Callable[..., BuildResult], workspace_dir: Path) -> tuple[str, str]:
+    result = build(workspace_dir / "issues" / f"{EXAMPLE}.yaml")
+    assert result.email is not None
+    return result.email.text, result.email.html
+
+
+def test_lines_are_wrapped_at_78_columns_except_lone_urls(
+    build: Callable[..., BuildResult], workspace_dir: Path
+) -> None:
+    text, _ = example_text(build, workspace_dir)
+    long = [line for line in text.splitlines() if len(line) > 78]
+    assert long, "the example has URLs longer than a line"
+    assert all(" " not in line and "://" in line for line in long)
+
+
+def test_no_html_tags_or_entities(build: Callable[..., BuildResult], workspace_dir: Path) -> None:
+    text, _ = example_text(build, workspace_dir)
+    assert not re.search(r"</?[a-zA-Z][^>]*>", text)
+    assert not re.search(r"&(#\d+|#x[0-9a-f]+|[a-z]+);", text)
+
+
+def test_every_content_link_is_written_out(
+    build: Callable[..., BuildResult], workspace_dir: Path
+) -> None:
+    text, html = example_text(build, workspace_dir)
+    for a in parse(html).findall(".//a"):
+        href = a.get("href")
+        if href.startswith("https://www.gzeromedia.com/news/"):
+            assert href.split("?")[0] in text
+
+
+def test_headline_paragraphs_teasers_and_footer(
+    build: Callable[..., BuildResult], workspace_dir: Path
+) -> None:
+    text, _ = example_text(build, workspace_dir)
+    assert "Putin poaches the neighbors for his Ukraine invasion\n=====" in text
+    assert "[Photo: Russian President Vladimir Putin. (Reuters)]" in text
+    assert (
+        "Read more about how Central Asia is keeping its distance from the\nKremlin\n(https://www.gzeromedia.com/news/central-asia-keeps-its-distance-from-the-kremlin)."
+        in text
+    )
+    assert "MORE FROM GZERO MEDIA" in text
+    assert text.count("https://www.gzeromedia.com/news/") == 7
+    assert "Unsubscribe:\n%%unsubscribe_url%%" in text
+    assert "GZERO Media, 14 East 60th Street, New York, NY 10022, USA" in text
+
+
+def test_markdown_to_text_handles_lists_quotes_and_emphasis() -> None:
+    text = to_text(
+        "Intro *with* **emphasis** and `code`.\n\n- one\n- two [link](https://e.com/x)\n\n3. three\n4. four\n\n> quoted\n"
+    )
+    assert (
+        text
+        == "Intro with emphasis and code.\n\n- one\n\n- two link (https://e.com/x)\n\n3. three\n\n4. four\n\n> quoted"
+    )

@@ -1,0 +1,100 @@
+"""The theme's MJML, checked for what mjml-python lets through without a word."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from newsletter import Workspace
+from newsletter.build import BuildResult, build_issue
+from newsletter.compile import MJML_TAGS
+from newsletter.workspace import builtin_themes
+
+from .conftest import EXAMPLE
+
+
+def test_the_theme_uses_only_real_mjml_tags_and_always_writes_alt(
+    build: Callable[..., BuildResult], workspace_dir: Path
+) -> None:
+    result = build(workspace_dir / "issues" / f"{EXAMPLE}.yaml")
+    mjml = result.files["email.mjml"].decode()
+    assert set(re.findall(r"<(mj[a-z-]*)", mjml)) <= MJML_TAGS
+    images = re.findall(r"<mj-image\b[^>]*\bsrc=[^>]*>", mjml)
+    assert len(images) == 4 and all(" alt=" in tag for tag in images)
+    assert 'inline="inline"' not in mjml  # MRML ignores it; the inline transform does the job
+
+
+def test_every_template_file_of_the_theme_is_used() -> None:
+    theme = builtin_themes() / "gzero"
+    names = {p.relative_to(theme).as_posix() for p in theme.rglob("*.j2")}
+    text = " ".join(p.read_text() for p in theme.rglob("*.j2"))
+    included = set(re.findall(r'include "([^"]+)"', text))
+    assert names - included == {"email.mjml.j2", "email.txt.j2"}
+
+
+def override(workspace_dir: Path, partial: str, edit: Callable[[str], str]) -> None:
+    """Copy the built-in theme into the workspace and edit one of its files."""
+    own = workspace_dir / "templates" / "gzero"
+    shutil.copytree(builtin_themes() / "gzero", own)
+    path = own / partial
+    path.write_text(edit(path.read_text()))
+
+
+def failure(workspace_dir: Path) -> str:
+    result = build_issue(
+        workspace_dir / "issues" / f"{EXAMPLE}.yaml", Workspace.load(workspace_dir)
+    )
+    assert not result.ok
+    return "\n".join(map(str, result.problems))
+
+
+def test_a_workspace_override_wins_over_the_builtin_partial(
+    build: Callable[..., BuildResult], workspace_dir: Path
+) -> None:
+    override(
+        workspace_dir,
+        "partials/footer.mjml.j2",
+        lambda t: t.replace("You are receiving", "You get"),
+    )
+    assert (
+        b"You get GZERO Daily"
+        in build(workspace_dir / "issues" / f"{EXAMPLE}.yaml").files["email.html"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("partial", "edit", "message"),
+    [
+        (
+            "partials/header.mjml.j2",
+            lambda t: t.replace("<mj-column>", "<mj-colum>", 1).replace(
+                "</mj-column>", "</mj-colum>", 1
+            ),
+            ": email.mjml.j2: unknown MJML tag <mj-colum>",
+        ),
+        (
+            "partials/lead.mjml.j2",
+            lambda t: t.replace("{{ lead.headline }}", "{{ lead.headlin.upper() }}", 1),
+            "partials/lead.mjml.j2:10: template error: 'newsletter.issue.Lead object' has no attribute 'headlin'",
+        ),
+        (
+            "partials/footer.mjml.j2",
+            lambda t: t.replace("%%unsubscribe_url%%", "%%unsubscribe_link%%"),
+            ": email.mjml.j2: unknown merge field %%unsubscribe_link%%",
+        ),
+        (
+            "partials/footer.mjml.j2",
+            lambda t: t.replace("</mj-section>", ""),
+            ": email.mjml.j2: MJML error:",
+        ),
+    ],
+)
+def test_theme_mistakes_are_errors_that_name_the_template(
+    workspace_dir: Path, partial: str, edit: Callable[[str], str], message: str
+) -> None:
+    override(workspace_dir, partial, edit)
+    assert message in failure(workspace_dir)

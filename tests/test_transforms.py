@@ -1,0 +1,88 @@
+"""Each HTML step on its own: exact HTML in, exact HTML out."""
+
+from __future__ import annotations
+
+import pytest
+
+from newsletter.problems import NewsletterError
+from newsletter.transforms import absolute_assets, add_utm, inline_css
+from newsletter.transforms.utm import with_params
+
+PARAMS = {"utm_source": "newsletter", "utm_medium": "email"}
+
+
+class TestUtm:
+    def test_adds_parameters_and_the_slot(self) -> None:
+        html = '<div class="nl-slot-lead"><a href="https://e.com/a">x</a></div>'
+        assert add_utm(html, PARAMS) == (
+            '<div class="nl-slot-lead"><a href="https://e.com/a?utm_source=newsletter&amp;'
+            'utm_medium=email&amp;utm_content=lead">x</a></div>'
+        )
+
+    def test_keeps_query_and_fragment_and_never_overrides(self) -> None:
+        html = '<a href="https://e.com/a?utm_source=partner&amp;x=1#top">x</a>'
+        assert (
+            add_utm(html, PARAMS)
+            == '<a href="https://e.com/a?utm_source=partner&amp;x=1&amp;utm_medium=email#top">x</a>'
+        )
+
+    def test_a_link_belongs_to_the_last_slot_opened_before_it(self) -> None:
+        html = (
+            '<td class="nl-slot-teaser-1-outlook"></td><div class="mj-column nl-slot-teaser-1"><a href="https://e.com/1">1</a></div>'
+            '<div class="nl-slot-teaser-12 x"><a class="k" href="https://e.com/12">12</a></div>'
+        )
+        out = add_utm(html, {"utm_source": "n"})
+        assert 'href="https://e.com/1?utm_source=n&amp;utm_content=teaser-1"' in out
+        assert 'href="https://e.com/12?utm_source=n&amp;utm_content=teaser-12"' in out
+
+    @pytest.mark.parametrize(
+        "href",
+        ["%%unsubscribe_url%%", "mailto:a@e.com", "/relative", "#top", "javascript:void(0)", ""],
+    )
+    def test_leaves_non_http_links_alone(self, href: str) -> None:
+        html = f'<div class="nl-slot-lead"><a href="{href}">x</a></div>'
+        assert add_utm(html, PARAMS) == html
+
+    def test_returns_input_when_nothing_to_do(self) -> None:
+        html = '<a href="https://e.com/">x</a>'
+        assert add_utm(html, {}) is html
+        assert (
+            with_params("https://e.com/?utm_source=a&utm_medium=b", PARAMS)
+            == "https://e.com/?utm_source=a&utm_medium=b"
+        )
+
+
+class TestAssets:
+    def test_relative_sources_join_the_base_url(self) -> None:
+        html = '<img alt="" src="assets/a b.jpg"><img src="https://cdn.e.com/x.png" alt=""><img src="data:image/png;base64,AA" alt="">'
+        assert absolute_assets(html, "https://e.com/files") == (
+            '<img alt="" src="https://e.com/files/assets/a%20b.jpg"><img src="https://cdn.e.com/x.png" alt="">'
+            '<img src="data:image/png;base64,AA" alt="">'
+        )
+
+
+class TestInline:
+    HTML = (
+        "<html><head><style>.x { color: red; } @media (max-width: 479px) { .x { color: blue !important; } }"
+        '</style></head><body><p class="x">Hi</p></body></html>'
+    )
+
+    @pytest.mark.parametrize("engine", ["premailer", "css-inline"])
+    def test_inlines_rules_and_keeps_media_queries_with_important(self, engine: str) -> None:
+        out = inline_css(self.HTML, engine=engine)  # type: ignore[arg-type]
+        assert 'style="color:red"' in out.replace(" ", "").replace(";", "")
+        assert "@media (max-width: 479px) { .x { color: blue !important; } }" in out
+
+    def test_never_fetches_remote_stylesheets(self) -> None:
+        html = self.HTML.replace(
+            "<style>",
+            '<link rel="stylesheet" href="https://fonts.googleapis.com/css?family=X"><style>',
+        )
+        out = inline_css(
+            html
+        )  # would raise or hang without allow_network=False on this offline machine
+        assert "fonts.googleapis.com" in out
+
+    def test_failures_are_raised_not_swallowed(self) -> None:
+        with pytest.raises(NewsletterError, match=r"CSS inlining \(premailer\) failed"):
+            inline_css("")
