@@ -8,6 +8,7 @@ when it needs to be, and every message carries one-click unsubscribe headers (RF
 
 from __future__ import annotations
 
+import binascii
 import datetime as dt
 import hashlib
 from collections.abc import Mapping
@@ -77,12 +78,23 @@ def build_message(
         message.set_raw("List-Unsubscribe", ",\r\n ".join(unsubscribe))
     if values.get("unsubscribe_url"):
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    message.set_content(
-        mergefields.fill(email.text, values, html_escape=False), cte="quoted-printable"
-    )
-    message.add_alternative(
-        mergefields.fill(email.html, values, html_escape=True),
-        subtype="html",
-        cte="quoted-printable",
-    )
+    message["MIME-Version"] = "1.0"
+    message.make_alternative()
+    message.attach(_text_part(mergefields.fill(email.text, values, html_escape=False), "plain"))
+    message.attach(_text_part(mergefields.fill(email.html, values, html_escape=True), "html"))
     return message
+
+
+def _text_part(body: str, subtype: str) -> EmailMessage:
+    """A UTF-8, quoted-printable text part.
+
+    binascii's C encoder does in well under a millisecond what the email package's pure-Python
+    one (``set_content(cte="quoted-printable")``) takes 3 ms for on a 40 KB email, and a list
+    send makes one message per recipient.
+    """
+    part = EmailMessage(policy=POLICY)
+    part["Content-Type"] = f'text/{subtype}; charset="utf-8"'
+    part["Content-Transfer-Encoding"] = "quoted-printable"
+    body = body if body.endswith("\n") else body + "\n"
+    part.set_payload(binascii.b2a_qp(body.encode(), istext=True).decode("ascii"))
+    return part

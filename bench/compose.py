@@ -1,0 +1,117 @@
+"""How long composing takes: per stage, warm in one process, cold as a command, and in bulk.
+
+    python bench/compose.py [--runs N]
+
+Prints tables of medians (these machines are shared and noisy: compare numbers from one run,
+not across runs). Targets from the compose issue: the example warm under 40 ms with premailer
+and under 10 ms with css-inline; one cold `newsletter build` under 1 s; `newsletter --help`
+under 300 ms; 100 issues in one `build` under 4 s on two cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from newsletter import Workspace
+from newsletter.build import build_issue
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE = REPO / "issues" / "2025-06-26-putin-poaches-the-neighbors.yaml"
+STAGES = ("load", "render", "compile", "assets", "utm", "inline", "text", "eml")
+
+
+def workspace_copy(root: Path, inliner: str, copies: int = 0) -> Path:
+    """A copy of the repository's workspace with ``inliner``, and ``copies`` more issues."""
+    shutil.copytree(REPO / "issues", root / "issues")
+    shutil.copytree(REPO / "assets", root / "assets")
+    config = (
+        (REPO / "newsletter.toml")
+        .read_text()
+        .replace('inliner = "premailer"', f'inliner = "{inliner}"')
+    )
+    (root / "newsletter.toml").write_text(config)
+    for n in range(copies - 1):
+        shutil.copy(EXAMPLE, root / "issues" / f"copy-{n:03}.yaml")
+    return root
+
+
+def warm_stages(root: Path, runs: int) -> dict[str, float]:
+    """Median milliseconds per stage (and in all) of building the example in-process, warm."""
+    workspace = Workspace.load(root)
+    path = root / "issues" / EXAMPLE.name
+    now = dt.datetime.now(dt.UTC)
+    for _ in range(3):
+        build_issue(path, workspace, now=now)
+    samples: dict[str, list[float]] = {stage: [] for stage in (*STAGES, "total")}
+    for _ in range(runs):
+        started = time.perf_counter()
+        result = build_issue(path, workspace, now=now)
+        samples["total"].append((time.perf_counter() - started) * 1000)
+        timings = result.meta()["timings_ms"]
+        assert isinstance(timings, dict)
+        for stage in STAGES:
+            samples[stage].append(timings.get(stage, 0.0))
+    return {stage: statistics.median(values) for stage, values in samples.items()}
+
+
+def command_ms(args: list[str], cwd: Path, runs: int) -> float:
+    """Median wall-clock milliseconds of running ``newsletter ARGS`` as a fresh process."""
+    exe = str(Path(sys.executable).parent / "newsletter")
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run([exe, *args], cwd=cwd, check=True, capture_output=True)
+        samples.append((time.perf_counter() - started) * 1000)
+    return statistics.median(samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=30, help="runs per in-process measurement")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        roots = {name: workspace_copy(base / name, name) for name in ("premailer", "css-inline")}
+        stages = {name: warm_stages(root, args.runs) for name, root in roots.items()}
+        print(f"Example issue, warm, in-process: median ms of {args.runs} builds")
+        print(f"| {'stage':8} | {'premailer':>9} | {'css-inline':>10} |")
+        print(f"|{'-' * 10}|{'-' * 11}|{'-' * 12}|")
+        for stage in (*STAGES, "total"):
+            print(
+                f"| {stage:8} | {stages['premailer'][stage]:9.2f} | {stages['css-inline'][stage]:10.2f} |"
+            )
+        ratio = stages["premailer"]["total"] / stages["css-inline"]["total"]
+        print(f"css-inline builds {ratio:.1f}x faster than premailer in this run.\n")
+
+        cold = 5
+        print(f"Whole commands, cold processes: median ms of {cold} runs")
+        print(f"| {'command':40} | {'ms':>7} |")
+        print(f"|{'-' * 42}|{'-' * 9}|")
+        print(f"| {'newsletter --help':40} | {command_ms(['--help'], base, cold):7.0f} |")
+        for name, root in roots.items():
+            ms = command_ms(["build", str(root / "issues" / EXAMPLE.name)], root, cold)
+            print(f"| {'newsletter build (example, ' + name + ')':40} | {ms:7.0f} |")
+
+        bulk = workspace_copy(base / "bulk", "premailer", copies=100)
+        print("\n100 issues in one `newsletter build` (premailer), median ms of 3 runs")
+        print(f"| {'jobs':6} | {'ms':>7} |")
+        print(f"|{'-' * 8}|{'-' * 9}|")
+        results = {}
+        for jobs in ("1", "2"):
+            results[jobs] = command_ms(["build", "--jobs", jobs], bulk, 3)
+            print(f"| {jobs:6} | {results[jobs]:7.0f} |")
+        print(
+            f"Two processes build {results['1'] / results['2']:.2f}x faster than one in this run."
+        )
+
+
+if __name__ == "__main__":
+    main()
