@@ -7,6 +7,7 @@ that names the file and the key rather than a silent default.
 from __future__ import annotations
 
 import re
+import string
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
@@ -36,6 +37,28 @@ def _check_email(value: str) -> str:
     return value
 
 
+def _template(*names: str) -> AfterValidator:
+    """A validator for text with ``{name}`` placeholders: only ``names`` may be used, so a
+    misspelt placeholder is reported with the settings rather than crashing a build."""
+
+    def check(value: str) -> str:
+        try:
+            used = {
+                field for _, field, _, _ in string.Formatter().parse(value) if field is not None
+            }
+        except ValueError as error:
+            raise ValueError(
+                f"{error} in {value!r} (write {{{{ and }}}} for a literal brace)"
+            ) from None
+        unknown = sorted(used - set(names))
+        if unknown:
+            allowed = ", ".join(f"{{{name}}}" for name in names)
+            raise ValueError(f"unknown placeholder {{{unknown[0]}}} in {value!r} (use {allowed})")
+        return value
+
+    return AfterValidator(check)
+
+
 #: An absolute http(s) URL, kept exactly as written (pydantic's URL types would normalise it).
 http_url = Annotated[str, AfterValidator(_check_http_url)]
 email_address = Annotated[str, AfterValidator(_check_email)]
@@ -57,14 +80,16 @@ class NewsletterSettings(_Table):
     postal_address: str = Field(description="The postal address the footer must show (CAN-SPAM).")
     site_url: http_url = Field(description="The publisher's site, linked from header and footer.")
     lang: str = Field("en", description="The language of the issues (BCP 47), for lang=.")
-    web_version_url: str | None = Field(
+    web_version_url: Annotated[str, _template("slug")] | None = Field(
         None, description="Where an issue can be read on the web; {slug} is replaced."
     )
-    preferences_url: str | None = Field(None, description="Where subscribers manage their emails.")
+    preferences_url: Annotated[str, _template("slug", "email", "token")] | None = Field(
+        None, description="Where subscribers manage their emails."
+    )
     asset_base_url: http_url | None = Field(
         None, description="Where assets/ is published; local images are linked under it."
     )
-    utm: dict[str, str] = Field(
+    utm: dict[str, Annotated[str, _template("slug", "date")]] = Field(
         default_factory=dict,
         description="URL parameters added to every content link ({slug} and {date} replaced).",
     )
@@ -84,7 +109,7 @@ class TransformSettings(_Table):
 class SendSettings(_Table):
     """``[send]``: what every message needs to be sent (and sample values for previews)."""
 
-    unsubscribe_url: str | None = Field(
+    unsubscribe_url: Annotated[str, _template("token", "email", "slug")] | None = Field(
         None, description="Per-subscriber unsubscribe link; {token} and {email} are replaced."
     )
     unsubscribe_mailto: email_address | None = Field(

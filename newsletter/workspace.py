@@ -54,8 +54,10 @@ class Workspace:
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as error:
-            line = getattr(error, "lineno", None)
-            message = str(error).split(" (at line")[0]
+            # Python 3.11's error has the position only in its message: "... (at line 12, column 3)"
+            found = re.search(r" \(at line (\d+), column \d+\)$", str(error))
+            line = int(found[1]) if found else None
+            message = str(error)[: found.start()] if found else str(error)
             raise ProblemsError(
                 [Problem(display, "", f"invalid TOML: {message}", line=line)]
             ) from None
@@ -148,6 +150,9 @@ def _toml_line(text: str, loc: Loc) -> int | None:
         for i in range(start, end):
             if re.match(rf"\s*{re.escape(key)}\s*=", lines[i]):
                 return i + 1
+        subtable = _table_span(lines, [*table, key])
+        if subtable is not None:
+            return subtable[0]
         if table:
             return start
     return None
