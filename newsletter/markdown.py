@@ -8,6 +8,7 @@ rendering walks the same token stream, so both parts of the email say the same t
 
 from __future__ import annotations
 
+import re
 import textwrap
 from functools import cache
 
@@ -37,12 +38,17 @@ def to_html(text: str) -> str:
 
 
 def wrap(text: str, width: int = 78, indent: str = "") -> str:
-    """Wrap one paragraph at ``width`` columns without ever breaking a URL or a word."""
+    """Wrap one paragraph at ``width`` columns without ever breaking a URL or a word.
+
+    ``indent`` starts the first line (a list marker, quote marks); the lines after it keep the
+    quote marks and indent past the list markers.
+    """
+    rest = re.sub(r"[^>]", " ", indent)
     return textwrap.fill(
         " ".join(text.split()),
         width=width,
         initial_indent=indent,
-        subsequent_indent=" " * len(indent),
+        subsequent_indent=rest,
         break_long_words=False,
         break_on_hyphens=False,
     )

@@ -67,3 +67,12 @@ def test_markdown_to_text_handles_lists_quotes_and_emphasis() -> None:
         text
         == "Intro with emphasis and code.\n\n- one\n\n- two link (https://e.com/x)\n\n3. three\n\n4. four\n\n> quoted"
     )
+
+
+def test_wrapped_quotes_keep_their_marks_and_list_items_their_indent() -> None:
+    words = " ".join(["word"] * 30)
+    text = to_text(f"> {words}\n\n- {words}\n")
+    quote, item = text.split("\n\n")
+    assert all(line.startswith("> word") for line in quote.splitlines())
+    lines = item.splitlines()
+    assert lines[0].startswith("- word") and all(line.startswith("  word") for line in lines[1:])
