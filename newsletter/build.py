@@ -85,15 +85,25 @@ def output_files(
     return files
 
 
-def build_issue(path: Path, workspace: Workspace, *, now: dt.datetime | None = None) -> BuildResult:
-    """Load, compose and render the files of one issue, writing nothing."""
+def build_issue(
+    path: Path,
+    workspace: Workspace,
+    *,
+    now: dt.datetime | None = None,
+    asset_base_url: str | None = None,
+) -> BuildResult:
+    """Load, compose and render the files of one issue, writing nothing.
+
+    ``asset_base_url`` (the preview's own server) replaces the setting for local images; see
+    :func:`~newsletter.pipeline.compose`.
+    """
     now = now or dt.datetime.now(dt.UTC)
     timings: dict[str, float] = {}
     try:
         started = perf_counter()
         issue = load_issue(path, workspace.root, display=workspace.display(path))
         timings["load"] = (perf_counter() - started) * 1000
-        email = compose(issue, workspace, timings=timings)
+        email = compose(issue, workspace, timings=timings, asset_base_url=asset_base_url)
         files = output_files(email, workspace, source=workspace.display(path), now=now)
     except ProblemsError as error:
         return BuildResult(path, problems=error.problems)
@@ -133,11 +143,12 @@ def write_atomically(folder: Path, files: Mapping[str, bytes]) -> None:
     staged: list[tuple[str, Path]] = []
     try:
         for name, data in files.items():
-            handle, temp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
+            handle, temp_name = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
+            temp = Path(temp_name)
+            staged.append((name, temp))
             with os.fdopen(handle, "wb") as out:
                 out.write(data)
-            os.chmod(temp, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs are ordinary files
-            staged.append((name, Path(temp)))
+            temp.chmod(0o666 & ~_UMASK)  # mkstemp makes 0600; outputs are ordinary files
         for name, temp in staged:
             os.replace(temp, folder / name)
     finally:
