@@ -10,7 +10,11 @@ import http.client
 import json
 import re
 import shutil
+import signal
 import socket
+import subprocess
+import sys
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -119,6 +123,7 @@ def test_page_shows_inbox_line_size_widths_and_the_workspace_images(
         re.compile(r"HTML \d+\.\d KB of Gmail's 102\.0 KB")
     )
     expect(page.locator("#findings")).to_be_hidden()  # the example has no warnings
+    assert page.locator("#size .fill").evaluate("e => e.getBoundingClientRect().width") > 0
 
     frame = page.frame_locator("#frame")
     images = frame.locator("img")
@@ -289,12 +294,28 @@ def test_nothing_outside_the_workspace_is_served(server: PreviewServer, preview_
     outside.write_bytes(b"root:x:0:0 not an image")
     (preview_ws / "assets" / "link.png").symlink_to(outside)
     (preview_ws / "assets" / "passwd.jpg").symlink_to("/etc/passwd")
+    shutil.copy(preview_ws / "assets" / "budapest-pride.jpg", preview_ws / "assets" / ".hidden.jpg")
     status, body = get(server, "/assets/budapest-pride.jpg")
     assert status == 200 and body == (preview_ws / "assets" / "budapest-pride.jpg").read_bytes()
-    for target in [*TRAVERSALS, "/assets/link.png", "/assets/passwd.jpg"]:
+    for target in [*TRAVERSALS, "/assets/link.png", "/assets/passwd.jpg", "/assets/.hidden.jpg"]:
         status, body = get(server, target)
         assert status == 404, target
         assert b"root:" not in body, target
+
+
+def test_emails_run_no_script_and_files_are_sandboxed(server: PreviewServer) -> None:
+    port = int(server.url.rsplit(":", 1)[1].strip("/"))
+    for target, policy in (
+        (f"/_/email/{ISSUE}?scheme=dark", "script-src 'none'"),
+        ("/assets/budapest-pride.jpg", "sandbox"),
+    ):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.request("GET", target)
+        response = connection.getresponse()
+        response.read()
+        connection.close()
+        assert response.status == 200, target
+        assert response.getheader("Content-Security-Policy") == policy, target
 
 
 def test_a_foreign_host_name_is_refused(server: PreviewServer) -> None:
@@ -403,6 +424,30 @@ p { color: red; }
 
 
 # -- the command ---------------------------------------------------------------------------------
+
+
+def test_the_command_serves_until_interrupted(preview_ws: Path) -> None:
+    issue = preview_ws / "issues" / ISSUE
+    command = [
+        str(Path(sys.executable).parent / "newsletter"),
+        "preview",
+        "--port",
+        "0",
+        str(issue),
+    ]
+    process = subprocess.Popen(command, cwd=preview_ws, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        assert first.startswith(f"previewing issues/{ISSUE} at http://127.0.0.1:")
+        url = first.rsplit(" ", 1)[1].strip()
+        with urllib.request.urlopen(url + f"_/state/{ISSUE}", timeout=30) as response:
+            assert json.load(response)["subject"] == HEADLINE
+    finally:
+        process.send_signal(signal.SIGINT)
+        out, _ = process.communicate(timeout=30)
+    assert process.returncode == 0
+    assert out.splitlines()[-1] == "stopped"
 
 
 def test_a_port_in_use_is_one_line_and_exit_1(preview_ws: Path) -> None:

@@ -70,7 +70,7 @@ def state_of(build: Build, name: str) -> dict[str, Any]:
         return state
     meta = result.meta()
     values = _sample_values(build)
-    sizes = meta.get("sizes", {})
+    sizes = meta.get("sizes")
     state.update(
         subject=fill(result.email.subject, values, html_escape=False),
         preheader=fill(result.email.preheader, values, html_escape=False),
@@ -78,10 +78,14 @@ def state_of(build: Build, name: str) -> dict[str, Any]:
         text=fill(result.email.text, values, html_escape=False),
         html_bytes=sizes.get("email.html", 0) if isinstance(sizes, dict) else 0,
         clip_bytes=GMAIL_CLIP,
-        warnings=list(meta.get("warnings", []) or []),  # type: ignore[call-overload]
-        findings=list(meta.get("findings", []) or []),  # type: ignore[call-overload]
+        warnings=_list(meta.get("warnings")),
+        findings=_list(meta.get("findings")),  # the checks' findings, once checks run in build
     )
     return state
+
+
+def _list(value: object) -> list[Any]:
+    return list(value) if isinstance(value, list) else []
 
 
 def _sample_values(build: Build) -> dict[str, str]:
@@ -205,20 +209,21 @@ class _Handler(BaseHTTPRequestHandler):
             return
         query = parse_qs(target.query)
         builds = preview.builds
+        issues = builds.issues()
         match parts:
             case [] if preview.issue is not None:
                 self._html(issue_page(preview.issue.name), head)
             case [] | ["issues"]:
-                self._html(index_page(builds.issues(), str(preview.root)), head)
-            case ["issue", name] if name in builds.issues():
+                self._html(index_page(issues, str(preview.root)), head)
+            case ["issue", name] if name in issues:
                 self._html(issue_page(name), head)
-            case ["_", "state", name] if name in builds.issues():
-                state = state_of(builds.get(builds.issues()[name]), name)
+            case ["_", "state", name] if name in issues:
+                state = state_of(builds.get(issues[name]), name)
                 body = json.dumps(state, ensure_ascii=False).encode()
                 self._send(HTTPStatus.OK, "application/json", body, head)
-            case ["_", "email", name] if name in builds.issues():
+            case ["_", "email", name] if name in issues:
                 scheme: Scheme = "dark" if query.get("scheme") == ["dark"] else "light"
-                self._email(builds.get(builds.issues()[name]), scheme, head)
+                self._email(builds.get(issues[name]), scheme, head)
             case ["_", "events"]:
                 self._events(builds, head)
             case _:
@@ -237,11 +242,15 @@ class _Handler(BaseHTTPRequestHandler):
     def _email(self, build: Build, scheme: Scheme, head: bool) -> None:
         email = build.result.email
         if email is None or build.workspace is None:
-            body = "<p>The email cannot be built; the preview page lists the problems.</p>"
-            self._send(HTTPStatus.OK, "text/html; charset=utf-8", body.encode(), head)
+            self._html(
+                "<p>The email cannot be built; the preview page lists the problems.</p>", head
+            )
             return
         html = fill(email.html, _sample_values(build), html_escape=True)
-        self._html(force_scheme(html, scheme), head)
+        body = force_scheme(html, scheme).encode()
+        # No mail client runs an email's scripts; neither does the preview.
+        policy = {"Content-Security-Policy": "script-src 'none'"}
+        self._send(HTTPStatus.OK, "text/html; charset=utf-8", body, head, policy)
 
     def _file(self, parts: list[str], head: bool) -> None:
         root = self.server.preview.root
@@ -250,7 +259,9 @@ class _Handler(BaseHTTPRequestHandler):
         if not (path.is_relative_to(root) and path.is_file() and kind.startswith("image/")):
             self._send(HTTPStatus.NOT_FOUND, "text/plain", b"not found\n", head)
             return
-        self._send(HTTPStatus.OK, kind, path.read_bytes(), head)
+        # An SVG opened on its own runs no script in the preview's origin.
+        policy = {"Content-Security-Policy": "sandbox"}
+        self._send(HTTPStatus.OK, kind, path.read_bytes(), head, policy)
 
     def _events(self, builds: Builds, head: bool) -> None:
         """A stream of ``build`` events, one per generation, until the page or server goes."""
@@ -275,9 +286,18 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             return  # the page was closed or reloaded
 
-    def _send(self, status: HTTPStatus, kind: str, body: bytes, head: bool) -> None:
+    def _send(
+        self,
+        status: HTTPStatus,
+        kind: str,
+        body: bytes,
+        head: bool,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", kind)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
         self.send_header("X-Content-Type-Options", "nosniff")
