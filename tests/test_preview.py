@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import re
 import shutil
 import signal
@@ -339,6 +340,34 @@ def test_events_announce_each_generation(server: PreviewServer, preview_ws: Path
     connection.close()
 
 
+def test_folders_made_after_the_start_are_watched(preview_ws: Path) -> None:
+    shutil.rmtree(preview_ws / "templates")
+    with PreviewServer(preview_ws, port=0) as server:
+        port = int(server.url.rsplit(":", 1)[1].strip("/"))
+        # Less than the keep-alive interval: a missed change fails the test in 10 s.
+        events = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        events.request("GET", "/_/events")
+        stream = events.getresponse()
+        read_event(stream)
+        assert "Edited masthead" not in get(server, f"/_/email/{ISSUE}")[1].decode()
+
+        partials = preview_ws / "templates" / "gzero" / "partials"
+        partials.mkdir(parents=True)
+        header = (builtin_themes() / "gzero" / "partials" / "header.mjml.j2").read_text()
+        (partials / "header.mjml.j2").write_text(header.replace("{{ nl.name }}", "Edited masthead"))
+        wait_for_email(server, stream, "Edited masthead")
+
+        (partials / "header.mjml.j2").write_text(header.replace("{{ nl.name }}", "Masthead again"))
+        wait_for_email(server, stream, "Masthead again")
+        events.close()
+
+
+def wait_for_email(server: PreviewServer, stream: http.client.HTTPResponse, text: str) -> None:
+    """Wait, one build event at a time, until the email holds ``text`` (the stream times out)."""
+    while text not in get(server, f"/_/email/{ISSUE}")[1].decode():
+        read_event(stream)
+
+
 def read_event(response: http.client.HTTPResponse) -> tuple[str, str]:
     """The next event of a server-sent event stream, keep-alive comments skipped."""
     fields: dict[str, str] = {}
@@ -426,21 +455,29 @@ p { color: red; }
 # -- the command ---------------------------------------------------------------------------------
 
 
-def test_the_command_serves_until_interrupted(preview_ws: Path) -> None:
+def test_the_command_serves_opens_the_browser_and_stops_on_ctrl_c(
+    preview_ws: Path, tmp_path: Path
+) -> None:
     issue = preview_ws / "issues" / ISSUE
-    command = [
-        str(Path(sys.executable).parent / "newsletter"),
-        "preview",
-        "--port",
-        "0",
-        str(issue),
-    ]
-    process = subprocess.Popen(command, cwd=preview_ws, stdout=subprocess.PIPE, text=True)
+    opened = tmp_path / "opened.txt"
+    script = "import sys; open(sys.argv[1], 'w').write(sys.argv[2])"
+    browser = f'{sys.executable} -c "{script}" {opened} %s'
+    newsletter = str(Path(sys.executable).parent / "newsletter")
+    process = subprocess.Popen(
+        [newsletter, "preview", "--port", "0", "--open", str(issue)],
+        cwd=preview_ws,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "BROWSER": browser},
+    )
     try:
         assert process.stdout is not None
         first = process.stdout.readline()
         assert first.startswith(f"previewing issues/{ISSUE} at http://127.0.0.1:")
         url = first.rsplit(" ", 1)[1].strip()
+        assert process.stdout.readline().startswith("watching ")
+        assert process.stdout.readline() == "opened the page in the browser\n"
+        assert opened.read_text() == url
         with urllib.request.urlopen(url + f"_/state/{ISSUE}", timeout=30) as response:
             assert json.load(response)["subject"] == HEADLINE
     finally:

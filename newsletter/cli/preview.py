@@ -36,7 +36,7 @@ page, one line each as 'newsletter validate' prints them, and the server keeps r
     "--host",
     default="127.0.0.1",
     show_default=True,
-    help="The address to listen on. Another than loopback shows your drafts to the network.",
+    help="The address to listen on; any but loopback shows your drafts to the network.",
 )
 @click.option("--open", "open_browser", is_flag=True, help="Open the page in the web browser.")
 def command(
@@ -59,11 +59,12 @@ def command(
     click.echo(f"previewing {ws.display(issue) if issue else ws.root} at {server.url}")
     click.echo("watching issues/, templates/, assets/ and newsletter.toml; Ctrl+C stops")
     server.start()
-    if open_browser:
-        import webbrowser
-
-        webbrowser.open(server.url)
     try:
+        if open_browser:
+            import webbrowser
+
+            opened = webbrowser.open(server.url)
+            click.echo("opened the page in the browser" if opened else "no browser found to open")
         threading.Event().wait()
     except KeyboardInterrupt:
         click.echo("stopped")
