@@ -96,7 +96,7 @@ class Builds:
                 for path in sorted(self._viewed):
                     if path.is_file():
                         self._cache[path] = self._build(path)
-                self._viewed = set(self._cache)
+                self._viewed.clear()  # each open page asks again, and is rebuilt next time
                 self._changed.notify_all()
 
     def wait_for_change(self, generation: int, timeout: float) -> int:

@@ -20,6 +20,7 @@ is not a loopback name are refused too, so a web page cannot reach the server by
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import mimetypes
 import socket
@@ -42,7 +43,6 @@ from .watcher import Watcher
 
 __all__ = ["PreviewServer", "state_of"]
 
-LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
 #: seconds between keep-alive comments on an idle event stream
 KEEPALIVE = 15.0
 
@@ -113,7 +113,7 @@ class PreviewServer:
         self.root = root.resolve()
         self.issue = issue.resolve() if issue else None
         self.log = log or (lambda _line: None)
-        self.loopback = host in LOOPBACK_NAMES or host.startswith("127.")
+        self.loopback = is_loopback(host)
         self.httpd = _bind(host, port)
         self.httpd.preview = self
         bound_port = self.httpd.server_address[1]
@@ -231,10 +231,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _host_is_loopback(self) -> bool:
         host = self.headers.get("Host")
-        if host is None:
+        if host is None:  # HTTP/1.0 clients may send none
             return True
-        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-        return name.strip("[]").lower() in LOOPBACK_NAMES or name.startswith("127.")
+        name = host if host.endswith("]") else host.rsplit(":", 1)[0]
+        return is_loopback(name.strip("[]"))
 
     def _html(self, page: str, head: bool) -> None:
         self._send(HTTPStatus.OK, "text/html; charset=utf-8", page.encode(), head)
@@ -304,6 +304,16 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if not head:
             self.wfile.write(body)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine only: ``localhost`` or a loopback address."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name: 127.attacker.example is not loopback
+        return False
 
 
 def _safe_parts(path: str) -> list[str] | None:
