@@ -43,6 +43,10 @@ from .watcher import Watcher
 
 __all__ = ["PreviewServer", "state_of"]
 
+#: Where the preview links local images: its own root, so ``assets/a.jpg`` is ``/assets/a.jpg``.
+#: Root-relative, it works under whatever name the browser used (``--host``), and it is no
+#: ``http://`` URL that a check on insecure images would report although ``build`` does not.
+ASSET_BASE = "/"
 #: seconds between keep-alive comments on an idle event stream
 KEEPALIVE = 15.0
 
@@ -120,7 +124,7 @@ class PreviewServer:
         shown = "127.0.0.1" if host in ("", "0.0.0.0") else ("::1" if host == "::" else host)
         self.url = f"http://{f'[{shown}]' if ':' in shown else shown}:{bound_port}/"
         self.builds = Builds(
-            self.root, asset_base_url=self.url, extra_issue=self.issue, on_build=self._logged
+            self.root, asset_base_url=ASSET_BASE, extra_issue=self.issue, on_build=self._logged
         )
         self.watcher = Watcher(self.root, self.builds.mark_stale, extra_issue=self.issue)
         self._threads = [
