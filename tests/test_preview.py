@@ -202,6 +202,18 @@ def test_edits_arrive_without_a_reload(page: Page, server: PreviewServer, previe
     assert page.evaluate("window.notReloaded") is True
 
 
+def test_the_page_follows_a_restarted_server(page: Page, preview_ws: Path) -> None:
+    issue = preview_ws / "issues" / ISSUE
+    with PreviewServer(preview_ws, port=0) as first:
+        open_issue(page, first)
+        edit(issue, f"  headline: {HEADLINE}", "  headline: Before the restart")
+        expect(page.frame_locator("#frame").locator("h1")).to_contain_text("Before the restart")
+        port = int(first.url.rsplit(":", 1)[1].strip("/"))
+    edit(issue, "  headline: Before the restart", "  headline: After the restart")
+    with PreviewServer(preview_ws, port=port):  # its generations start from 0 again
+        expect(page.frame_locator("#frame").locator("h1")).to_contain_text("After the restart")
+
+
 def test_problems_show_in_the_page_and_the_email_comes_back(
     page: Page, server: PreviewServer, preview_ws: Path
 ) -> None:
