@@ -85,15 +85,25 @@ def output_files(
     return files
 
 
-def build_issue(path: Path, workspace: Workspace, *, now: dt.datetime | None = None) -> BuildResult:
-    """Load, compose and render the files of one issue, writing nothing."""
+def build_issue(
+    path: Path,
+    workspace: Workspace,
+    *,
+    now: dt.datetime | None = None,
+    asset_base_url: str | None = None,
+) -> BuildResult:
+    """Load, compose and render the files of one issue, writing nothing.
+
+    ``asset_base_url`` (the preview's own server) replaces the setting for local images; see
+    :func:`~newsletter.pipeline.compose`.
+    """
     now = now or dt.datetime.now(dt.UTC)
     timings: dict[str, float] = {}
     try:
         started = perf_counter()
         issue = load_issue(path, workspace.root, display=workspace.display(path))
         timings["load"] = (perf_counter() - started) * 1000
-        email = compose(issue, workspace, timings=timings)
+        email = compose(issue, workspace, timings=timings, asset_base_url=asset_base_url)
         files = output_files(email, workspace, source=workspace.display(path), now=now)
     except ProblemsError as error:
         return BuildResult(path, problems=error.problems)

@@ -16,6 +16,7 @@ from .compile import compile_mjml
 from .issue import Issue
 from .problems import NewsletterError
 from .render import HTML_TEMPLATE, TEXT_TEMPLATE, render
+from .settings import Settings
 from .workspace import Workspace
 
 __all__ = ["Email", "compose"]
@@ -37,11 +38,18 @@ class Email:
 
 
 def compose(
-    issue: Issue, workspace: Workspace, *, timings: dict[str, float] | None = None
+    issue: Issue,
+    workspace: Workspace,
+    *,
+    timings: dict[str, float] | None = None,
+    asset_base_url: str | None = None,
 ) -> Email:
     """Turn ``issue`` into an :class:`Email` with ``workspace``'s theme and settings.
 
     ``timings`` (milliseconds per stage) is filled in when given, and copied into the email.
+    ``asset_base_url`` replaces ``[newsletter] asset_base_url`` for the assets step only: the
+    preview links local images to its own server, since the published URL is not reachable
+    offline. Everything else, warnings included, is what ``build`` makes.
     """
     timings = {} if timings is None else timings
     settings = workspace.settings
@@ -56,7 +64,7 @@ def compose(
     timings["compile"] = _ms(started)
 
     values = {"slug": issue.slug, "date": issue.date.isoformat()}
-    html = transforms.apply(html, settings, values, timings)
+    html = transforms.apply(html, _with_asset_base(settings, asset_base_url), values, timings)
 
     started = perf_counter()
     text = render(TEXT_TEMPLATE, issue, settings, themes)
@@ -81,6 +89,13 @@ def compose(
         timings=timings,
         warnings=tuple(_warnings(issue, workspace)),
     )
+
+
+def _with_asset_base(settings: Settings, asset_base_url: str | None) -> Settings:
+    if asset_base_url is None:
+        return settings
+    newsletter = settings.newsletter.model_copy(update={"asset_base_url": asset_base_url})
+    return settings.model_copy(update={"newsletter": newsletter})
 
 
 def _ms(started: float) -> float:

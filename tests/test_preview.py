@@ -1,0 +1,527 @@
+"""``newsletter preview``: a real server on loopback, real builds, and Debian's chromium.
+
+The server runs in this process on a free port; the browser is driven by Playwright. Nothing
+is timed: every check waits for the condition it needs (Playwright's ``expect``).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from newsletter.build import BuildResult, build_issue
+from newsletter.cli import cli
+from newsletter.preview import PreviewServer
+from newsletter.preview.builds import Build
+from newsletter.preview.scheme import force_scheme
+from newsletter.preview.server import state_of
+from newsletter.workspace import Workspace, builtin_themes
+
+REPO = Path(__file__).resolve().parent.parent
+ISSUE = "2025-06-26-putin-poaches-the-neighbors.yaml"
+HEADLINE = "Putin poaches the neighbors for his Ukraine invasion"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def preview_ws(tmp_path: Path) -> Path:
+    """A copy of the GZERO workspace, with a workspace override of the header partial."""
+    root = tmp_path / "ws"
+    root.mkdir()
+    shutil.copy(REPO / "newsletter.toml", root / "newsletter.toml")
+    shutil.copytree(REPO / "issues", root / "issues")
+    shutil.copytree(REPO / "assets", root / "assets")
+    partials = root / "templates" / "gzero" / "partials"
+    partials.mkdir(parents=True)
+    shutil.copy(builtin_themes() / "gzero" / "partials" / "header.mjml.j2", partials)
+    return root
+
+
+@pytest.fixture
+def server(preview_ws: Path) -> Iterator[PreviewServer]:
+    with PreviewServer(preview_ws, port=0) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    # The system prefers dark: the Light button must still show the light stylesheet.
+    context = browser.new_context(color_scheme="dark", viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    yield context.new_page()
+    context.close()
+
+
+def open_issue(page: Page, server: PreviewServer) -> None:
+    page.goto(f"{server.url}issue/{ISSUE}")
+    expect(page.frame_locator("#frame").locator("h1")).to_contain_text(HEADLINE)
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def get(server: PreviewServer, target: str, host: str | None = None) -> tuple[int, bytes]:
+    """A raw request: the path is sent exactly as given, as no browser would."""
+    port = int(server.url.rsplit(":", 1)[1].strip("/"))
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.putrequest("GET", target, skip_host=host is not None)
+        if host is not None:
+            connection.putheader("Host", host)
+        connection.endheaders()
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+# -- the page in a real browser ----------------------------------------------------------------
+
+
+def test_page_shows_inbox_line_size_widths_and_the_workspace_images(
+    page: Page, server: PreviewServer
+) -> None:
+    open_issue(page, server)
+    expect(page.locator("#inbox .from")).to_have_text("GZERO Media")
+    expect(page.locator("#inbox .subject")).to_have_text(HEADLINE)
+    expect(page.locator("#inbox .preheader")).to_contain_text("Russia is recruiting")
+    expect(page.locator("#size")).to_contain_text(
+        re.compile(r"HTML \d+\.\d KB of Gmail's 102\.0 KB")
+    )
+    expect(page.locator("#findings")).to_be_hidden()  # the example has no warnings
+    assert page.locator("#size .fill").evaluate("e => e.getBoundingClientRect().width") > 0
+
+    frame = page.frame_locator("#frame")
+    images = frame.locator("img")
+    expect(images.first).to_have_attribute("src", "/assets/putin-poaches-the-neighbors.jpg")
+    for index in range(images.count()):
+        assert images.nth(index).evaluate("i => i.decode().then(() => i.naturalWidth)") > 0
+
+    page.get_by_role("button", name="Phone 375").click()
+    expect(page.locator("#frame")).to_have_attribute("style", re.compile("width: 375px"))
+    root = frame.locator("html")
+    page.wait_for_function("document.querySelector('#frame').clientWidth === 375")
+    width, scroll_width = root.evaluate("e => [e.clientWidth, e.scrollWidth]")
+    assert width == 375
+    assert scroll_width <= width, "the email scrolls sideways on a 375 px phone"
+
+    page.get_by_role("button", name="Desktop").click()
+    page.wait_for_function("document.querySelector('#frame').clientWidth === 1024")
+
+
+def test_dark_toggle_shows_the_dark_stylesheet_and_light_ignores_the_system(
+    page: Page, server: PreviewServer
+) -> None:
+    open_issue(page, server)
+    body = page.frame_locator("#frame").locator("body")
+    expect(body).to_have_css("background-color", "rgb(238, 240, 243)")  # #eef0f3, light
+    page.get_by_role("button", name="Dark").click()
+    expect(body).to_have_css("background-color", "rgb(15, 17, 21)")  # #0f1115, dark
+    expect(page.frame_locator("#frame").locator(".nl-headline h1 a")).to_have_css(
+        "color", "rgb(241, 243, 244)"
+    )
+    page.get_by_role("button", name="Light").click()
+    expect(body).to_have_css("background-color", "rgb(238, 240, 243)")
+
+
+def test_plain_text_tab_shows_the_text_part(page: Page, server: PreviewServer) -> None:
+    open_issue(page, server)
+    page.get_by_role("tab", name="Plain text").click()
+    text = page.locator("#text")
+    expect(text).to_be_visible()
+    expect(text).to_contain_text(HEADLINE)
+    expect(text).to_contain_text("View in browser: https://www.gzeromedia.com/newsletter/")
+    expect(text).to_contain_text("Unsubscribe")
+    expect(page.locator("#frame")).to_be_hidden()
+    page.get_by_role("tab", name="Email").click()
+    expect(page.locator("#frame")).to_be_visible()
+
+
+def test_edits_arrive_without_a_reload(page: Page, server: PreviewServer, preview_ws: Path) -> None:
+    open_issue(page, server)
+    page.get_by_role("button", name="Dark").click()
+    page.evaluate("window.notReloaded = true")
+    frame = page.frame_locator("#frame")
+
+    edit(preview_ws / "issues" / ISSUE, f"  headline: {HEADLINE}", "  headline: Kazakhstan says no")
+    expect(frame.locator("h1")).to_contain_text("Kazakhstan says no")
+    expect(frame.locator("body")).to_have_css("background-color", "rgb(15, 17, 21)")  # kept
+
+    edit(
+        preview_ws / "templates" / "gzero" / "partials" / "header.mjml.j2",
+        "{{ nl.name }}",
+        "Edited masthead",
+    )
+    expect(frame.locator(".nl-masthead")).to_contain_text("Edited masthead")
+
+    edit(preview_ws / "newsletter.toml", 'from_name = "GZERO Media"', 'from_name = "GZERO Desk"')
+    expect(page.locator("#inbox .from")).to_have_text("GZERO Desk")
+
+    generation = int(page.locator("body").get_attribute("data-generation") or "0")
+    shutil.copy(
+        preview_ws / "assets" / "budapest-pride.jpg",
+        preview_ws / "assets" / "putin-poaches-the-neighbors.jpg",
+    )
+    page.wait_for_function(f"Number(document.body.dataset.generation) > {generation}")
+
+    assert page.evaluate("window.notReloaded") is True
+
+
+def test_the_page_follows_a_restarted_server(page: Page, preview_ws: Path) -> None:
+    issue = preview_ws / "issues" / ISSUE
+    with PreviewServer(preview_ws, port=0) as first:
+        open_issue(page, first)
+        edit(issue, f"  headline: {HEADLINE}", "  headline: Before the restart")
+        expect(page.frame_locator("#frame").locator("h1")).to_contain_text("Before the restart")
+        port = int(first.url.rsplit(":", 1)[1].strip("/"))
+    edit(issue, "  headline: Before the restart", "  headline: After the restart")
+    with PreviewServer(preview_ws, port=port):  # its generations start from 0 again
+        expect(page.frame_locator("#frame").locator("h1")).to_contain_text("After the restart")
+
+
+def test_problems_show_in_the_page_and_the_email_comes_back(
+    page: Page, server: PreviewServer, preview_ws: Path
+) -> None:
+    issue = preview_ws / "issues" / ISSUE
+    good = issue.read_text(encoding="utf-8")
+    open_issue(page, server)
+    problems = page.locator("#problems pre")
+
+    issue.write_text(good.replace("lead:\n", "lead: [\n", 1), encoding="utf-8")
+    expect(page.locator("#problems")).to_be_visible()
+    expect(page.locator("#frame")).to_be_hidden()
+    assert problems.inner_text().splitlines() == validate_lines(preview_ws, issue)
+
+    issue.write_text(
+        good.replace("  byline:", "  bylin:").replace("  kicker:", "  kickr:"), encoding="utf-8"
+    )
+    expect(problems).to_contain_text(
+        f"issues/{ISSUE}:7: lead.kickr: unknown field (did you mean 'kicker'?)"
+    )
+    assert problems.inner_text().splitlines() == validate_lines(preview_ws, issue)
+
+    config = preview_ws / "newsletter.toml"
+    settings = config.read_text(encoding="utf-8")
+    config.write_text(settings.replace('lang = "en"', "lang = ["), encoding="utf-8")
+    expect(problems).to_contain_text("newsletter.toml")
+    expect(problems).to_contain_text("invalid TOML")
+    assert problems.inner_text().splitlines() == validate_lines(preview_ws, issue)
+    config.write_text(settings, encoding="utf-8")
+    issue.write_text(good, encoding="utf-8")
+
+    expect(page.frame_locator("#frame").locator("h1")).to_contain_text(HEADLINE)
+    expect(page.locator("#problems")).to_be_hidden()
+
+
+def validate_lines(root: Path, issue: Path) -> list[str]:
+    """What ``newsletter validate`` prints for ``issue``, one problem a line."""
+    result = CliRunner().invoke(cli, ["validate", "--workspace", str(root), str(issue)])
+    assert result.exit_code == 1
+    return result.stderr.splitlines()
+
+
+def test_index_links_to_every_issue(page: Page, server: PreviewServer, preview_ws: Path) -> None:
+    shutil.copy(preview_ws / "issues" / ISSUE, preview_ws / "issues" / "2025-06-27-second.yaml")
+    page.goto(server.url)
+    links = page.locator("main a")
+    expect(links).to_have_text(
+        ["2025-06-26-putin-poaches-the-neighbors.yaml", "2025-06-27-second.yaml"]
+    )
+    links.nth(1).click()
+    expect(page).to_have_url(f"{server.url}issue/2025-06-27-second.yaml")
+    expect(page.frame_locator("#frame").locator("h1")).to_contain_text(HEADLINE)
+
+
+def test_the_browser_cannot_leave_the_workspace(page: Page, server: PreviewServer) -> None:
+    for target in (
+        "..%2f..%2fetc/passwd",
+        "%2e%2e/%2e%2e/etc/passwd",
+        "assets/..%2f..%2fnewsletter.toml",
+    ):
+        response = page.goto(server.url + target)
+        assert response is not None and response.status == 404, target
+
+
+# -- raw HTTP ---------------------------------------------------------------------------------
+
+
+TRAVERSALS = [
+    "/../../../../etc/passwd",
+    "/..%2f..%2f..%2f..%2fetc/passwd",
+    "/%2e%2e/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+    "/%2E%2E%2F%2E%2E%2F%2E%2E%2Fetc%2Fpasswd",
+    "/assets/../../../../etc/passwd",
+    "/assets/%2e%2e/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+    "/%252e%252e/%252e%252e/etc/passwd",
+    "/..\\..\\..\\etc\\passwd",
+    "/assets/%00.jpg",
+    "//etc/passwd",
+    "/_/email/..%2f..%2fnewsletter.toml",
+    "/issue/..%2f..%2f..%2fetc%2fpasswd",
+    "/newsletter.toml",
+    "/issues/" + ISSUE,
+    "/.git/config",
+    "/assets/%ff%fe.jpg",
+]
+
+
+def test_nothing_outside_the_workspace_is_served(server: PreviewServer, preview_ws: Path) -> None:
+    outside = preview_ws.parent / "secret.png"
+    outside.write_bytes(b"root:x:0:0 not an image")
+    (preview_ws / "assets" / "link.png").symlink_to(outside)
+    (preview_ws / "assets" / "passwd.jpg").symlink_to("/etc/passwd")
+    shutil.copy(preview_ws / "assets" / "budapest-pride.jpg", preview_ws / "assets" / ".hidden.jpg")
+    status, body = get(server, "/assets/budapest-pride.jpg")
+    assert status == 200 and body == (preview_ws / "assets" / "budapest-pride.jpg").read_bytes()
+    for target in [*TRAVERSALS, "/assets/link.png", "/assets/passwd.jpg", "/assets/.hidden.jpg"]:
+        status, body = get(server, target)
+        assert status == 404, target
+        assert b"root:" not in body, target
+
+
+def test_emails_run_no_script_and_files_are_sandboxed(server: PreviewServer) -> None:
+    port = int(server.url.rsplit(":", 1)[1].strip("/"))
+    for target, policy in (
+        (f"/_/email/{ISSUE}?scheme=dark", "script-src 'none'"),
+        ("/assets/budapest-pride.jpg", "sandbox"),
+    ):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.request("GET", target)
+        response = connection.getresponse()
+        response.read()
+        connection.close()
+        assert response.status == 200, target
+        assert response.getheader("Content-Security-Policy") == policy, target
+
+
+def test_a_foreign_host_name_is_refused(server: PreviewServer) -> None:
+    assert get(server, "/", host=f"127.0.0.1:{server.url.split(':')[-1].strip('/')}")[0] == 200
+    assert get(server, "/", host="localhost")[0] == 200
+    assert get(server, "/", host="[::1]:8000")[0] == 200
+    for host in ("attacker.example:8000", "127.0.0.1.attacker.example", "127.attacker.example"):
+        assert get(server, "/", host=host) == (403, b"unexpected Host header\n"), host
+
+
+def test_events_announce_each_generation(server: PreviewServer, preview_ws: Path) -> None:
+    port = int(server.url.rsplit(":", 1)[1].strip("/"))
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+    connection.request("GET", "/_/events")
+    response = connection.getresponse()
+    assert response.getheader("Content-Type") == "text/event-stream"
+    assert read_event(response) == ("build", "0")
+    (preview_ws / "newsletter.toml").write_text(
+        (preview_ws / "newsletter.toml").read_text(encoding="utf-8") + "\n", encoding="utf-8"
+    )
+    assert read_event(response) == ("build", "1")
+    connection.close()
+
+
+def test_folders_made_after_the_start_are_watched(preview_ws: Path) -> None:
+    shutil.rmtree(preview_ws / "templates")
+    with PreviewServer(preview_ws, port=0) as server:
+        port = int(server.url.rsplit(":", 1)[1].strip("/"))
+        # Less than the keep-alive interval: a missed change fails the test in 10 s.
+        events = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        events.request("GET", "/_/events")
+        stream = events.getresponse()
+        read_event(stream)
+        assert "Edited masthead" not in get(server, f"/_/email/{ISSUE}")[1].decode()
+
+        partials = preview_ws / "templates" / "gzero" / "partials"
+        partials.mkdir(parents=True)
+        header = (builtin_themes() / "gzero" / "partials" / "header.mjml.j2").read_text()
+        (partials / "header.mjml.j2").write_text(header.replace("{{ nl.name }}", "Edited masthead"))
+        wait_for_email(server, stream, "Edited masthead")
+
+        (partials / "header.mjml.j2").write_text(header.replace("{{ nl.name }}", "Masthead again"))
+        wait_for_email(server, stream, "Masthead again")
+        events.close()
+
+
+def wait_for_email(server: PreviewServer, stream: http.client.HTTPResponse, text: str) -> None:
+    """Wait, one build event at a time, until the email holds ``text`` (the stream times out)."""
+    while text not in get(server, f"/_/email/{ISSUE}")[1].decode():
+        read_event(stream)
+
+
+def read_event(response: http.client.HTTPResponse) -> tuple[str, str]:
+    """The next event of a server-sent event stream, keep-alive comments skipped."""
+    fields: dict[str, str] = {}
+    while True:
+        line = response.fp.readline().decode().rstrip("\n")
+        if not line:
+            if "event" in fields:
+                return fields["event"], fields["data"]
+            continue
+        if not line.startswith(":"):
+            key, _, value = line.partition(": ")
+            fields[key] = value
+
+
+def test_state_lists_the_findings_of_the_build(preview_ws: Path) -> None:
+    workspace = Workspace.load(preview_ws)
+    built = build_issue(preview_ws / "issues" / ISSUE, workspace)
+    finding = {
+        "id": "alt",
+        "severity": "warning",
+        "message": "image without alt",
+        "location": "lead.image",
+    }
+    meta = {**built.meta(), "findings": [finding]}
+    files = {**built.files, "meta.json": json.dumps(meta).encode()}
+    result = BuildResult(built.source, slug=built.slug, email=built.email, files=files)
+    state = state_of(Build(result, workspace, generation=3, milliseconds=12.0), ISSUE)
+    assert state["findings"] == [finding]
+    assert state["generation"] == 3 and state["ok"] is True
+    assert state["html_bytes"] == len(built.files["email.html"])
+    assert state_of(Build(built, workspace, 3, 12.0), ISSUE)["findings"] == []
+
+
+# -- the shared pipeline and the scheme filter --------------------------------------------------
+
+
+def test_build_links_local_images_to_the_given_base_and_nothing_else_changes(
+    preview_ws: Path,
+) -> None:
+    workspace = Workspace.load(preview_ws)
+    path = preview_ws / "issues" / ISSUE
+    built = build_issue(path, workspace)
+    previewed = build_issue(path, workspace, asset_base_url="http://127.0.0.1:8123/")
+    assert built.email is not None and previewed.email is not None
+    published = "https://www.gzeromedia.com/newsletter-assets/"
+    assert f'src="{published}assets/putin-poaches-the-neighbors.jpg"' in built.email.html
+    assert previewed.email.html == built.email.html.replace(published, "http://127.0.0.1:8123/")
+    assert previewed.email.text == built.email.text
+    assert previewed.email.warnings == built.email.warnings
+
+
+CSS = """<html><head><style>
+p { color: red; }
+@media (prefers-color-scheme: dark) {
+  body { background: #000 !important; }
+  @supports (display: grid) { .a { color: #fff; } }
+}
+@media only screen and (max-width: 479px) { p { font-size: 20px; } }
+</style></head><body></body></html>"""
+
+
+def test_force_scheme_unwraps_dark_rules_for_dark() -> None:
+    assert force_scheme(CSS, "dark") == (
+        """<html><head><meta name="color-scheme" content="dark"><style>
+p { color: red; }
+
+  body { background: #000 !important; }
+  @supports (display: grid) { .a { color: #fff; } }
+
+@media only screen and (max-width: 479px) { p { font-size: 20px; } }
+</style></head><body></body></html>"""
+    )
+
+
+def test_force_scheme_drops_dark_rules_for_light() -> None:
+    assert force_scheme(CSS, "light") == (
+        """<html><head><meta name="color-scheme" content="light"><style>
+p { color: red; }
+
+@media only screen and (max-width: 479px) { p { font-size: 20px; } }
+</style></head><body></body></html>"""
+    )
+
+
+# -- the command ---------------------------------------------------------------------------------
+
+
+def test_the_command_serves_opens_the_browser_and_stops_on_ctrl_c(
+    preview_ws: Path, tmp_path: Path
+) -> None:
+    issue = preview_ws / "issues" / ISSUE
+    opened = tmp_path / "opened.txt"
+    script = "import sys; open(sys.argv[1], 'w').write(sys.argv[2])"
+    browser = f'{sys.executable} -c "{script}" {opened} %s'
+    newsletter = str(Path(sys.executable).parent / "newsletter")
+    process = subprocess.Popen(
+        [newsletter, "preview", "--port", "0", "--open", str(issue)],
+        cwd=preview_ws,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "BROWSER": browser},
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        assert first.startswith(f"previewing issues/{ISSUE} at http://127.0.0.1:")
+        url = first.rsplit(" ", 1)[1].strip()
+        assert process.stdout.readline().startswith("watching ")
+        assert process.stdout.readline() == "opened the page in the browser\n"
+        assert opened.read_text() == url
+        with urllib.request.urlopen(url + f"_/state/{ISSUE}", timeout=30) as response:
+            assert json.load(response)["subject"] == HEADLINE
+    finally:
+        process.send_signal(signal.SIGINT)
+        out, _ = process.communicate(timeout=30)
+    assert process.returncode == 0
+    assert out.splitlines()[-1] == "stopped"
+
+
+def test_a_port_in_use_is_one_line_and_exit_1(preview_ws: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(
+            cli, ["preview", "--workspace", str(preview_ws), "--port", str(port)]
+        )
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"error: port {port} on 127.0.0.1 is already in use; "
+        "stop the other server or pick another with --port\n"
+    )
+
+
+def test_a_missing_issue_is_a_usage_error(preview_ws: Path) -> None:
+    result = CliRunner().invoke(cli, ["preview", "--workspace", str(preview_ws), "nope.yaml"])
+    assert result.exit_code == 2
+    assert "Invalid value for 'ISSUE': no such file: nope.yaml" in result.stderr
+
+
+def test_help_shows_the_options_and_an_example() -> None:
+    result = CliRunner().invoke(cli, ["preview", "--help"])
+    assert result.exit_code == 0
+    for text in ("--port", "--host", "--open", "newsletter preview issues/"):
+        assert text in result.stdout
+    assert "preview" in CliRunner().invoke(cli, ["--help"]).stdout
