@@ -16,11 +16,13 @@ __all__ = ["contrast", "headings", "lang", "presentation", "title"]
 
 
 def lang(ctx: Context) -> Iterator[Hit]:
-    """``<html>`` without ``lang``: screen readers read the email in the wrong voice."""
-    if not (ctx.tree.get("lang") or "").strip():
+    """``<html>`` without a ``lang`` (MJML writes ``und``, undetermined, when the theme gives
+    none): screen readers read the email in the wrong voice."""
+    lang = (ctx.tree.get("lang") or "").strip()
+    if lang.lower() in ("", "und"):
         yield Hit(
-            '<html> has no lang attribute: set [newsletter] lang and keep <mjml lang="..."> '
-            "in the theme",
+            f'<html> has lang="{lang}", no language: set [newsletter] lang and keep '
+            '<mjml lang="{{ lang }}"> in the theme',
             "email.html:1",
         )
 
@@ -141,7 +143,6 @@ def _hidden(style: dict[str, str]) -> bool:
         or style.get("opacity") in ("0", "0.0")
         or style.get("mso-hide") == "all"
         or style.get("max-height") in ("0", "0px")
-        or style.get("font-size") in ("0", "0px", "1px")
     )
 
 
@@ -177,7 +178,7 @@ def contrast(ctx: Context) -> Iterator[Hit]:
             else bold or el.tag in ("b", "strong", "h1", "h2", "h3", "h4", "h5", "h6")
         )
         own_text = (el.text or "").strip() or any((c.tail or "").strip() for c in el)
-        if own_text:
+        if own_text and size > 1:  # MJML sets font-size:0 on wrappers; text at 0-1px is unseen
             large = size >= 24 or (bold and size >= 18.66)
             needed = 3.0 if large else 4.5
             ratio = contrast_ratio(color, background)

@@ -71,11 +71,7 @@ def merge_fields(ctx: Context) -> Iterator[Hit]:
                     f"unknown merge field %%{token.name}%% (known: {known})",
                     _where(ctx, part, f"%%{token.name}"),
                 )
-        inside = [range(t.start, t.end) for t in tokens]
-        for match in _PERCENTS.finditer(text):
-            if any(match.start() in span for span in inside):
-                continue
-            snippet = text[match.start() : match.start() + 24].split("\n")[0]
+        for snippet in _malformed(text, tokens):
             if snippet in seen:
                 continue
             seen.add(snippet)
@@ -84,3 +80,16 @@ def merge_fields(ctx: Context) -> Iterator[Hit]:
                 f"%%name|fallback%% with no spaces (known: {known})",
                 _where(ctx, part, snippet),
             )
+
+
+def _malformed(text: str, tokens: list[mergefields.MergeField]) -> Iterator[str]:
+    """Each ``%%...%%`` that is not a token (or a lone ``%%``), as it stands in ``text``."""
+    inside = [range(t.start, t.end) for t in tokens]
+    stray = [m.start() for m in _PERCENTS.finditer(text) if not any(m.start() in r for r in inside)]
+    while stray:
+        start = stray.pop(0)
+        if stray and stray[0] - start <= 40 and "\n" not in text[start : stray[0]]:
+            end = stray.pop(0) + 2
+        else:
+            end = start + 2 + len(text[start + 2 : start + 24].split("\n")[0])
+        yield text[start:end]

@@ -114,7 +114,7 @@ def local(ctx: Context) -> Iterator[Hit]:
 
 def vague_text(ctx: Context) -> Iterator[Hit]:
     """Link text that says nothing on its own ("click here", "read more", a bare URL)."""
-    seen: set[str] = set()
+    seen: set[tuple[str, str]] = set()
     for link in ctx.links:
         if _is_merge_field(link.href) or link.href.strip() in ("", "#"):
             continue
@@ -127,9 +127,9 @@ def vague_text(ctx: Context) -> Iterator[Hit]:
             problem = "link has no text (and no image alt text)"
         else:
             continue
-        if problem in seen:
+        if (problem, link.href) in seen:
             continue
-        seen.add(problem)
+        seen.add((problem, link.href))
         where = _label_where(ctx, link)
         yield Hit(
             f"{problem}: say where it goes, e.g. 'Read the full report on NATO spending'",
@@ -138,13 +138,18 @@ def vague_text(ctx: Context) -> Iterator[Hit]:
 
 
 def _label_where(ctx: Context, link: Link) -> str:
-    """Where a link's text was written: a Markdown ``[label]`` in the issue, else its target."""
-    if link.text:
-        label = f"[{link.text}]"
+    """Where a link's text was written: the Markdown ``[label]`` of a body link, the headline
+    of the story it belongs to, else wherever its target came from."""
+    field = ctx.content_field(link.href)
+    label = f"[{link.text}]("
+    if link.text and label in ctx.issue.lead.body:
+        return ctx.at_field("lead", "body", needle=label)
+    if field:
         for loc, value in ctx.issue_strings:
-            if label in value:
-                return ctx.at_field(*loc, needle=label)
-    return _where(ctx, link)
+            if loc[:-1] == field[:-1] and value == link.text:
+                return ctx.at_field(*loc)
+        return ctx.at_field(*field)
+    return ctx.at_text(label) if link.text else _where(ctx, link)
 
 
 def utm(ctx: Context) -> Iterator[Hit]:
