@@ -142,7 +142,8 @@ def _label_where(ctx: Context, link: Link) -> str:
     of the story it belongs to, else wherever its target came from."""
     field = ctx.content_field(link.href)
     label = f"[{link.text}]("
-    if link.text and label in ctx.issue.lead.body:
+    in_teaser = field is not None and field[0] == "teasers"
+    if link.text and label in ctx.issue.lead.body and not in_teaser:
         return ctx.at_field("lead", "body", needle=label)
     if field:
         for loc, value in ctx.issue_strings:
