@@ -124,6 +124,10 @@ Client = Literal[
 ]
 
 
+def _default_clients() -> list[Client]:
+    return ["gmail", "outlook-windows", "outlook-com", "apple-mail", "yahoo"]
+
+
 class CheckSettings(_Table):
     """``[check]``: the pre-send review (``newsletter check``), its rules and thresholds."""
 
@@ -147,7 +151,7 @@ class CheckSettings(_Table):
         200, gt=0, description="Heaviest local image (KB) worth sending to phones."
     )
     clients: list[Client] = Field(
-        default_factory=lambda: ["gmail", "outlook-windows", "outlook-com", "apple-mail", "yahoo"],
+        default_factory=_default_clients,
         description="The email clients whose HTML and CSS support is checked.",
     )
 

@@ -103,7 +103,9 @@ class Context:
     def links(self) -> list[Link]:
         """Every ``<a>`` with an ``href``, in document order."""
         return [
-            Link(str(a.get("href")), text_of(a), a) for a in self.tree.iter("a") if "href" in a.attrib
+            Link(str(a.get("href")), text_of(a), a)
+            for a in self.tree.iter("a")
+            if "href" in a.attrib
         ]
 
     @cached_property

@@ -105,7 +105,7 @@ def no_width(ctx: Context) -> Iterator[Hit]:
         if not width.isdigit():
             got = f'width="{img.get("width")}"' if img.get("width") is not None else "no width"
             yield Hit(
-                f"image {_name(img)} has {got}: give it a width in pixels (width=\"600\") "
+                f'image {_name(img)} has {got}: give it a width in pixels (width="600") '
                 "so that Outlook for Windows does not show it at full size",
                 _where(ctx, img, "width"),
             )

@@ -118,7 +118,7 @@ def vague_text(ctx: Context) -> Iterator[Hit]:
     for link in ctx.links:
         if _is_merge_field(link.href) or link.href.strip() in ("", "#"):
             continue
-        text = link.text.strip(" .:!»›→").lower()
+        text = link.text.strip(" .:!\u00bb\u203a\u2192").lower()
         if text in VAGUE:
             problem = f"link text {link.text!r} says nothing on its own"
         elif _BARE_URL.match(link.text):
@@ -186,7 +186,7 @@ def unsubscribe(ctx: Context) -> Iterator[Hit]:
         ):
             return
     yield Hit(
-        "the email has no unsubscribe link: add <a href=\"%%unsubscribe_url%%\">Unsubscribe</a> "
+        'the email has no unsubscribe link: add <a href="%%unsubscribe_url%%">Unsubscribe</a> '
         "to the theme's footer",
         "email.html",
     )

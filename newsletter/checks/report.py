@@ -15,9 +15,7 @@ def count(severities: Iterable[str], *, always: bool = False) -> str:
     """``1 error, 2 warnings``: the severities that occur (all three when ``always``)."""
     counts = Counter(severities)
     parts = [
-        f"{counts[s]} {s if counts[s] == 1 else _PLURAL[s]}"
-        for s in _ORDER
-        if counts[s] or always
+        f"{counts[s]} {s if counts[s] == 1 else _PLURAL[s]}" for s in _ORDER if counts[s] or always
     ]
     return ", ".join(parts) or "no findings"
 

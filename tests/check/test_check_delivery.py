@@ -72,7 +72,9 @@ def test_outlook_conditional_comments_are_not_counted(tmp_path: Path) -> None:
             ]
         },
     )
-    flagged = [f for f in by_id(check(plain), "client-support") if "/css-display-flex/" in f.message]
+    flagged = [
+        f for f in by_id(check(plain), "client-support") if "/css-display-flex/" in f.message
+    ]
     assert len(flagged) == 1 and "Outlook for Windows" in flagged[0].message
     assert not [f for f in by_id(check(hidden), "client-support") if "display-flex" in f.message]
 

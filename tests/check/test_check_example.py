@@ -49,4 +49,3 @@ def test_findings_are_plain_dicts_for_meta_json(example: list[Finding]) -> None:
         data = finding.to_dict()
         assert list(data) == ["id", "severity", "message", "location"]
         assert json.loads(json.dumps(data)) == data
-

@@ -13,7 +13,7 @@ import pytest
 
 from newsletter.checks import RULES, Finding
 
-from .conftest import EXAMPLE, by_id, check, make_workspace, write_issue
+from .conftest import by_id, check, make_workspace, write_issue
 
 #: Markup the broken theme adds to the header: each line breaks one rule.
 BROKEN_MARKUP = """
@@ -107,9 +107,7 @@ def test_vague_link_text(tmp_path: Path) -> None:
 
 
 def test_content_links_without_utm(tmp_path: Path) -> None:
-    findings = issue_findings(
-        tmp_path, lambda data: None, toml=[("utm = true", "utm = false")]
-    )
+    findings = issue_findings(tmp_path, lambda data: None, toml=[("utm = true", "utm = false")])
     missing = by_id(findings, "link-utm")
     assert missing and all("utm_source" in f.message for f in missing)
     assert {f.location.split(": ")[-1] for f in missing} >= {"lead.url", "teasers[0].url"}
@@ -166,7 +164,9 @@ def test_subject_rules_stay_quiet_on_the_example(example: list[Finding]) -> None
 
 def test_long_subject_and_preheader(tmp_path: Path) -> None:
     def long(data: dict[str, Any]) -> None:
-        data["subject"] = "Putin poaches the neighbors for his Ukraine invasion, and Kazakhstan says no"
+        data["subject"] = (
+            "Putin poaches the neighbors for his Ukraine invasion, and Kazakhstan says no"
+        )
         data["preheader"] = "Russia is recruiting. " * 8
 
     findings = issue_findings(tmp_path, long)
