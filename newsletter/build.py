@@ -102,9 +102,7 @@ def build_issue(path: Path, workspace: Workspace, *, now: dt.datetime | None = N
         issue = load_issue(path, workspace.root, display=workspace.display(path))
         timings["load"] = (perf_counter() - started) * 1000
         email = compose(issue, workspace, timings=timings)
-        started = perf_counter()
         findings = run_checks(email, issue, workspace)
-        timings["check"] = (perf_counter() - started) * 1000
         files = output_files(
             email, workspace, source=workspace.display(path), now=now, findings=findings
         )

@@ -71,17 +71,17 @@ class Finding:
 
 @dataclass(frozen=True)
 class Rule:
-    """A named check, its family, its default severity and what it looks for."""
+    """A named check, its default severity and what it looks for."""
 
     id: str
-    family: str
     severity: Severity
     run: Callable[[Context], Iterator[Hit]]
 
     @property
     def summary(self) -> str:
-        """The first line of the rule function's docstring."""
-        return (self.run.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
+        """What the rule finds: the first paragraph of its function's docstring."""
+        first = (self.run.__doc__ or "").strip().split("\n\n")[0]
+        return " ".join(first.replace("``", "").split())
 
 
 _TABLE: tuple[tuple[str, Severity, Callable[[Context], Iterator[Hit]]], ...] = (
@@ -123,8 +123,7 @@ _TABLE: tuple[tuple[str, Severity, Callable[[Context], Iterator[Hit]]], ...] = (
 
 #: rule id -> rule, in the order the rules run.
 RULES: Mapping[str, Rule] = {
-    rule_id: Rule(rule_id, run.__module__.rsplit(".", 1)[-1], severity, run)
-    for rule_id, severity, run in _TABLE
+    rule_id: Rule(rule_id, severity, run) for rule_id, severity, run in _TABLE
 }
 
 

@@ -30,8 +30,16 @@ the README lists every rule id ("Checking an issue").""",
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON on stdout.")
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings as well as on errors.")
 @click.option("--quiet", "-q", is_flag=True, help="Leave out info findings.")
+@click.option(
+    "--rules", "list_rules", is_flag=True, help="List the rules and their severities, and exit."
+)
 def command(
-    issues: tuple[Path, ...], workspace: Path | None, as_json: bool, strict: bool, quiet: bool
+    issues: tuple[Path, ...],
+    workspace: Path | None,
+    as_json: bool,
+    strict: bool,
+    quiet: bool,
+    list_rules: bool,
 ) -> None:
     """Review issues as finished emails before they are sent, and say what to fix, where.
 
@@ -45,6 +53,9 @@ def command(
     from ..problems import Problem, ProblemsError
 
     ws = open_workspace(workspace)
+    if list_rules:
+        _list_rules(ws.settings.check.rules)
+        return
     problems: list[Problem] = []
     everything: list[dict[str, str]] = []
     checked = 0
@@ -72,3 +83,12 @@ def command(
     failing = ("error", "warning") if strict else ("error",)
     if any(f["severity"] in failing for f in everything):
         raise SystemExit(1)
+
+
+def _list_rules(configured: dict[str, str]) -> None:
+    """Every rule, its severity in this workspace (``off`` included) and what it finds."""
+    from ..checks import RULES
+
+    for rule in RULES.values():
+        severity = configured.get(rule.id, rule.severity)
+        click.echo(f"{rule.id:27} {severity:8} {rule.summary}")

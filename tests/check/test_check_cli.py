@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from newsletter.checks import RULES
 from newsletter.cli import cli
 from newsletter.problems import ProblemsError
 from newsletter.workspace import Workspace
@@ -140,3 +141,26 @@ def test_build_records_the_findings_and_counts_them(tmp_path: Path) -> None:
     )
     example = json.loads((root / "out" / EXAMPLE.removesuffix(".yaml") / "meta.json").read_text())
     assert {f["severity"] for f in example["findings"]} == {"info"}
+
+
+def test_the_readme_lists_every_rule_with_its_default_severity() -> None:
+    from newsletter.checks import RULES
+
+    from .conftest import REPO
+
+    readme = (REPO / "README.md").read_text()
+    section = readme[readme.index("## Checking an issue") :]
+    for rule in RULES.values():
+        assert f"| `{rule.id}` | {rule.severity} |" in section, rule.id
+
+
+def test_rules_lists_every_rule_with_its_severity_here(tmp_path: Path) -> None:
+    root = make_workspace(tmp_path / "ws", append='\n[check.rules]\nlink-text = "off"\n')
+    code, output = run("check", "-w", str(root), "--rules")
+    assert code == 0
+    lines = output.splitlines()
+    assert len(lines) == len(RULES)
+    assert lines[0].split()[:2] == ["size-clipped", "error"]
+    assert [line.split()[:2] for line in lines if line.startswith("link-text ")] == [
+        ["link-text", "off"]
+    ]
