@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 import click
@@ -85,7 +86,7 @@ def command(
         raise SystemExit(1)
 
 
-def _list_rules(configured: dict[str, str]) -> None:
+def _list_rules(configured: Mapping[str, str]) -> None:
     """Every rule, its severity in this workspace (``off`` included) and what it finds."""
     from ..checks import RULES
 
