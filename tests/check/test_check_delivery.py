@@ -92,3 +92,35 @@ def test_the_caniemail_data_ships_in_the_package() -> None:
     folder = resources.files("newsletter").joinpath("data/caniemail")
     assert {"LICENSE", "README.md", "caniemail.json"} <= {p.name for p in folder.iterdir()}
     assert len(clients.caniemail()["data"]) > 250
+
+
+def test_the_headers_of_a_given_message_are_checked(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from newsletter.build import build_issue
+    from newsletter.checks import run_checks
+    from newsletter.loader import load_issue
+    from newsletter.message import build_message, merge_values
+    from newsletter.workspace import Workspace
+
+    from .conftest import EXAMPLE
+
+    root = make_workspace(tmp_path / "ws")
+    ws = Workspace.load(root)
+    result = build_issue(root / "issues" / EXAMPLE, ws)
+    assert result.email is not None
+    issue = load_issue(root / "issues" / EXAMPLE, root)
+    sample = ws.settings.send.sample
+    message = build_message(
+        result.email,
+        ws.settings,
+        to=sample["email"],
+        values=merge_values(ws.settings, result.slug, sample),
+        date=dt.datetime.now(dt.UTC),
+    )
+    assert by_id(run_checks(result.email, issue, ws, message=message), "from-address") == []
+    del message["From"]
+    del message["List-Unsubscribe"]
+    findings = run_checks(result.email, issue, ws, message=message)
+    assert [f.severity for f in by_id(findings, "from-address")] == ["error"]
+    assert len(by_id(findings, "list-unsubscribe")) == 1
