@@ -21,7 +21,7 @@ from typing import Any
 
 from .context import Context, Hit
 
-__all__ = ["CLIENTS", "Support", "caniemail", "features", "unsupported"]
+__all__ = ["CLIENTS", "Support", "caniemail", "client_support", "features", "unsupported"]
 
 #: ``[check] clients`` name -> (caniemail family, its platforms that count, label). The
 #: platforms are the apps and webmails people read on today; caniemail also tests legacy ones

@@ -27,7 +27,7 @@ from ..workspace import Workspace
 if TYPE_CHECKING:
     from lxml.html import HtmlElement
 
-__all__ = ["Context", "Hit", "Link"]
+__all__ = ["Context", "Hit", "Link", "text_of"]
 
 
 @dataclass(frozen=True)
