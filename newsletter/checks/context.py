@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .. import markdown
 from ..issue import Issue
@@ -157,13 +156,14 @@ class Context:
         return self.content_urls.get(self.without_utm(href))
 
     def without_utm(self, href: str) -> str:
-        """``href`` without the parameters the UTM transform adds."""
-        parts = urlsplit(href)
-        if not parts.query:
+        """``href`` without the parameters the UTM transform adds, the rest as written."""
+        base, mark, rest = href.partition("?")
+        if not mark:
             return href
+        query, hash_mark, fragment = rest.partition("#")
         added = {*self.utm_keys, "utm_content"}
-        kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in added]
-        return urlunsplit(parts._replace(query=urlencode(kept)))
+        kept = [part for part in query.split("&") if part.split("=", 1)[0] not in added]
+        return base + ("?" + "&".join(kept) if kept else "") + hash_mark + fragment
 
     # ---- places ----------------------------------------------------------------------------
 

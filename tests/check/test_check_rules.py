@@ -106,11 +106,24 @@ def test_vague_link_text(tmp_path: Path) -> None:
     assert any("'Read more'" in m for m in messages) and any("'here'" in m for m in messages)
 
 
+SEARCH = "https://www.gzeromedia.com/search?q=central%20asia&page=2"
+
+
+def with_search_link(data: dict[str, Any]) -> None:
+    data["lead"]["body"] += f"\n\nOur [coverage of Central Asia]({SEARCH}) goes back years."
+
+
 def test_content_links_without_utm(tmp_path: Path) -> None:
-    findings = issue_findings(tmp_path, lambda data: None, toml=[("utm = true", "utm = false")])
+    findings = issue_findings(tmp_path, with_search_link, toml=[("utm = true", "utm = false")])
     missing = by_id(findings, "link-utm")
     assert missing and all("utm_source" in f.message for f in missing)
     assert {f.location.split(": ")[-1] for f in missing} >= {"lead.url", "teasers[0].url"}
+    assert any(SEARCH in f.message and f.location.endswith("lead.body") for f in missing)
+
+
+def test_content_links_with_a_query_keep_their_utm(tmp_path: Path) -> None:
+    findings = issue_findings(tmp_path, with_search_link)
+    assert by_id(findings, "link-utm") == by_id(findings, "text-links") == []
 
 
 def test_no_unsubscribe_link(broken_theme: list[Finding]) -> None:
