@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from time import perf_counter
 
+from .checks import Finding, run_checks
 from .loader import load_issue
 from .message import build_message, merge_values
 from .pipeline import Email, compose
@@ -39,6 +40,7 @@ class BuildResult:
     email: Email | None = None
     files: Mapping[str, bytes] = field(default_factory=dict)
     problems: tuple[Problem, ...] = ()
+    findings: tuple[Finding, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -50,7 +52,12 @@ class BuildResult:
 
 
 def output_files(
-    email: Email, workspace: Workspace, *, source: str, now: dt.datetime
+    email: Email,
+    workspace: Workspace,
+    *,
+    source: str,
+    now: dt.datetime,
+    findings: Sequence[Finding] = (),
 ) -> dict[str, bytes]:
     """The files of ``out/<slug>/`` for ``email``, as bytes."""
     settings = workspace.settings
@@ -80,6 +87,7 @@ def output_files(
         "sizes": {name: len(data) for name, data in files.items()},
         "timings_ms": {stage: round(ms, 2) for stage, ms in timings.items()},
         "warnings": list(email.warnings),
+        "findings": [finding.to_dict() for finding in findings],
     }
     files["meta.json"] = (json.dumps(meta, indent=2, ensure_ascii=False) + "\n").encode()
     return files
@@ -104,13 +112,16 @@ def build_issue(
         issue = load_issue(path, workspace.root, display=workspace.display(path))
         timings["load"] = (perf_counter() - started) * 1000
         email = compose(issue, workspace, timings=timings, asset_base_url=asset_base_url)
-        files = output_files(email, workspace, source=workspace.display(path), now=now)
+        findings = run_checks(email, issue, workspace)
+        files = output_files(
+            email, workspace, source=workspace.display(path), now=now, findings=findings
+        )
     except ProblemsError as error:
         return BuildResult(path, problems=error.problems)
     except NewsletterError as error:
         problem = Problem(workspace.display(path), "", error.format_message())
         return BuildResult(path, problems=(problem,))
-    return BuildResult(path, slug=email.slug, email=email, files=files)
+    return BuildResult(path, slug=email.slug, email=email, files=files, findings=tuple(findings))
 
 
 def build_issues(

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 __all__ = [
+    "CheckSettings",
     "NewsletterSettings",
     "SendSettings",
     "Settings",
@@ -121,9 +122,69 @@ class SendSettings(_Table):
     )
 
 
+def _check_rule_id(rule_id: str) -> str:
+    from .checks import RULES  # imported on use: only a [check.rules] table pays for it
+
+    if rule_id not in RULES:
+        raise ValueError(f"unknown rule id {rule_id!r} (known: {', '.join(RULES)})")
+    return rule_id
+
+
+#: An email client as ``[check] clients`` names it; caniemail.com's data says what each supports.
+Client = Literal[
+    "gmail",
+    "outlook-windows",
+    "outlook-mac",
+    "outlook-com",
+    "outlook-ios",
+    "outlook-android",
+    "apple-mail",
+    "yahoo",
+    "aol",
+    "samsung-email",
+    "thunderbird",
+    "protonmail",
+    "fastmail",
+    "hey",
+]
+
+
+def _default_clients() -> list[Client]:
+    return ["gmail", "outlook-windows", "outlook-com", "apple-mail", "yahoo"]
+
+
+class CheckSettings(_Table):
+    """``[check]``: the pre-send review (``newsletter check``), its rules and thresholds."""
+
+    rules: dict[
+        Annotated[str, AfterValidator(_check_rule_id)], Literal["error", "warning", "info", "off"]
+    ] = Field(
+        default_factory=dict,
+        description='Rule id -> "error", "warning", "info" or "off", overriding its default.',
+    )
+    clip_kb: float = Field(
+        102, gt=0, description="HTML size (KB) at which Gmail clips the email: an error."
+    )
+    near_clip_kb: float = Field(
+        90, gt=0, description="HTML size (KB) that is close to the clip: a warning."
+    )
+    subject_max: int = Field(60, gt=0, description="Longest subject (characters) an inbox shows.")
+    preheader_max: int = Field(
+        130, gt=0, description="Longest preheader (characters) an inbox shows."
+    )
+    image_max_kb: float = Field(
+        200, gt=0, description="Heaviest local image (KB) worth sending to phones."
+    )
+    clients: list[Client] = Field(
+        default_factory=_default_clients,
+        description="The email clients whose HTML and CSS support is checked.",
+    )
+
+
 class Settings(_Table):
     """The whole of ``newsletter.toml``."""
 
     newsletter: NewsletterSettings
     transforms: TransformSettings = TransformSettings()
     send: SendSettings = SendSettings()
+    check: CheckSettings = CheckSettings()

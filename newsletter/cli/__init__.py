@@ -19,6 +19,7 @@ COMMANDS = {
     "new": ("new", "Write a dated issue skeleton into issues/."),
     "validate": ("validate", "Check issue files for mistakes without building them."),
     "build": ("build", "Build issues into out/<slug>/ (HTML, text, MJML, .eml, meta.json)."),
+    "check": ("check", "Review built emails before sending: links, images, size, a11y, clients."),
     "preview": ("preview", "Serve a live preview of the email that reloads as you edit."),
 }
 

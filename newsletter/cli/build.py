@@ -84,3 +84,10 @@ def _report(folder: str, meta: dict[str, object]) -> None:
     )
     for warning in meta.get("warnings", []) or []:  # type: ignore[attr-defined]
         click.echo(f"  warning: {warning}")
+    findings = meta.get("findings") or []
+    assert isinstance(findings, list)
+    if findings:
+        from ..checks.report import count
+
+        counts = count(str(f["severity"]) for f in findings)
+        click.echo(f"  {counts} (run newsletter check for details)")

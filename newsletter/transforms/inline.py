@@ -37,6 +37,9 @@ def inline_css(html: str, *, engine: Literal["premailer", "css-inline"] = "prema
                 keep_style_tags=True,
                 disable_validation=True,
                 remove_classes=False,
+                # MJML gives every image a width in pixels, which Outlook for Windows needs;
+                # premailer would overwrite it with the CSS width (100%).
+                disable_basic_attributes=["width", "height"],
                 cssutils_logging_level=logging.CRITICAL,
             ).transform()
         )

@@ -1,0 +1,1 @@
+"""Tests of newsletter check and its rules."""
