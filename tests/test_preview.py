@@ -123,7 +123,10 @@ def test_page_shows_inbox_line_size_widths_and_the_workspace_images(
     expect(page.locator("#size")).to_contain_text(
         re.compile(r"HTML \d+\.\d KB of Gmail's 102\.0 KB")
     )
-    expect(page.locator("#findings")).to_be_hidden()  # the example has no warnings
+    # the example has no errors or warnings; its info notes stay folded
+    expect(page.locator("#findings summary")).to_contain_text(re.compile(r"^\d+ info notes?$"))
+    expect(page.locator("#findings ul.serious li")).to_have_count(0)
+    expect(page.locator("#findings ul.notes")).to_be_hidden()
     assert page.locator("#size .fill").evaluate("e => e.getBoundingClientRect().width") > 0
 
     frame = page.frame_locator("#frame")
@@ -409,7 +412,8 @@ def test_state_lists_the_findings_of_the_build(preview_ws: Path) -> None:
     assert state["findings"] == [finding]
     assert state["generation"] == 3 and state["ok"] is True
     assert state["html_bytes"] == len(built.files["email.html"])
-    assert state_of(Build(built, workspace, 3, 12.0), ISSUE)["findings"] == []
+    plain = state_of(Build(built, workspace, 3, 12.0), ISSUE)["findings"]
+    assert plain == built.meta()["findings"] and all(f["severity"] == "info" for f in plain)
 
 
 # -- the shared pipeline and the scheme filter --------------------------------------------------
