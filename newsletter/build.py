@@ -20,7 +20,7 @@ from time import perf_counter
 
 from .checks import Finding, run_checks
 from .loader import load_issue
-from .message import build_message, merge_values
+from .message import sample_message
 from .pipeline import Email, compose
 from .problems import NewsletterError, Problem, ProblemsError
 from .workspace import Workspace
@@ -53,25 +53,15 @@ class BuildResult:
 
 def output_files(
     email: Email,
-    workspace: Workspace,
     *,
+    eml: bytes,
+    timings: Mapping[str, float],
     source: str,
     now: dt.datetime,
     findings: Sequence[Finding] = (),
 ) -> dict[str, bytes]:
-    """The files of ``out/<slug>/`` for ``email``, as bytes."""
-    settings = workspace.settings
-    sample = settings.send.sample
-    started = perf_counter()
-    message = build_message(
-        email,
-        settings,
-        to=sample.get("email", "subscriber@example.com"),
-        values=merge_values(settings, email.slug, sample),
-        date=now,
-    )
-    eml = message.as_bytes()
-    timings = {**email.timings, "eml": (perf_counter() - started) * 1000}
+    """The files of ``out/<slug>/`` for ``email`` and its sample message ``eml``, as bytes;
+    ``timings`` are the milliseconds of each stage that made them."""
     files = {
         "email.html": email.html.encode(),
         "email.txt": email.text.encode(),
@@ -112,9 +102,18 @@ def build_issue(
         issue = load_issue(path, workspace.root, display=workspace.display(path))
         timings["load"] = (perf_counter() - started) * 1000
         email = compose(issue, workspace, timings=timings, asset_base_url=asset_base_url)
-        findings = run_checks(email, issue, workspace)
+        started = perf_counter()
+        message = sample_message(email, workspace.settings, date=now)
+        eml = message.as_bytes()
+        timings["eml"] = (perf_counter() - started) * 1000
+        findings = run_checks(email, issue, workspace, message=message)
         files = output_files(
-            email, workspace, source=workspace.display(path), now=now, findings=findings
+            email,
+            eml=eml,
+            timings=timings,
+            source=workspace.display(path),
+            now=now,
+            findings=findings,
         )
     except ProblemsError as error:
         return BuildResult(path, problems=error.problems)

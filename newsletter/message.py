@@ -22,7 +22,7 @@ from . import mergefields
 from .pipeline import Email
 from .settings import Settings
 
-__all__ = ["POLICY", "build_message", "merge_values", "unsubscribe_token"]
+__all__ = ["POLICY", "build_message", "merge_values", "sample_message", "unsubscribe_token"]
 
 #: SMTP line endings; headers set raw (List-Unsubscribe) are written as given, never refolded
 #: into RFC 2047 encoded words, which would hide the URLs from the mailbox provider.
@@ -98,3 +98,16 @@ def _text_part(body: str, subtype: str) -> EmailMessage:
     body = body if body.endswith("\n") else body + "\n"
     part.set_payload(binascii.b2a_qp(body.encode(), istext=True).decode("ascii"))
     return part
+
+
+def sample_message(email: Email, settings: Settings, *, date: dt.datetime) -> EmailMessage:
+    """The message to the sample subscriber of ``[send.sample]``: ``message.eml``, and the
+    headers the checks look at."""
+    sample = settings.send.sample
+    return build_message(
+        email,
+        settings,
+        to=sample.get("email", "subscriber@example.com"),
+        values=merge_values(settings, email.slug, sample),
+        date=date,
+    )

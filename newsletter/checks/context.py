@@ -86,17 +86,10 @@ class Context:
         import dataclasses
         import datetime as dt
 
-        from ..message import build_message, merge_values
+        from ..message import sample_message
 
-        settings = self.workspace.settings
-        sample = settings.send.sample
-        return build_message(
-            dataclasses.replace(self.email, html="", text=""),
-            settings,
-            to=sample.get("email", "subscriber@example.com"),
-            values=merge_values(settings, self.email.slug, sample),
-            date=dt.datetime.now(dt.UTC),
-        )
+        headers_only = dataclasses.replace(self.email, html="", text="")
+        return sample_message(headers_only, self.workspace.settings, date=dt.datetime.now(dt.UTC))
 
     @cached_property
     def links(self) -> list[Link]:
