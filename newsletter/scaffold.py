@@ -29,7 +29,7 @@ postal_address = "123 Example Street, Springfield, USA"   # required in the foot
 site_url = "https://example.com"
 lang = "en"
 web_version_url = "https://example.com/newsletter/{{slug}}"
-# asset_base_url = "https://example.com/newsletter-assets/"  # where assets/ is published
+# asset_base_url = "https://example.com/newsletter/"  # assets/x.jpg is linked as <this>assets/x.jpg
 
 [newsletter.utm]                        # added to every content link; remove to turn off
 utm_source = "newsletter"

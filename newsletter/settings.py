@@ -88,7 +88,8 @@ class NewsletterSettings(_Table):
         None, description="Where subscribers manage their emails."
     )
     asset_base_url: http_url | None = Field(
-        None, description="Where assets/ is published; local images are linked under it."
+        None,
+        description="The URL the workspace is published under; assets/x.jpg links to it + assets/x.jpg.",
     )
     utm: dict[str, Annotated[str, _template("slug", "date")]] = Field(
         default_factory=dict,

@@ -154,12 +154,9 @@ def test_local_images_are_linked_under_the_asset_base_url(example: BuildResult) 
     assert example.email is not None
     sources = [img.get("src") for img in parse(example.email.html).findall(".//img")]
     assert (
-        sources[0]
-        == "https://www.gzeromedia.com/newsletter-assets/assets/putin-poaches-the-neighbors.jpg"
+        sources[0] == "https://www.gzeromedia.com/newsletter/assets/putin-poaches-the-neighbors.jpg"
     )
-    assert all(
-        s.startswith("https://www.gzeromedia.com/newsletter-assets/assets/") for s in sources
-    )
+    assert all(s.startswith("https://www.gzeromedia.com/newsletter/assets/") for s in sources)
     assert example.email.warnings == ()
 
 

@@ -427,7 +427,7 @@ def test_build_links_local_images_to_the_given_base_and_nothing_else_changes(
     built = build_issue(path, workspace)
     previewed = build_issue(path, workspace, asset_base_url="http://127.0.0.1:8123/")
     assert built.email is not None and previewed.email is not None
-    published = "https://www.gzeromedia.com/newsletter-assets/"
+    published = "https://www.gzeromedia.com/newsletter/"
     assert f'src="{published}assets/putin-poaches-the-neighbors.jpg"' in built.email.html
     assert previewed.email.html == built.email.html.replace(published, "http://127.0.0.1:8123/")
     assert previewed.email.text == built.email.text
