@@ -9,14 +9,16 @@ import pytest
 from newsletter import ProblemsError, Workspace
 
 
-def problems(workspace_dir: Path, edit: tuple[str, str]) -> list[str]:
+def problems(workspace_dir: Path, edit: tuple[str, str]) -> tuple[list[str], int]:
+    """The problems after ``edit`` of the repository's settings, and the line it edited."""
     config = workspace_dir / "newsletter.toml"
     text = config.read_text()
     assert edit[0] in text
     config.write_text(text.replace(*edit))
     with pytest.raises(ProblemsError) as caught:
         Workspace.load(workspace_dir)
-    return [str(p) for p in caught.value.problems]
+    line = text[: text.index(edit[0])].count("\n") + 1
+    return [str(p) for p in caught.value.problems], line
 
 
 @pytest.mark.parametrize(
@@ -24,38 +26,39 @@ def problems(workspace_dir: Path, edit: tuple[str, str]) -> list[str]:
     [
         (
             ('{slug}"\npreferences', '{slg}"\npreferences'),
-            "newsletter.toml:13: newsletter.web_version_url: unknown placeholder {slg} in "
+            "newsletter.toml:{line}: newsletter.web_version_url: unknown placeholder {slg} in "
             "'https://www.gzeromedia.com/newsletter/{slg}' (use {slug})",
         ),
         (
             ('utm_campaign = "{slug}"', 'utm_campaign = "{slug"'),
-            "newsletter.toml:21: newsletter.utm.utm_campaign: expected '}' before end of string in '{slug' "
+            "newsletter.toml:{line}: newsletter.utm.utm_campaign: expected '}' before end of string in '{slug' "
             "(write {{ and }} for a literal brace)",
         ),
         (
             ('site_url = "https://www.gzeromedia.com"', 'site_url = "gzeromedia.com"'),
-            "newsletter.toml:11: newsletter.site_url: expected an absolute http(s) URL like https://example.com/, "
+            "newsletter.toml:{line}: newsletter.site_url: expected an absolute http(s) URL like https://example.com/, "
             "got 'gzeromedia.com'",
         ),
         (
             ('inliner = "premailer"', 'inliner = "premailr"'),
-            "newsletter.toml:27: transforms.inliner: expected one of 'premailer' or 'css-inline', got text 'premailr'",
+            "newsletter.toml:{line}: transforms.inliner: expected one of 'premailer' or 'css-inline', got text 'premailr'",
         ),
         (
-            ('name = "GZERO Daily"\n', ""),
-            "newsletter.toml:4: newsletter.name: required field is missing",
+            ('[newsletter]\nname = "GZERO Daily"\n', "[newsletter]\n"),
+            "newsletter.toml:{line}: newsletter.name: required field is missing",
         ),
         (
             ("[send]\n", "[sned]\n"),
-            "newsletter.toml:29: sned: unknown field (did you mean 'send'?)",
+            "newsletter.toml:{line}: sned: unknown field (did you mean 'send'?)",
         ),
         (
             ('lang = "en"', 'lang = "en'),
-            "newsletter.toml:12: invalid TOML: Illegal character '\\n'",
+            "newsletter.toml:{line}: invalid TOML: Illegal character '\\n'",
         ),
     ],
 )
 def test_each_settings_mistake_is_one_line_with_key_and_line(
     workspace_dir: Path, edit: tuple[str, str], expected: str
 ) -> None:
-    assert problems(workspace_dir, edit) == [expected]
+    found, line = problems(workspace_dir, edit)
+    assert found == [expected.replace("{line}", str(line))]
