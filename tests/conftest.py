@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from lxml import html as lxml_html
 
 from newsletter import Workspace
 from newsletter.build import BuildResult, build_issue
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = "2025-06-26-putin-poaches-the-neighbors"
@@ -72,3 +76,30 @@ def build(workspace_dir: Path) -> Callable[..., BuildResult]:
 def parse(html: str) -> lxml_html.HtmlElement:
     """The email's HTML as an lxml tree, comments kept."""
     return lxml_html.document_fromstring(html)
+
+
+#: Debian's chromium (installed by scripts/setup), started as this machine needs: no sandbox as
+#: root, and none of the background connections that a closed network refuses.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """One headless chromium per test process, driven by Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run ./scripts/setup")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from newsletter.build import BuildResult, build_issue
 from newsletter.cli import cli
@@ -31,28 +31,14 @@ from newsletter.preview.scheme import force_scheme
 from newsletter.preview.server import state_of
 from newsletter.workspace import Workspace, builtin_themes
 
-REPO = Path(__file__).resolve().parent.parent
 ISSUE = "2025-06-26-putin-poaches-the-neighbors.yaml"
 HEADLINE = "Putin poaches the neighbors for his Ukraine invasion"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture
-def preview_ws(tmp_path: Path) -> Path:
+def preview_ws(workspace_dir: Path) -> Path:
     """A copy of the GZERO workspace, with a workspace override of the header partial."""
-    root = tmp_path / "ws"
-    root.mkdir()
-    shutil.copy(REPO / "newsletter.toml", root / "newsletter.toml")
-    shutil.copytree(REPO / "issues", root / "issues")
-    shutil.copytree(REPO / "assets", root / "assets")
+    root = workspace_dir
     partials = root / "templates" / "gzero" / "partials"
     partials.mkdir(parents=True)
     shutil.copy(builtin_themes() / "gzero" / "partials" / "header.mjml.j2", partials)
@@ -63,16 +49,6 @@ def preview_ws(tmp_path: Path) -> Path:
 def server(preview_ws: Path) -> Iterator[PreviewServer]:
     with PreviewServer(preview_ws, port=0) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
-        yield launched
-        launched.close()
 
 
 @pytest.fixture

@@ -3,38 +3,15 @@
 from __future__ import annotations
 
 import re
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser
 
 from newsletter import Workspace
 from newsletter.build import build_issue
 
 from .conftest import EXAMPLE
-
-playwright = pytest.importorskip("playwright.sync_api")
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("chromium is missing: run ./scripts/setup")
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -77,7 +54,7 @@ COLOURS = """() => [...document.querySelectorAll('h1, h2, h3, p, li, a, .nl-cred
 def test_no_horizontal_scroll_and_aa_contrast(
     browser: object, email_file: Path, width: int, scheme: str
 ) -> None:
-    page = browser.new_page(viewport={"width": width, "height": 900}, color_scheme=scheme)  # type: ignore[attr-defined]
+    page = browser.new_page(viewport={"width": width, "height": 900}, color_scheme=scheme)
     page.goto(email_file.as_uri())
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     images = page.evaluate(
@@ -95,9 +72,9 @@ def test_no_horizontal_scroll_and_aa_contrast(
     page.close()
 
 
-def test_teasers_stack_on_phones_and_pair_up_on_desktop(browser: object, email_file: Path) -> None:
+def test_teasers_stack_on_phones_and_pair_up_on_desktop(browser: Browser, email_file: Path) -> None:
     lefts = "[...document.querySelectorAll('.nl-teaser')].map(el => Math.round(el.getBoundingClientRect().left))"
-    page = browser.new_page(viewport={"width": 375, "height": 900})  # type: ignore[attr-defined]
+    page = browser.new_page(viewport={"width": 375, "height": 900})
     page.goto(email_file.as_uri())
     assert len(set(page.evaluate(lefts))) == 1
     page.set_viewport_size({"width": 1024, "height": 900})
