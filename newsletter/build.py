@@ -133,11 +133,12 @@ def write_atomically(folder: Path, files: Mapping[str, bytes]) -> None:
     staged: list[tuple[str, Path]] = []
     try:
         for name, data in files.items():
-            handle, temp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
+            handle, temp_name = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
+            temp = Path(temp_name)
+            staged.append((name, temp))
             with os.fdopen(handle, "wb") as out:
                 out.write(data)
-            os.chmod(temp, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs are ordinary files
-            staged.append((name, Path(temp)))
+            temp.chmod(0o666 & ~_UMASK)  # mkstemp makes 0600; outputs are ordinary files
         for name, temp in staged:
             os.replace(temp, folder / name)
     finally:

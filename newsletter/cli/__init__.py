@@ -19,6 +19,8 @@ COMMANDS = {
     "new": ("new", "Write a dated issue skeleton into issues/."),
     "validate": ("validate", "Check issue files for mistakes without building them."),
     "build": ("build", "Build issues into out/<slug>/ (HTML, text, MJML, .eml, meta.json)."),
+    "export": ("export", "Export an issue as an ESP takes it (Mailchimp, SendGrid, SES ...)."),
+    "send": ("send", "Send an issue: test sends, or a list send that resumes where it stopped."),
 }
 
 
