@@ -122,13 +122,15 @@ class Sink:
 class SmtpServer:
     """A real aiosmtpd server on 127.0.0.1 with a :class:`Sink` handler."""
 
-    def __init__(self, sink: Sink | None = None) -> None:
+    def __init__(self, sink: Sink | None = None, **options: Any) -> None:
         self.sink = sink or Sink()
         with socket.socket() as probe:  # a free port (the controller cannot be given port 0)
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
         self.port = port
-        self.controller = Controller(self.sink, hostname="127.0.0.1", port=port)
+        if "authenticator" in options:  # login over plain text, which loopback tests allow
+            options.update(auth_require_tls=False, auth_exclude_mechanism=["CRAM-MD5"])
+        self.controller = Controller(self.sink, hostname="127.0.0.1", port=port, **options)
 
     def __enter__(self) -> SmtpServer:
         self.controller.start()

@@ -12,11 +12,12 @@ import chevron
 import pybars
 import pytest
 from click.testing import CliRunner
-from delivery_support import ISSUE, make_workspace, parse, parts
 from lxml import html as lxml_html
 
 from newsletter.cli import cli
 from newsletter.exporters import mailgun, ses
+
+from .delivery_support import ISSUE, make_workspace, parse, parts
 
 TRICKY = "issues/2025-06-27-tricky.yaml"
 
