@@ -356,3 +356,48 @@ def test_killed_send_resumes_and_everyone_gets_it_exactly_once(tmp_path: Path) -
         # the ones in flight were taken by the server before the kill: none is sent twice
         assert all(counts[a] == 1 for a in addresses), counts
         assert {a for a, s in states.items() if s == "sent"} == set(addresses) - unknown
+
+
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+def test_tls(tmp_path: Path, security: str) -> None:
+    import ssl
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+        + ["-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1"]
+        + ["-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True,
+        capture_output=True,
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    options = (
+        {"tls_context": context, "require_starttls": True}
+        if security == "starttls"
+        else {"ssl_context": context}
+    )
+    with SmtpServer(Sink(), **options) as server:
+        smtp = server.toml().replace('security = "none"', f'security = "{security}"')
+        ws = make_workspace(tmp_path / "ws", smtp, send=FAST)
+        code, output = send(ws, "--to", "ed@example.com")  # the self-signed cert is not trusted
+        assert code == 1
+        assert f"cannot connect to the SMTP server 127.0.0.1:{server.port} ({security}):" in output
+        assert "CERTIFICATE_VERIFY_FAILED" in output
+        code, output = send(ws, "--to", "ed@example.com", env={"SSL_CERT_FILE": str(cert)})
+        assert code == 0, output
+        assert server.sink.counts() == {"ed@example.com": 1}
+
+
+def test_dot_stuffing_keeps_lines_that_start_with_a_dot(server: SmtpServer) -> None:
+    from newsletter.delivery.smtp import SmtpSender
+    from newsletter.settings import SmtpSettings
+
+    sender = SmtpSender(SmtpSettings(host="127.0.0.1", port=server.port, security="none"), None)
+    message = b".first\r\nSubject: x\r\n\r\n.\r\n..two\r\nlast line without an end"
+    marks: list[str] = []
+    reply = sender.send("a@example.com", "b@example.com", message, lambda: marks.append("DATA"))
+    sender.close()
+    assert (reply.code, marks) == (250, ["DATA"])
+    ((_, received),) = server.sink.received
+    assert received == message + b"\r\n"

@@ -14,7 +14,9 @@ No error message here contains the password: it is read from the environment var
 
 from __future__ import annotations
 
+import functools
 import smtplib
+import socket
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -60,6 +62,12 @@ def default_port(settings: SmtpSettings) -> int:
     return settings.port or {"starttls": 587, "tls": 465, "none": 25}[settings.security]
 
 
+@functools.cache
+def _fqdn() -> str:
+    """The name EHLO gives, looked up once per process (smtplib would for every connection)."""
+    return socket.getfqdn()
+
+
 class SmtpSender:
     """A :class:`Sender` over one SMTP connection, opened on first use and again after a drop.
 
@@ -91,10 +99,10 @@ class SmtpSender:
         try:
             if s.security == "tls":
                 smtp: smtplib.SMTP = smtplib.SMTP_SSL(
-                    s.host, port, timeout=s.timeout, context=self._context
+                    s.host, port, local_hostname=_fqdn(), timeout=s.timeout, context=self._context
                 )
             else:
-                smtp = smtplib.SMTP(s.host, port, timeout=s.timeout)
+                smtp = smtplib.SMTP(s.host, port, local_hostname=_fqdn(), timeout=s.timeout)
             smtp.ehlo()
             if s.security == "starttls":
                 smtp.starttls(context=self._context)
@@ -136,9 +144,12 @@ class SmtpSender:
             raise ConnectionLost(_describe(error), fate_unknown=False) from None
         before_data()
         try:
-            code, text = smtp.data(message)
-        except smtplib.SMTPDataError as error:  # DATA itself refused: nothing was sent
-            return Reply(error.smtp_code, _text(error.smtp_error))
+            code, text = smtp.docmd("data")
+            if code != 354:  # DATA itself refused: nothing was sent
+                smtp.rset()
+                return Reply(code, _text(text))
+            smtp.send(_dot_stuffed(message) + b".\r\n")
+            code, text = smtp.getreply()
         except (OSError, smtplib.SMTPException) as error:
             self.close()
             raise ConnectionLost(_describe(error), fate_unknown=True) from None
@@ -152,6 +163,20 @@ class SmtpSender:
             smtp.quit()
         except (OSError, smtplib.SMTPException):
             smtp.close()
+
+
+def _dot_stuffed(message: bytes) -> bytes:
+    """``message`` (CRLF line ends) as DATA carries it: each line that starts with a dot gets
+    another one, and the last line ends.
+
+    smtplib's ``data()`` does this with a multi-line regular expression that takes half a
+    millisecond on a 45 KB message, more than making the message; ``bytes.replace`` takes
+    microseconds.
+    """
+    stuffed = message.replace(b"\r\n.", b"\r\n..")
+    if stuffed.startswith(b"."):
+        stuffed = b"." + stuffed
+    return stuffed if stuffed.endswith(b"\r\n") else stuffed + b"\r\n"
 
 
 def _text(reply: bytes | str) -> str:
