@@ -219,3 +219,10 @@ def test_usage_errors(tmp_path: Path) -> None:
     assert code == 2 and "say which ESP: --esp NAME (or --all)" in output
     code, output = export(root, str(root / ISSUE), "--esp", "hubspot")
     assert code == 2 and "'hubspot' is not one of 'mailchimp'" in output
+
+
+def test_the_command_offers_every_exporter() -> None:
+    from newsletter.cli.export import _ESPS
+    from newsletter.exporters import ESPS
+
+    assert _ESPS == ESPS  # the command names them without importing the exporters

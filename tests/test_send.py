@@ -403,3 +403,31 @@ def test_dot_stuffing_keeps_lines_that_start_with_a_dot(server: SmtpServer) -> N
     assert (reply.code, marks) == (250, ["DATA"])
     ((_, received),) = server.sink.received
     assert received == message + b"\r\n"
+
+
+def test_ctrl_c_stops_after_the_messages_in_flight_and_resumes(tmp_path: Path) -> None:
+    sink = Sink(delay=0.03)
+    with SmtpServer(sink) as server:
+        ws = make_workspace(tmp_path / "ws", server.toml(), send="rate = 1000\nconnections = 2")
+        addresses = [f"r{i:02}@example.com" for i in range(30)]
+        path = write_list(ws, [f"{a},R" for a in addresses])
+        command = [str(Path(sys.executable).parent / "newsletter"), "send", "-w", str(ws)]
+        command += [str(ws / ISSUE), "--list", str(path)]
+        process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        deadline = time.monotonic() + 60
+        while sum(sink.counts().values()) < 5:
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.005)
+        process.send_signal(signal.SIGINT)
+        output = process.communicate(timeout=30)[0]
+        assert process.returncode == 1, output
+        assert "error: interrupted; run the same command again to resume" in output
+        states = journal_states(ws)
+        assert "sending" not in states.values() and "unknown" not in states.values()
+        assert sum(1 for s in states.values() if s == "sent") == sum(sink.counts().values()) < 30
+        sink.delay = 0.0
+        resumed = subprocess.run(command, capture_output=True, text=True)
+        assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+        assert sink.counts() == dict.fromkeys(addresses, 1)

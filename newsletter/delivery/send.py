@@ -195,6 +195,8 @@ def _send_one(item: Delivery, sender: Sender, options: _Options) -> Outcome:
             return _record(options, item, "failed", code, detail)
         if attempt >= options.retries:
             return _record(options, item, "deferred", code, detail)
+        if journal is not None:  # not "sending" while waiting: a kill now loses nothing
+            journal.mark(issue, item.key, "deferred", code, detail)
         if options.stop.wait(options.retry_delay * 2**attempt):
             return _record(options, item, "deferred", code, detail)
         attempt += 1
