@@ -139,7 +139,7 @@ def test_mailgun(ws: Path) -> None:
     assert json.loads(template["headers"])["Subject"].startswith("Hi {{#if first_name}}")
     text = out["template.txt"].decode()
     assert "Hello {{#if first_name}}{{{first_name}}}{{else}}there{{/if}}" in text
-    assert "Unsubscribe: %unsubscribe_url%" in text
+    assert "Unsubscribe: %unsubscribe_url%" in " ".join(text.split())
 
 
 def test_postmark_renders_in_mustache(ws: Path) -> None:
@@ -148,7 +148,7 @@ def test_postmark_renders_in_mustache(ws: Path) -> None:
     assert template["TemplateType"] == "Standard"
     assert template["Alias"] == "issue-2025-06-27-tricky"  # an alias starts with a letter
     assert 'href="{{{ pm:unsubscribe }}}"' in template["HtmlBody"]
-    assert "Unsubscribe: {{{ pm:unsubscribe }}}" in template["TextBody"]
+    assert "Unsubscribe: {{{ pm:unsubscribe }}}" in " ".join(template["TextBody"].split())
     html = chevron.render(template["HtmlBody"], {"first_name": "", "email": "a@b.c"})
     assert "Hello there, this goes to a@b.c." in html
     assert headline(html) == "Typed tags *|FNAME|* and {{ 7*7 }} and {{{ raw }}}"
