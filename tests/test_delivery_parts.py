@@ -62,13 +62,13 @@ def test_preflight_refuses_on_error_findings_only(tmp_path: Path) -> None:
     findings = [
         {"id": "gmail-clip", "severity": "error", "message": "112 KB: Gmail clips", "location": ""},
         {"id": "subject-length", "severity": "warning", "message": "long", "location": "subject"},
-        {"id": "alt", "severity": "error", "message": "no alt text", "location": "lead.image"},
+        {"id": "alt", "severity": "error", "message": "no alt text", "location": "x.yaml:7"},
     ]
     meta = {**result.meta(), "findings": findings}
     checked = replace(result, files={**result.files, "meta.json": json.dumps(meta).encode()})
     assert [str(p) for p in refusals(checked, [], source="x.yaml")] == [
         "x.yaml: check gmail-clip: 112 KB: Gmail clips",
-        "x.yaml: check alt at lead.image: no alt text",
+        "x.yaml:7: check alt: no alt text",
     ]
     listed = [Problem("list.csv", "email", "no address", 3)]
     with pytest.raises(ProblemsError) as refused:

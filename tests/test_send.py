@@ -172,7 +172,8 @@ def test_dkim_signature_verifies(tmp_path: Path, server: SmtpServer) -> None:
 def test_list_send_personalises_each_message(tmp_path: Path, server: SmtpServer) -> None:
     ws = make_workspace(tmp_path / "ws", server.toml(), send=FAST)
     path = write_list(ws, ["ann@example.com,Ann", "bob@example.com,", "Cy@Example.com,Cy & Co"])
-    code, output = send(ws, "--list", str(path), issue=TRICKY)
+    # the issue's typed tags are on purpose here: --force past any check that flags them
+    code, output = send(ws, "--list", str(path), "--force", issue=TRICKY)
     assert code == 0, output
     assert output.splitlines()[-1].startswith("sent 3 of 3 in ")
     assert server.sink.counts() == {"ann@example.com": 1, "bob@example.com": 1, "Cy@Example.com": 1}
@@ -198,7 +199,7 @@ def test_list_send_personalises_each_message(tmp_path: Path, server: SmtpServer)
         assert f'href="{url}"' in html
     assert len(urls) == 3  # a token per subscriber
     assert set(journal_states(ws, TRICKY_SLUG).values()) == {"sent"}
-    code, output = send(ws, "--list", str(path), issue=TRICKY)  # again: nobody gets it twice
+    code, output = send(ws, "--list", str(path), "--force", issue=TRICKY)  # nobody gets it twice
     assert code == 0
     assert "nothing to send: the journal has every one of the 3 recipients" in output
     assert sum(server.sink.counts().values()) == 3
@@ -353,8 +354,10 @@ def test_killed_send_resumes_and_everyone_gets_it_exactly_once(tmp_path: Path) -
         assert len(unknown) <= 2  # at most one message in flight per connection
         assert resumed.returncode == (1 if unknown else 0), resumed.stdout + resumed.stderr
         counts = sink.counts()
-        # the ones in flight were taken by the server before the kill: none is sent twice
-        assert all(counts[a] == 1 for a in addresses), counts
+        # nobody is sent the issue twice, and nobody is skipped but those in flight at the
+        # kill, whose fate is unknown (the server has them or not) and who are not resent
+        assert all(counts[a] == 1 for a in addresses if a not in unknown), (counts, states)
+        assert all(counts[a] <= 1 for a in unknown), (counts, states)
         assert {a for a, s in states.items() if s == "sent"} == set(addresses) - unknown
 
 

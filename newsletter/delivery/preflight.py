@@ -42,9 +42,9 @@ def refusals(
     assert isinstance(findings, list)
     for finding in findings:
         if isinstance(finding, dict) and finding.get("severity") == "error":
-            where = str(finding.get("location") or "")
-            field = f"check {finding.get('id', '?')}" + (f" at {where}" if where else "")
-            problems.append(Problem(source, field, str(finding.get("message", ""))))
+            where = str(finding.get("location") or "") or source  # "issues/x.yaml:12" or so
+            field = f"check {finding.get('id', '?')}"
+            problems.append(Problem(where, field, str(finding.get("message", ""))))
     return problems
 
 
