@@ -148,9 +148,6 @@ class ExportSettings(_Table):
     preferences_url: str | None = Field(
         None, description="The preferences page, for ESPs without a preferences tag; {slug}."
     )
-    unsubscribe_url: str | None = Field(
-        None, description="An unsubscribe page, for ESPs without an unsubscribe tag; {slug}."
-    )
 
 
 class Settings(_Table):

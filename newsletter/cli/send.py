@@ -222,7 +222,10 @@ def _list_send(
                 err=True,
             )
         if not deliveries:
-            click.echo(f"nothing to send: the journal has every one of the {len(keys)} recipients")
+            click.echo(
+                f"nothing to send: each of the {len(keys)} recipients was sent the issue, "
+                "refused it or is of unknown fate (see --status)"
+            )
             if unknown and not resend_unknown:
                 sys.exit(1)
             return

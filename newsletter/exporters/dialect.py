@@ -58,7 +58,6 @@ def fixed_urls(settings: Settings, slug: str) -> dict[str, str]:
     urls = {
         "web_version_url": table.web_version_url,
         "preferences_url": table.preferences_url,
-        "unsubscribe_url": table.unsubscribe_url,
     }
     return {name: url.replace("{slug}", slug) for name, url in urls.items() if url}
 
