@@ -134,8 +134,15 @@ def test_test_send_with_the_password_from_the_environment(tmp_path: Path) -> Non
         assert "refused the login of 'newsletter': 535" in output and "wrong-pw" not in output
         code, output = send(ws, "--to", "ed@example.com", env={"NL_TEST_PW": "pw-from-env"})
         assert code == 0, output
+        path = write_list(ws, ["ann@example.com,Ann"])
+        code, output = send(ws, "--list", str(path), env={"NL_TEST_PW": "pw-from-env"})
+        assert code == 0 and "pw-from-env" not in output
+        for file in (ws / ".newsletter").iterdir():  # the journal, its WAL and its lock
+            assert b"pw-from-env" not in file.read_bytes()
+        assert all(b"pw-from-env" not in data for _, data in sink.received)
     assert set(seen) == {("newsletter", "wrong-pw"), ("newsletter", "pw-from-env")}
     assert len(sink.messages("ed@example.com")) == 1
+    assert len(sink.messages("ann@example.com")) == 1
 
 
 def test_dkim_signature_verifies(tmp_path: Path, server: SmtpServer) -> None:
