@@ -15,9 +15,11 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 __all__ = [
     "CheckSettings",
+    "ExportSettings",
     "NewsletterSettings",
     "SendSettings",
     "Settings",
+    "SmtpSettings",
     "TransformSettings",
     "http_url",
 ]
@@ -121,6 +123,58 @@ class SendSettings(_Table):
         default_factory=lambda: {"first_name": "Alex", "email": "alex@example.com"},
         description="Merge-field values for builds, previews and test sends.",
     )
+    test_prefix: str = Field("[TEST] ", description="Put before the subject of test sends.")
+    rate: float = Field(
+        10.0, gt=0, description="Messages per second, at most, over all connections."
+    )
+    connections: int = Field(2, ge=1, le=50, description="Parallel SMTP connections, each reused.")
+    retries: int = Field(
+        4, ge=0, le=20, description="Retries of a message answered 4xx (temporary), with backoff."
+    )
+    retry_delay: float = Field(
+        2.0, ge=0, description="Seconds before the first retry; doubled for each next one."
+    )
+    dkim_key_file: str | None = Field(
+        None, description="PEM private key to DKIM-sign with (a path, relative to the workspace)."
+    )
+    dkim_selector: str | None = Field(
+        None, description="The DKIM selector (<selector>._domainkey)."
+    )
+    dkim_domain: str | None = Field(
+        None, description="The signing domain (d=); default: the domain of from_email."
+    )
+
+
+class SmtpSettings(_Table):
+    """``[smtp]``: the server that test and list sends go through. No secret lives here."""
+
+    host: str = Field("localhost", description="The SMTP server's host name.")
+    port: int | None = Field(
+        None, ge=1, le=65535, description="Its port (default: 587 starttls, 465 tls, 25 none)."
+    )
+    security: Literal["starttls", "tls", "none"] = Field(
+        "starttls", description="STARTTLS after connecting, TLS from the start, or none."
+    )
+    username: str | None = Field(None, description="The login name, when the server wants one.")
+    password_env: str | None = Field(
+        None, description="The NAME of the environment variable that holds the password."
+    )
+    timeout: float = Field(60.0, gt=0, description="Seconds to wait for the server's answer.")
+
+
+class ExportSettings(_Table):
+    """``[export]``: links for ESPs that have no tag of their own for a merge field.
+
+    SES has no web-version link, for example; with ``web_version_url`` set here, the export puts
+    this URL where ``%%web_version_url%%`` stands instead of failing. ``{slug}`` is replaced.
+    """
+
+    web_version_url: str | None = Field(
+        None, description="The issue on the web, for ESPs without a web-version tag; {slug}."
+    )
+    preferences_url: str | None = Field(
+        None, description="The preferences page, for ESPs without a preferences tag; {slug}."
+    )
 
 
 def _check_rule_id(rule_id: str) -> str:
@@ -189,3 +243,5 @@ class Settings(_Table):
     transforms: TransformSettings = TransformSettings()
     send: SendSettings = SendSettings()
     check: CheckSettings = CheckSettings()
+    smtp: SmtpSettings = SmtpSettings()
+    export: ExportSettings = ExportSettings()

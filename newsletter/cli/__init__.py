@@ -21,6 +21,8 @@ COMMANDS = {
     "build": ("build", "Build issues into out/<slug>/ (HTML, text, MJML, .eml, meta.json)."),
     "check": ("check", "Review built emails before sending: links, images, size, a11y, clients."),
     "preview": ("preview", "Serve a live preview of the email that reloads as you edit."),
+    "export": ("export", "Export an issue as an ESP takes it (Mailchimp, SendGrid, SES ...)."),
+    "send": ("send", "Send an issue: test sends, or a list send that resumes where it stopped."),
 }
 
 

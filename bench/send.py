@@ -1,0 +1,200 @@
+"""How fast a list send goes: personalisation alone, and whole sends to a loopback SMTP sink.
+
+    python bench/send.py [--recipients N] [--runs N]
+
+The sink is aiosmtpd in worker processes sharing one port (SO_REUSEPORT, so the kernel spreads
+connections over them), answering 250 to everything and keeping nothing; then, to show what the
+sender itself can do, a minimal SMTP sink that reads each message in one call (aiosmtpd reads
+DATA line by line, some 800 lines a message, and is the limit). On a two-core machine the sink
+and the sender share the cores. A send here is the real thing minus the network: MessageTemplate, the shared
+rate limiter (set far above the achievable rate), real SMTP connections reused across
+messages, and the SQLite journal committed twice per message. Targets from the send issue:
+personalising a message under 0.2 ms; 500 messages per second or more.
+
+Prints a table of medians (these machines are shared and noisy: compare numbers from one run,
+not across runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import multiprocessing
+import socket
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from newsletter import Workspace
+from newsletter.build import build_issue
+from newsletter.delivery.journal import Journal
+from newsletter.delivery.personalise import MessageTemplate
+from newsletter.delivery.plan import list_deliveries
+from newsletter.delivery.recipients import Recipient
+from newsletter.delivery.send import deliver
+from newsletter.delivery.smtp import SmtpSender
+from newsletter.message import merge_values
+from newsletter.settings import SmtpSettings
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE = REPO / "issues" / "2025-06-26-putin-poaches-the-neighbors.yaml"
+
+
+class _Sink:
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        return "250 OK"
+
+
+async def _minimal(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Just enough SMTP to take messages: the message is read in one call, not line by line
+    as aiosmtpd does, to show what the sender can do when the server is not the limit."""
+    writer.write(b"220 sink\r\n")
+    while line := await reader.readline():
+        verb = line[:4].upper()
+        if verb == b"DATA":
+            writer.write(b"354 go on\r\n")
+            await reader.readuntil(b"\r\n.\r\n")
+            writer.write(b"250 OK\r\n")
+        elif verb == b"QUIT":
+            writer.write(b"221 bye\r\n")
+            break
+        else:
+            writer.write(b"250 OK\r\n")
+    writer.close()
+
+
+def _serve(port: int, ready: Any, kind: str) -> None:
+    from aiosmtpd.smtp import SMTP
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        if kind == "aiosmtpd":
+            await loop.create_server(
+                lambda: SMTP(_Sink(), hostname="sink"), "127.0.0.1", port, reuse_port=True
+            )
+        else:
+            await asyncio.start_server(_minimal, "127.0.0.1", port, reuse_port=True, limit=2**20)
+        ready.set()
+        await asyncio.Event().wait()
+
+    asyncio.run(main())
+
+
+def start_sink(processes: int, kind: str) -> tuple[int, list[multiprocessing.Process]]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    workers = []
+    for _ in range(processes):
+        ready = multiprocessing.Event()
+        worker = multiprocessing.Process(target=_serve, args=(port, ready, kind), daemon=True)
+        worker.start()
+        ready.wait(10)
+        workers.append(worker)
+    return port, workers
+
+
+def recipients(count: int) -> list[Recipient]:
+    return [
+        Recipient(
+            f"reader{i}@example.com",
+            i + 2,
+            {"email": f"reader{i}@example.com", "first_name": f"Reader {i}"},
+        )
+        for i in range(count)
+    ]
+
+
+def personalise(
+    ws: Workspace, template: MessageTemplate, people: list[Recipient]
+) -> tuple[float, float]:
+    """Microseconds per recipient: merge values + message, and the message alone."""
+    now = dt.datetime.now(dt.UTC)
+    started = time.perf_counter()
+    values = [merge_values(ws.settings, "bench", r.row) for r in people]
+    middle = time.perf_counter()
+    for person, fields in zip(people, values, strict=True):
+        template.message(person.email, fields, date=now)
+    ended = time.perf_counter()
+    per = 1e6 / len(people)
+    return (ended - started) * per, (ended - middle) * per
+
+
+def send(
+    ws: Workspace, template: MessageTemplate, people: list[Recipient], port: int, connections: int
+) -> float:
+    """Messages per second of one whole send."""
+    smtp = SmtpSettings(host="127.0.0.1", port=port, security="none")
+    with tempfile.TemporaryDirectory() as folder, Journal(Path(folder) / "sends.sqlite") as journal:
+        journal.add("bench", (r.key for r in people))
+        deliveries = list_deliveries(
+            ws.settings, "bench", people, journal.states("bench"), resend_unknown=False
+        )
+        report = deliver(
+            deliveries,
+            template,
+            connect=lambda: SmtpSender(smtp, None),
+            connections=connections,
+            rate=1e6,
+            retries=0,
+            retry_delay=0,
+            issue="bench",
+            journal=journal,
+        )
+        assert report.error is None and report.count("sent") == len(people), report.error
+        return len(people) / report.seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--recipients", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    ws = Workspace.load(REPO)
+    email = build_issue(EXAMPLE, ws).email
+    assert email is not None
+    template = MessageTemplate(email, ws.settings)
+    people = recipients(args.recipients)
+
+    rows: list[tuple[str, str, str]] = []
+    both, alone = zip(*(personalise(ws, template, people) for _ in range(args.runs)), strict=True)
+    rows.append(
+        ("personalise: merge values + message", f"{statistics.median(both):.1f} us", "< 200 us")
+    )
+    rows.append(("personalise: message alone", f"{statistics.median(alone):.1f} us", ""))
+    size = len(
+        template.message(
+            "a@example.com", merge_values(ws.settings, "bench", {}), date=dt.datetime.now(dt.UTC)
+        )
+    )
+    for kind in ("aiosmtpd", "minimal"):
+        for connections in (1, 4):
+            port, sinks = start_sink(min(connections, 2), kind)
+            try:
+                rates = [send(ws, template, people, port, connections) for _ in range(args.runs)]
+            finally:
+                for sink in sinks:
+                    sink.kill()
+            rows.append(
+                (
+                    f"send to {kind} sink, {connections} connection(s)",
+                    f"{statistics.median(rates):.0f} msg/s",
+                    ">= 500 msg/s",
+                )
+            )
+
+    print(
+        f"{args.recipients} recipients, {size / 1024:.1f} KB per message, median of {args.runs} runs\n"
+    )
+    width = max(len(r[0]) for r in rows)
+    print(f"{'what':<{width}}  {'median':>12}  target")
+    print(f"{'-' * width}  {'-' * 12}  {'-' * 12}")
+    for what, value, target in rows:
+        print(f"{what:<{width}}  {value:>12}  {target}")
+
+
+if __name__ == "__main__":
+    main()

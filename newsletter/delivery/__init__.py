@@ -1,0 +1,14 @@
+"""Delivery: test sends and list sends over SMTP, journaled so that nobody gets an issue twice.
+
+| module | what it does |
+|--------|--------------|
+| ``recipients`` | read and check the subscriber CSV (invalid addresses, duplicates, by line) |
+| ``preflight`` | decide whether a list send may start (list, issue and check problems) |
+| ``personalise`` | one recipient's message, fast: the email encoded once, values per recipient |
+| ``signing`` | DKIM signatures (dkimpy) |
+| ``smtp`` | the one-method :class:`~.smtp.Sender` and the real SMTP one |
+| ``ratelimit`` | at most ``[send] rate`` messages per second over all connections |
+| ``journal`` | the SQLite send journal in ``.newsletter/sends.sqlite`` |
+| ``send`` | the orchestration: parallel connections, retries, outcomes |
+| ``plan`` | a send's setup from the workspace: the template, values, sender, journal |
+"""

@@ -1,0 +1,172 @@
+"""The send journal: who was sent which issue, kept in SQLite so that a send can be resumed.
+
+One row per issue and recipient (the address in lower case), with its state:
+
+========== ===============================================================================
+pending    not yet sent
+sending    the message is being handed over (marked before DATA): if a run finds this state,
+           the run before it died in the middle, and the message's fate is unknown
+unknown    the fate of the message is unknown (the connection broke after DATA, or the
+           process died): reported, and sent again only when the editor asks
+sent       the server took the message (250 after DATA)
+deferred   the server said "try later" (4xx) more times than ``[send] retries``: a next run
+           tries again
+failed     the server refused the message (5xx): not sent again
+========== ===============================================================================
+
+Every change is committed before the next step of the SMTP transaction, so that whatever
+kills the process (Ctrl-C, ``kill -9``, a lost connection), a next run sends to exactly those
+who were not yet sent the issue. The journal holds addresses, states and the server's replies;
+never a password. It lives in the workspace at ``.newsletter/sends.sqlite`` (git-ignored).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+from ..problems import NewsletterError
+
+__all__ = ["STATES", "Journal", "JournalRow"]
+
+STATES = ("pending", "sending", "unknown", "sent", "deferred", "failed")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sends (
+    issue TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'sending', 'unknown', 'sent', 'deferred', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    code INTEGER,
+    detail TEXT NOT NULL DEFAULT '',
+    updated TEXT NOT NULL,
+    PRIMARY KEY (issue, recipient)
+)
+"""
+
+
+@dataclass(frozen=True)
+class JournalRow:
+    recipient: str
+    state: str
+    attempts: int
+    code: int | None
+    detail: str
+    updated: str
+
+
+class Journal:
+    """The journal at ``path``, opened by one send at a time (a lock file says which)."""
+
+    def __init__(self, path: Path, *, exclusive: bool = True) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock_fd: int | None = None
+        if exclusive:
+            fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                raise NewsletterError(
+                    f"{path}: another send is running in this workspace; wait for it to end"
+                ) from None
+            self._lock_fd = fd
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")  # durable against a killed process
+        self._db.execute(_SCHEMA)
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._db.close()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def add(self, issue: str, recipients: Iterable[str]) -> None:
+        """Put ``recipients`` in the journal as pending, leaving those already there alone."""
+        now = _now()
+        with self._lock:
+            self._db.execute("BEGIN")
+            start = self._db.execute(
+                "SELECT COALESCE(MAX(position), -1) + 1 FROM sends WHERE issue = ?", (issue,)
+            ).fetchone()[0]
+            self._db.executemany(
+                "INSERT OR IGNORE INTO sends (issue, recipient, position, state, updated) "
+                "VALUES (?, ?, ?, 'pending', ?)",
+                ((issue, r, start + i, now) for i, r in enumerate(recipients)),
+            )
+            self._db.execute("COMMIT")
+
+    def recover(self, issue: str) -> int:
+        """Mark messages a dead run left "sending" as unknown; return how many."""
+        with self._lock:
+            cursor = self._db.execute(
+                "UPDATE sends SET state = 'unknown', detail = ?, updated = ? "
+                "WHERE issue = ? AND state = 'sending'",
+                ("the send stopped during the SMTP transaction", _now(), issue),
+            )
+            return cursor.rowcount
+
+    def states(self, issue: str) -> dict[str, str]:
+        """Every recipient of ``issue`` in the journal and their state."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT recipient, state FROM sends WHERE issue = ?", (issue,)
+            ).fetchall()
+        return dict(rows)
+
+    def mark(
+        self, issue: str, recipient: str, state: str, code: int | None = None, detail: str = ""
+    ) -> None:
+        """Record ``recipient``'s new state, committed before this returns."""
+        attempt = 1 if state == "sending" else 0
+        with self._lock:
+            self._db.execute(
+                "UPDATE sends SET state = ?, code = ?, detail = ?, attempts = attempts + ?, "
+                "updated = ? WHERE issue = ? AND recipient = ?",
+                (state, code, detail, attempt, _now(), issue, recipient),
+            )
+
+    def counts(self, issue: str) -> dict[str, int]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT state, COUNT(*) FROM sends WHERE issue = ? GROUP BY state", (issue,)
+            ).fetchall()
+        found = dict(rows)
+        return {state: found.get(state, 0) for state in STATES}
+
+    def rows(self, issue: str, states: Iterable[str] = STATES) -> list[JournalRow]:
+        wanted = tuple(states)
+        marks = ",".join("?" * len(wanted))
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT recipient, state, attempts, code, detail, updated FROM sends "
+                f"WHERE issue = ? AND state IN ({marks}) ORDER BY position",
+                (issue, *wanted),
+            ).fetchall()
+        return [JournalRow(*row) for row in rows]
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")

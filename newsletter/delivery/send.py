@@ -1,0 +1,210 @@
+"""A send: messages to recipients over parallel reused connections, journaled, rate-limited.
+
+:func:`deliver` runs ``[send] connections`` worker threads, each with its own
+:class:`~.smtp.Sender` (one SMTP connection reused for every message it sends), all sharing one
+:class:`~.ratelimit.RateLimiter` and, for list sends, one :class:`~.journal.Journal`. For each
+recipient a worker makes the message (:class:`~.personalise.MessageTemplate`: microseconds),
+then sends it: the journal marks the recipient "sending" just before DATA and "sent" after the
+server's 250. A 4xx answer or a connection lost before DATA is retried after a delay that
+doubles each time; a 5xx answer is a failure, recorded and not retried; a connection lost
+after DATA leaves the message's fate unknown, recorded as such.
+
+Results come back to the calling thread, which reports progress; Ctrl-C there stops the
+workers after the message each is sending, and the journal knows where to resume.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import queue
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from .journal import Journal
+from .personalise import MessageTemplate, Signer
+from .ratelimit import RateLimiter
+from .smtp import ConnectionLost, Sender
+
+__all__ = ["Delivery", "Outcome", "Report", "deliver"]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One message to send: to whom, with which merge values, under which journal key."""
+
+    to: str
+    values: Mapping[str, str]
+    key: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one delivery: ``sent``, ``failed``, ``deferred`` or ``unknown``."""
+
+    to: str
+    state: str
+    code: int | None = None
+    detail: str = ""
+
+
+@dataclass
+class Report:
+    """The outcomes of a send, and why it stopped early if it did."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+    error: BaseException | None = None
+    interrupted: bool = False
+    seconds: float = 0.0
+
+    def count(self, state: str) -> int:
+        return sum(1 for outcome in self.outcomes if outcome.state == state)
+
+
+@dataclass(frozen=True)
+class _Options:
+    template: MessageTemplate
+    issue: str
+    journal: Journal | None
+    limiter: RateLimiter
+    retries: int
+    retry_delay: float
+    sign: Signer | None
+    stop: threading.Event
+
+
+def deliver(
+    deliveries: Sequence[Delivery],
+    template: MessageTemplate,
+    *,
+    connect: Callable[[], Sender],
+    connections: int,
+    rate: float,
+    retries: int,
+    retry_delay: float,
+    issue: str = "",
+    journal: Journal | None = None,
+    sign: Signer | None = None,
+    on_outcome: Callable[[Outcome], None] = lambda outcome: None,
+) -> Report:
+    """Send every delivery; return the report (it never raises for one recipient's failure).
+
+    A :class:`~newsletter.problems.NewsletterError` from a sender (cannot connect, login
+    refused) stops every worker and is returned in ``report.error``; the recipients not yet
+    sent stay pending in the journal.
+    """
+    started = time.monotonic()
+    work: queue.SimpleQueue[Delivery] = queue.SimpleQueue()
+    for item in deliveries:
+        work.put(item)
+    results: queue.SimpleQueue[Outcome | BaseException | None] = queue.SimpleQueue()
+    options = _Options(
+        template,
+        issue,
+        journal,
+        RateLimiter(rate),
+        retries,
+        retry_delay,
+        sign,
+        threading.Event(),
+    )
+    count = max(1, min(connections, len(deliveries)))
+    workers = [
+        threading.Thread(target=_worker, args=(work, results, connect, options), daemon=True)
+        for _ in range(count)
+    ]
+    for worker in workers:
+        worker.start()
+    report = Report()
+    running = len(workers)
+    try:
+        while running:
+            try:
+                result = results.get(timeout=0.25)  # a timeout keeps Ctrl-C responsive
+            except queue.Empty:
+                continue
+            if result is None:
+                running -= 1
+            elif isinstance(result, BaseException):
+                report.error = report.error or result
+                options.stop.set()
+            else:
+                report.outcomes.append(result)
+                on_outcome(result)
+    except KeyboardInterrupt:
+        report.interrupted = True
+        options.stop.set()
+        for worker in workers:
+            worker.join()
+        while not results.empty():  # what the workers finished after the interrupt
+            late = results.get()
+            if isinstance(late, Outcome):
+                report.outcomes.append(late)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _worker(
+    work: queue.SimpleQueue[Delivery],
+    results: queue.SimpleQueue[Outcome | BaseException | None],
+    connect: Callable[[], Sender],
+    options: _Options,
+) -> None:
+    sender = connect()
+    try:
+        while not options.stop.is_set():
+            try:
+                item = work.get_nowait()
+            except queue.Empty:
+                break
+            results.put(_send_one(item, sender, options))
+    except Exception as error:  # a NewsletterError from the sender stops the send
+        results.put(error)
+    finally:
+        sender.close()
+        results.put(None)
+
+
+def _send_one(item: Delivery, sender: Sender, options: _Options) -> Outcome:
+    journal, issue = options.journal, options.issue
+    message = options.template.message(
+        item.to, item.values, date=dt.datetime.now(dt.UTC), sign=options.sign
+    )
+
+    def before_data() -> None:
+        if journal is not None:
+            journal.mark(issue, item.key, "sending")
+
+    attempt = 0
+    while True:
+        options.limiter.wait()
+        try:
+            reply = sender.send(options.template.mail_from, item.to, message, before_data)
+        except ConnectionLost as lost:
+            if lost.fate_unknown:
+                return _record(
+                    options, item, "unknown", None, f"connection lost after DATA: {lost}"
+                )
+            kind, code, detail = "temporary", None, f"connection lost: {lost}"
+        else:
+            kind, code, detail = reply.kind, reply.code, reply.text
+        if kind == "sent":
+            return _record(options, item, "sent", code, detail)
+        if kind == "permanent":
+            return _record(options, item, "failed", code, detail)
+        if attempt >= options.retries:
+            return _record(options, item, "deferred", code, detail)
+        if journal is not None:  # not "sending" while waiting: a kill now loses nothing
+            journal.mark(issue, item.key, "deferred", code, detail)
+        if options.stop.wait(options.retry_delay * 2**attempt):
+            return _record(options, item, "deferred", code, detail)
+        attempt += 1
+
+
+def _record(
+    options: _Options, item: Delivery, state: str, code: int | None, detail: str
+) -> Outcome:
+    if options.journal is not None:
+        options.journal.mark(options.issue, item.key, state, code, detail)
+    return Outcome(item.to, state, code, detail)
