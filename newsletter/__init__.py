@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .build import BuildResult, build_issue, build_issues, write_atomically
+    from .checks import Finding, run_checks
     from .issue import Image, Issue, Lead, Teaser
     from .loader import load_issue, parse_issue
     from .message import build_message, merge_values
@@ -35,6 +36,8 @@ _EXPORTS = {
     "build_issue": "build",
     "build_issues": "build",
     "write_atomically": "build",
+    "Finding": "checks",
+    "run_checks": "checks",
     "Image": "issue",
     "Issue": "issue",
     "Lead": "issue",
@@ -55,6 +58,7 @@ _EXPORTS = {
 __all__ = [
     "BuildResult",
     "Email",
+    "Finding",
     "Image",
     "Issue",
     "Lead",
@@ -71,6 +75,7 @@ __all__ = [
     "load_issue",
     "merge_values",
     "parse_issue",
+    "run_checks",
     "write_atomically",
 ]
 
