@@ -31,12 +31,11 @@ from typing import Any
 from newsletter import Workspace
 from newsletter.build import build_issue
 from newsletter.delivery.journal import Journal
-from newsletter.delivery.personalise import MessageTemplate
 from newsletter.delivery.plan import list_deliveries
 from newsletter.delivery.recipients import Recipient
 from newsletter.delivery.send import deliver
 from newsletter.delivery.smtp import SmtpSender
-from newsletter.message import merge_values
+from newsletter.message import MessageTemplate, merge_values
 from newsletter.settings import SmtpSettings
 
 REPO = Path(__file__).resolve().parent.parent

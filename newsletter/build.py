@@ -20,7 +20,7 @@ from time import perf_counter
 
 from .checks import Finding, run_checks
 from .loader import load_issue
-from .message import sample_message
+from .message import headers, sample_message
 from .pipeline import Email, compose
 from .problems import NewsletterError, Problem, ProblemsError
 from .workspace import Workspace
@@ -103,10 +103,9 @@ def build_issue(
         timings["load"] = (perf_counter() - started) * 1000
         email = compose(issue, workspace, timings=timings, asset_base_url=asset_base_url)
         started = perf_counter()
-        message = sample_message(email, workspace.settings, date=now)
-        eml = message.as_bytes()
+        eml = sample_message(email, workspace.settings, date=now)
         timings["eml"] = (perf_counter() - started) * 1000
-        findings = run_checks(email, issue, workspace, message=message)
+        findings = run_checks(email, issue, workspace, message=headers(eml))
         files = output_files(
             email,
             eml=eml,

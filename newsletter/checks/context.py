@@ -86,10 +86,12 @@ class Context:
         import dataclasses
         import datetime as dt
 
-        from ..message import sample_message
+        from ..message import headers, sample_message
 
-        headers_only = dataclasses.replace(self.email, html="", text="")
-        return sample_message(headers_only, self.workspace.settings, date=dt.datetime.now(dt.UTC))
+        no_bodies = dataclasses.replace(self.email, html="", text="")
+        return headers(
+            sample_message(no_bodies, self.workspace.settings, date=dt.datetime.now(dt.UTC))
+        )
 
     @cached_property
     def links(self) -> list[Link]:

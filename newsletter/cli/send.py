@@ -16,9 +16,9 @@ from .options import open_workspace, workspace_option
 if TYPE_CHECKING:  # imported for type checkers only, at no run-time cost
     from ..build import BuildResult
     from ..delivery.journal import Journal
-    from ..delivery.personalise import MessageTemplate, Signer
     from ..delivery.send import Delivery, Outcome, Report
     from ..delivery.smtp import Sender
+    from ..message import MessageTemplate, Signer
     from ..workspace import Workspace
 
 
@@ -128,10 +128,10 @@ def _build(ws: Workspace, issue: Path) -> BuildResult:
 def _test_send(
     ws: Workspace, issue: Path, to: tuple[str, ...], data: dict[str, str], *, dry_run: bool
 ) -> None:
-    from ..delivery.personalise import MessageTemplate
     from ..delivery.plan import smtp_connector, test_deliveries
     from ..delivery.recipients import parse_addresses
     from ..delivery.signing import dkim_signer
+    from ..message import MessageTemplate
 
     addresses, problems = parse_addresses(to)
     if problems:
@@ -170,11 +170,11 @@ def _list_send(
     resend_unknown: bool,
 ) -> None:
     from ..delivery.journal import Journal
-    from ..delivery.personalise import MessageTemplate
     from ..delivery.plan import journal_path, list_deliveries, smtp_connector
     from ..delivery.preflight import preflight
     from ..delivery.recipients import read_recipients
     from ..delivery.signing import dkim_signer
+    from ..message import MessageTemplate
 
     settings = ws.settings
     listed = read_recipients(subscribers, display=ws.display(subscribers))

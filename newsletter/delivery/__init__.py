@@ -4,7 +4,6 @@
 |--------|--------------|
 | ``recipients`` | read and check the subscriber CSV (invalid addresses, duplicates, by line) |
 | ``preflight`` | decide whether a list send may start (list, issue and check problems) |
-| ``personalise`` | one recipient's message, fast: the email encoded once, values per recipient |
 | ``signing`` | DKIM signatures (dkimpy) |
 | ``smtp`` | the one-method :class:`~.smtp.Sender` and the real SMTP one |
 | ``ratelimit`` | at most ``[send] rate`` messages per second over all connections |

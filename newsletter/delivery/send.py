@@ -3,7 +3,7 @@
 :func:`deliver` runs ``[send] connections`` worker threads, each with its own
 :class:`~.smtp.Sender` (one SMTP connection reused for every message it sends), all sharing one
 :class:`~.ratelimit.RateLimiter` and, for list sends, one :class:`~.journal.Journal`. For each
-recipient a worker makes the message (:class:`~.personalise.MessageTemplate`: microseconds),
+recipient a worker makes the message (:class:`~newsletter.message.MessageTemplate`: microseconds),
 then sends it: the journal marks the recipient "sending" just before DATA and "sent" after the
 server's 250. A 4xx answer or a connection lost before DATA is retried after a delay that
 doubles each time; a 5xx answer is a failure, recorded and not retried; a connection lost
@@ -22,8 +22,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from ..message import MessageTemplate, Signer
 from .journal import Journal
-from .personalise import MessageTemplate, Signer
 from .ratelimit import RateLimiter
 from .smtp import ConnectionLost, Sender
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import dkim
 
+from ..message import Signer
 from ..problems import NewsletterError
 from ..settings import Settings
-from .personalise import Signer
 
 __all__ = ["SIGNED_HEADERS", "dkim_signer"]
 

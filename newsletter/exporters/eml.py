@@ -3,7 +3,7 @@ that import a message file, and for a look at the finished email in any mail cli
 
 from __future__ import annotations
 
-from ..message import build_message, merge_values
+from ..message import sample_message
 from ..pipeline import Email
 from . import ExportContext
 
@@ -12,13 +12,4 @@ __all__ = ["export"]
 
 def export(email: Email, context: ExportContext) -> dict[str, bytes]:
     """``message.eml``, addressed to the sample subscriber."""
-    settings = context.settings
-    sample = settings.send.sample
-    message = build_message(
-        email,
-        settings,
-        to=sample.get("email", "subscriber@example.com"),
-        values=merge_values(settings, email.slug, sample),
-        date=context.now,
-    )
-    return {"message.eml": message.as_bytes()}
+    return {"message.eml": sample_message(email, context.settings, date=context.now)}

@@ -100,7 +100,7 @@ def test_the_headers_of_a_given_message_are_checked(tmp_path: Path) -> None:
     from newsletter.build import build_issue
     from newsletter.checks import run_checks
     from newsletter.loader import load_issue
-    from newsletter.message import build_message, merge_values
+    from newsletter.message import build_message, headers, merge_values
     from newsletter.workspace import Workspace
 
     from .conftest import EXAMPLE
@@ -111,12 +111,14 @@ def test_the_headers_of_a_given_message_are_checked(tmp_path: Path) -> None:
     assert result.email is not None
     issue = load_issue(root / "issues" / EXAMPLE, root)
     sample = ws.settings.send.sample
-    message = build_message(
-        result.email,
-        ws.settings,
-        to=sample["email"],
-        values=merge_values(ws.settings, result.slug, sample),
-        date=dt.datetime.now(dt.UTC),
+    message = headers(
+        build_message(
+            result.email,
+            ws.settings,
+            to=sample["email"],
+            values=merge_values(ws.settings, result.slug, sample),
+            date=dt.datetime.now(dt.UTC),
+        )
     )
     assert by_id(run_checks(result.email, issue, ws, message=message), "from-address") == []
     del message["From"]
