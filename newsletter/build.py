@@ -105,7 +105,9 @@ def build_issue(
         started = perf_counter()
         eml = sample_message(email, workspace.settings, date=now)
         timings["eml"] = (perf_counter() - started) * 1000
+        started = perf_counter()
         findings = run_checks(email, issue, workspace, message=headers(eml))
+        timings["check"] = (perf_counter() - started) * 1000
         files = output_files(
             email,
             eml=eml,

@@ -84,6 +84,7 @@ def test_build_writes_every_output_file(workspace_dir: Path) -> None:
         "inline",
         "text",
         "eml",
+        "check",
     }
     assert meta["warnings"] == []
 
