@@ -86,3 +86,28 @@ class TestInline:
     def test_failures_are_raised_not_swallowed(self) -> None:
         with pytest.raises(NewsletterError, match=r"CSS inlining \(premailer\) failed"):
             inline_css("")
+
+
+class TestInlineOnlyMarkedBlocks:
+    """Like MJML's <mj-style inline="inline">: blocks starting /* inline */ are inlined, the rest
+    (MJML's reset) stays in <style> as MJML leaves it."""
+
+    HTML = (
+        "<html><head><style>td { border-collapse: collapse; }</style>"
+        '<style type="text/css">\n  /* inline */ .x { color: red; }</style></head>'
+        '<body><table><tr><td class="x">Hi</td></tr></table></body></html>'
+    )
+
+    @pytest.mark.parametrize("engine", ["premailer", "css-inline"])
+    def test_only_marked_blocks_are_inlined_and_no_attribute_is_left(self, engine: str) -> None:
+        out = inline_css(self.HTML, engine=engine)  # type: ignore[arg-type]
+        cell = out[out.index("<td") : out.index(">Hi")]
+        assert "color" in cell and "red" in cell
+        assert "border-collapse" not in cell
+        assert "td { border-collapse: collapse; }" in out
+        assert "data-premailer" not in out and "data-css-inline" not in out
+
+    def test_without_a_marked_block_everything_is_inlined(self) -> None:
+        out = inline_css(self.HTML.replace("/* inline */", ""))
+        cell = out[out.index("<td") : out.index(">Hi")]
+        assert "border-collapse" in cell and "red" in cell
