@@ -76,7 +76,12 @@ def test_teasers_stack_on_phones_and_pair_up_on_desktop(browser: Browser, email_
     lefts = "[...document.querySelectorAll('.nl-teaser')].map(el => Math.round(el.getBoundingClientRect().left))"
     page = browser.new_page(viewport={"width": 375, "height": 900})
     page.goto(email_file.as_uri())
+    widths = (
+        "[...document.querySelectorAll('.nl-teaser img')].map(i => i.getBoundingClientRect().width)"
+    )
     assert len(set(page.evaluate(lefts))) == 1
+    assert all(width > 300 for width in page.evaluate(widths))  # full width on a phone
     page.set_viewport_size({"width": 1024, "height": 900})
     assert len(set(page.evaluate(lefts))) == 2
+    assert all(width == 264 for width in page.evaluate(widths))  # what Outlook is told, too
     page.close()
