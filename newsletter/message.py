@@ -19,6 +19,7 @@ from __future__ import annotations
 import binascii
 import datetime as dt
 import hashlib
+import hmac
 import html
 import secrets
 from collections.abc import Callable, Mapping
@@ -51,16 +52,27 @@ __all__ = [
 POLICY = policy.SMTP.clone(refold_source="all")
 
 
-def unsubscribe_token(email: str) -> str:
-    """A stable per-address token for ``{token}`` in ``[send] unsubscribe_url``."""
-    return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+def unsubscribe_token(email: str, secret: str | None = None) -> str:
+    """A stable per-address token for ``{token}`` in ``[send] unsubscribe_url``.
+
+    With a ``secret`` (``[send] unsubscribe_secret_env``) it is an HMAC-SHA256 that only the
+    holder of the secret can make, so that the unsubscribe page can tell a real link from a
+    guessed one; without, a plain hash of the address, which anyone can compute.
+    """
+    address = email.strip().lower().encode()
+    if secret:
+        return hmac.new(secret.encode(), address, hashlib.sha256).hexdigest()[:32]
+    return hashlib.sha256(address).hexdigest()[:32]
 
 
-def merge_values(settings: Settings, slug: str, subscriber: Mapping[str, str]) -> dict[str, str]:
-    """Every merge field's value for one subscriber (a CSV row or ``[send.sample]``)."""
+def merge_values(
+    settings: Settings, slug: str, subscriber: Mapping[str, str], *, secret: str | None = None
+) -> dict[str, str]:
+    """Every merge field's value for one subscriber (a CSV row or ``[send.sample]``);
+    ``secret`` signs the unsubscribe token (see :func:`unsubscribe_token`)."""
     nl = settings.newsletter
     email = subscriber.get("email", "")
-    names = {"slug": slug, "email": quote(email), "token": unsubscribe_token(email)}
+    names = {"slug": slug, "email": quote(email), "token": unsubscribe_token(email, secret)}
     web = (nl.web_version_url or nl.site_url).format_map(names)
     unsubscribe = settings.send.unsubscribe_url
     return {

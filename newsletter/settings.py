@@ -119,6 +119,11 @@ class SendSettings(_Table):
     unsubscribe_mailto: email_address | None = Field(
         None, description="Address for mailto: unsubscribes in List-Unsubscribe."
     )
+    unsubscribe_secret_env: str | None = Field(
+        None,
+        description="The environment variable holding the secret that signs {token} "
+        "(HMAC-SHA256); without it {token} is a plain hash anyone can compute.",
+    )
     sample: dict[str, str] = Field(
         default_factory=lambda: {"first_name": "Alex", "email": "alex@example.com"},
         description="Merge-field values for builds, previews and test sends.",

@@ -443,3 +443,32 @@ def test_ctrl_c_stops_after_the_messages_in_flight_and_resumes(tmp_path: Path) -
         resumed = subprocess.run(command, capture_output=True, text=True)
         assert resumed.returncode == 0, resumed.stdout + resumed.stderr
         assert sink.counts() == dict.fromkeys(addresses, 1)
+
+
+def test_unsubscribe_tokens_are_signed_with_the_secret_from_the_environment(
+    tmp_path: Path, server: SmtpServer
+) -> None:
+    import hashlib
+    import hmac
+
+    secret = "s3cret-for-tokens"
+    ws = make_workspace(
+        tmp_path / "ws", server.toml(), send=FAST + '\nunsubscribe_secret_env = "NL_UNSUB_SECRET"'
+    )
+    path = write_list(ws, ["ann@example.com,Ann"])
+    code, output = send(ws, "--list", str(path), "--force", env={"NL_UNSUB_SECRET": ""})
+    assert code == 1
+    assert output.endswith(
+        "error: the environment variable NL_UNSUB_SECRET (send.unsubscribe_secret_env in "
+        "newsletter.toml) is not set; set it to the secret your unsubscribe page checks tokens with\n"
+    )
+    assert server.sink.counts() == {}
+
+    code, output = send(ws, "--list", str(path), "--force", env={"NL_UNSUB_SECRET": secret})
+    assert code == 0, output
+    (message,) = server.sink.messages("ann@example.com")
+    token = hmac.new(secret.encode(), b"ann@example.com", hashlib.sha256).hexdigest()[:32]
+    assert message["List-Unsubscribe"].startswith(
+        f"<https://www.gzeromedia.com/newsletter/unsubscribe?token={token}>"
+    )
+    assert secret not in message.as_string() and secret not in output

@@ -128,7 +128,7 @@ def _build(ws: Workspace, issue: Path) -> BuildResult:
 def _test_send(
     ws: Workspace, issue: Path, to: tuple[str, ...], data: dict[str, str], *, dry_run: bool
 ) -> None:
-    from ..delivery.plan import smtp_connector, test_deliveries
+    from ..delivery.plan import smtp_connector, test_deliveries, unsubscribe_secret
     from ..delivery.recipients import parse_addresses
     from ..delivery.signing import dkim_signer
     from ..message import MessageTemplate
@@ -139,7 +139,9 @@ def _test_send(
     settings = ws.settings
     result = _build(ws, issue)
     assert result.email is not None
-    deliveries = test_deliveries(settings, result.slug, addresses, data)
+    deliveries = test_deliveries(
+        settings, result.slug, addresses, data, secret=unsubscribe_secret(settings)
+    )
     template = MessageTemplate(result.email, settings, subject_prefix=settings.send.test_prefix)
     sign = dkim_signer(settings, ws.root)
     if dry_run:
@@ -170,7 +172,7 @@ def _list_send(
     resend_unknown: bool,
 ) -> None:
     from ..delivery.journal import Journal
-    from ..delivery.plan import journal_path, list_deliveries, smtp_connector
+    from ..delivery.plan import journal_path, list_deliveries, smtp_connector, unsubscribe_secret
     from ..delivery.preflight import preflight
     from ..delivery.recipients import read_recipients
     from ..delivery.signing import dkim_signer
@@ -185,6 +187,7 @@ def _list_send(
         click.echo(f"warning: {problem} (sending anyway: --force)", err=True)
     template = MessageTemplate(result.email, settings)
     sign = dkim_signer(settings, ws.root)
+    secret = unsubscribe_secret(settings)
     slug = result.slug
     path = journal_path(ws)
     if dry_run:
@@ -193,7 +196,7 @@ def _list_send(
             with Journal(path, exclusive=False) as journal:
                 states = journal.states(slug)
         deliveries = list_deliveries(
-            settings, slug, listed.recipients, states, resend_unknown=resend_unknown
+            settings, slug, listed.recipients, states, resend_unknown=resend_unknown, secret=secret
         )
         done = len(listed.recipients) - len(deliveries)
         _dry_run(
@@ -209,7 +212,7 @@ def _list_send(
         journal.add(slug, (r.key for r in listed.recipients))
         states = journal.states(slug)
         deliveries = list_deliveries(
-            settings, slug, listed.recipients, states, resend_unknown=resend_unknown
+            settings, slug, listed.recipients, states, resend_unknown=resend_unknown, secret=secret
         )
         keys = {r.key for r in listed.recipients}
         unknown = sum(1 for key, state in states.items() if key in keys and state == "unknown")

@@ -1,7 +1,8 @@
 """A send's setup from the workspace: who gets what, through which sender, journaled where.
 
 The command line gathers its options and calls these; they read the environment only for the
-SMTP password, whose variable ``[smtp] password_env`` names, and never put it in a message.
+SMTP password and the unsubscribe secret, whose variables ``[smtp] password_env`` and ``[send]
+unsubscribe_secret_env`` name, and never put either in a message.
 """
 
 from __future__ import annotations
@@ -19,7 +20,13 @@ from .recipients import Recipient
 from .send import Delivery
 from .smtp import Sender, SmtpSender
 
-__all__ = ["journal_path", "list_deliveries", "smtp_connector", "test_deliveries"]
+__all__ = [
+    "journal_path",
+    "list_deliveries",
+    "smtp_connector",
+    "test_deliveries",
+    "unsubscribe_secret",
+]
 
 
 def journal_path(workspace: Workspace) -> Path:
@@ -48,8 +55,28 @@ def smtp_connector(
     return lambda: SmtpSender(smtp, password)
 
 
+def unsubscribe_secret(settings: Settings, environ: Mapping[str, str] = os.environ) -> str | None:
+    """The secret that signs unsubscribe tokens, from the variable ``[send]
+    unsubscribe_secret_env`` names; ``None`` when none is named."""
+    name = settings.send.unsubscribe_secret_env
+    if not name:
+        return None
+    secret = environ.get(name)
+    if not secret:
+        raise NewsletterError(
+            f"the environment variable {name} (send.unsubscribe_secret_env in newsletter.toml) "
+            "is not set; set it to the secret your unsubscribe page checks tokens with"
+        )
+    return secret
+
+
 def test_deliveries(
-    settings: Settings, slug: str, addresses: Sequence[str], data: Mapping[str, str]
+    settings: Settings,
+    slug: str,
+    addresses: Sequence[str],
+    data: Mapping[str, str],
+    *,
+    secret: str | None = None,
 ) -> list[Delivery]:
     """One message per address, merge fields from ``[send.sample]`` overridden by ``data``."""
     unknown = sorted(set(data) - set(mergefields.FIELDS))
@@ -58,7 +85,7 @@ def test_deliveries(
             f"--data: unknown merge field {', '.join(unknown)} (known: {', '.join(mergefields.FIELDS)})"
         )
     subscriber = {**settings.send.sample, **data}
-    values = merge_values(settings, slug, subscriber)
+    values = merge_values(settings, slug, subscriber, secret=secret)
     return [Delivery(address, values, address.lower()) for address in addresses]
 
 
@@ -69,12 +96,13 @@ def list_deliveries(
     states: Mapping[str, str],
     *,
     resend_unknown: bool,
+    secret: str | None = None,
 ) -> list[Delivery]:
     """The deliveries of a list send, in list order: everyone whose journal ``states`` is not
     sent, failed or (unless ``resend_unknown``) unknown; recipients new to the journal too."""
     again = {"pending", "deferred", "unknown"} if resend_unknown else {"pending", "deferred"}
     return [
-        Delivery(r.email, merge_values(settings, slug, r.row), r.key)
+        Delivery(r.email, merge_values(settings, slug, r.row, secret=secret), r.key)
         for r in recipients
         if states.get(r.key, "pending") in again
     ]
