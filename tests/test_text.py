@@ -76,3 +76,25 @@ def test_wrapped_quotes_keep_their_marks_and_list_items_their_indent() -> None:
     assert all(line.startswith("> word") for line in quote.splitlines())
     lines = item.splitlines()
     assert lines[0].startswith("- word") and all(line.startswith("  word") for line in lines[1:])
+
+
+def test_wrap_fills_greedily_like_textwrap_without_breaking_words() -> None:
+    import random
+    import textwrap
+
+    from newsletter.markdown import wrap
+
+    words = ["a", "bb", "ccc", "word", "x-y-z", "—", "(https://e.com/a/very/long/path/of/a/link)."]
+    rng = random.Random(7)
+    for _ in range(500):
+        text = " ".join(rng.choice(words) for _ in range(rng.randint(0, 40)))
+        for indent in ("", "- ", "> ", "10. "):
+            expected = textwrap.fill(
+                text,
+                width=30,
+                initial_indent=indent,
+                subsequent_indent="> " if indent == "> " else " " * len(indent),
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+            assert wrap(text, 30, indent) == expected

@@ -30,7 +30,7 @@ MARKER = "/* inline */"
 
 _STYLE = re.compile(r"<style\b(?=[^>]*>\s*(/\*\s*inline\s*\*/)?)", re.IGNORECASE)
 _IGNORE = ' data-premailer="ignore" data-css-inline="ignore"'
-_IGNORED = re.compile(r'\s+data-(?:premailer|css-inline)="ignore"')
+_IGNORED = re.compile(r' data-(?:premailer|css-inline)="ignore"')  # a literal start: fast
 
 
 def _marked_css_only(html: str) -> str:
