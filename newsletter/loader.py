@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from . import mergefields
 from .issue import Issue
 from .problems import Problem, ProblemsError
-from .validation import Loc, field_path, lookup_line, problems_from
+from .validation import Loc, field_path, lookup_line, problems_from, strings
 
 __all__ = ["load_issue", "parse_issue"]
 
@@ -171,22 +171,10 @@ def _walk(
             yield from _walk(item, (*loc, index), lines, offset, file)
 
 
-def _merge_field_problems(
-    data: Any, lines: dict[Loc, int], file: str, loc: Loc = ()
-) -> Iterator[Problem]:
+def _merge_field_problems(data: Any, lines: dict[Loc, int], file: str) -> Iterator[Problem]:
     """A problem for each ``%%name%%`` token whose name is not a known merge field."""
-    if isinstance(data, str):
-        for name in mergefields.unknown(data):
-            known = ", ".join(mergefields.FIELDS)
-            yield Problem(
-                file,
-                field_path(loc),
-                f"unknown merge field '%%{name}%%' (known: {known})",
-                lookup_line(lines, loc),
-            )
-    elif isinstance(data, dict):
-        for key, value in data.items():
-            yield from _merge_field_problems(value, lines, file, (*loc, str(key)))
-    elif isinstance(data, list):
-        for index, value in enumerate(data):
-            yield from _merge_field_problems(value, lines, file, (*loc, index))
+    known = ", ".join(mergefields.FIELDS)
+    for loc, text in strings(data):
+        for name in mergefields.unknown(text):
+            message = f"unknown merge field '%%{name}%%' (known: {known})"
+            yield Problem(file, field_path(loc), message, lookup_line(lines, loc))

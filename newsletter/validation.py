@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
@@ -18,7 +18,7 @@ from pydantic_core import ErrorDetails
 
 from .problems import Problem
 
-__all__ = ["Loc", "field_path", "lookup_line", "problems_from"]
+__all__ = ["Loc", "field_path", "lookup_line", "problems_from", "strings"]
 
 Loc = tuple[str | int, ...]
 
@@ -29,6 +29,18 @@ def field_path(loc: Sequence[str | int]) -> str:
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
     return out
+
+
+def strings(data: Any, loc: Loc = ()) -> Iterator[tuple[Loc, str]]:
+    """Every text in nested mappings and lists, with the field path that holds it."""
+    if isinstance(data, str):
+        yield loc, data
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            yield from strings(value, (*loc, str(key)))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            yield from strings(value, (*loc, index))
 
 
 def lookup_line(lines: Mapping[Loc, int], loc: Loc) -> int | None:

@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import html as htmllib
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .. import markdown
 from ..issue import Issue
 from ..pipeline import Email
 from ..settings import CheckSettings
-from ..validation import Loc, field_path
+from ..validation import Loc, field_path, strings
 from ..workspace import Workspace
 
 if TYPE_CHECKING:
@@ -132,7 +131,7 @@ class Context:
     @cached_property
     def issue_strings(self) -> list[tuple[Loc, str]]:
         """Every text field of the issue with its field path, in file order."""
-        return list(_strings(self.issue.model_dump(exclude={"slug", "date"}), ()))
+        return list(strings(self.issue.model_dump(exclude={"slug", "date"})))
 
     @cached_property
     def content_urls(self) -> dict[str, Loc]:
@@ -211,14 +210,3 @@ def text_of(element: HtmlElement) -> str:
         if node is not element and node.tail:
             parts.append(node.tail)
     return _SPACE.sub(" ", " ".join(parts)).strip()
-
-
-def _strings(data: Any, loc: Loc) -> Iterator[tuple[Loc, str]]:
-    if isinstance(data, str):
-        yield loc, data
-    elif isinstance(data, dict):
-        for key, value in data.items():
-            yield from _strings(value, (*loc, str(key)))
-    elif isinstance(data, list):
-        for index, value in enumerate(data):
-            yield from _strings(value, (*loc, index))
