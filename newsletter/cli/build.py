@@ -9,8 +9,6 @@ import click
 
 from .options import issue_paths, issues_argument, open_workspace, workspace_option
 
-GMAIL_CLIP = 102 * 1024
-
 
 @click.command(
     "build",
@@ -65,19 +63,19 @@ def command(
         meta = result.meta()
         summary.append({"ok": True, "out": ws.display(folder), **meta})
         if not as_json:
-            _report(ws.display(folder), meta)
+            _report(ws.display(folder), meta, clip_kb=ws.settings.check.clip_kb)
     if as_json:
         click.echo(json.dumps(summary, indent=2, ensure_ascii=False))
     if problems:
         raise ProblemsError(problems)
 
 
-def _report(folder: str, meta: dict[str, object]) -> None:
+def _report(folder: str, meta: dict[str, object], *, clip_kb: float) -> None:
     sizes = meta["sizes"]
     timings = meta["timings_ms"]
     assert isinstance(sizes, dict) and isinstance(timings, dict)
     html = sizes["email.html"]
-    clip = f"{html / 1024:.1f} KB of Gmail's 102 KB"
+    clip = f"{html / 1024:.1f} KB of Gmail's {clip_kb:g} KB"
     total = sum(timings.values())
     click.echo(
         f"built {folder}/  html {clip}, text {sizes['email.txt'] / 1024:.1f} KB, {total:.0f} ms"

@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from ..cli.build import GMAIL_CLIP
 from ..mergefields import fill
 from ..message import merge_values
 from ..problems import NewsletterError
@@ -81,7 +80,7 @@ def state_of(build: Build, name: str) -> dict[str, Any]:
         from_name=workspace.settings.newsletter.from_name,
         text=fill(result.email.text, values, html_escape=False),
         html_bytes=sizes.get("email.html", 0) if isinstance(sizes, dict) else 0,
-        clip_bytes=GMAIL_CLIP,
+        clip_bytes=round(workspace.settings.check.clip_kb * 1024),
         warnings=_list(meta.get("warnings")),
         findings=_list(meta.get("findings")),  # the checks' findings, once checks run in build
     )
