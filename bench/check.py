@@ -17,9 +17,9 @@ from functools import partial
 from pathlib import Path
 
 from newsletter import Workspace, compose, load_issue
-from newsletter.checks import RULES, run_checks
-from newsletter.checks.clients import caniemail, unsupported
-from newsletter.checks.context import Context
+from newsletter.pipeline.checks import RULES, run_checks
+from newsletter.pipeline.checks.clients import caniemail, unsupported
+from newsletter.pipeline.checks.context import Context
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "issues" / "2025-06-26-putin-poaches-the-neighbors.yaml"

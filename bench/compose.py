@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from newsletter import Workspace
-from newsletter.build import build_issue
+from newsletter.commands.build import build_issue
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "issues" / "2025-06-26-putin-poaches-the-neighbors.yaml"

@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from newsletter.preview import PreviewServer
+from newsletter.commands.preview import PreviewServer
 
 REPO = Path(__file__).resolve().parent.parent
 ISSUE = "2025-06-26-putin-poaches-the-neighbors.yaml"

@@ -29,14 +29,14 @@ from pathlib import Path
 from typing import Any
 
 from newsletter import Workspace
-from newsletter.build import build_issue
+from newsletter.commands.build import build_issue
 from newsletter.delivery.journal import Journal
 from newsletter.delivery.plan import list_deliveries
 from newsletter.delivery.recipients import Recipient
 from newsletter.delivery.send import deliver
 from newsletter.delivery.smtp import SmtpSender
-from newsletter.message import MessageTemplate, merge_values
-from newsletter.settings import SmtpSettings
+from newsletter.mail.message import MessageTemplate, merge_values
+from newsletter.model.settings import SmtpSettings
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "issues" / "2025-06-26-putin-poaches-the-neighbors.yaml"

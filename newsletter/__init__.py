@@ -20,38 +20,38 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .build import BuildResult, build_issue, build_issues, write_atomically
-    from .checks import Finding, run_checks
-    from .issue import Image, Issue, Lead, Teaser
-    from .loader import load_issue, parse_issue
-    from .message import build_message, merge_values
-    from .pipeline import Email, compose
-    from .problems import NewsletterError, Problem, ProblemsError
-    from .settings import Settings
-    from .workspace import Workspace
+    from newsletter.commands.build import BuildResult, build_issue, build_issues, write_atomically
+    from newsletter.errors import NewsletterError, Problem, ProblemsError
+    from newsletter.mail.message import build_message, merge_values
+    from newsletter.model.issue import Image, Issue, Lead, Teaser
+    from newsletter.model.settings import Settings
+    from newsletter.pipeline.checks import Finding, run_checks
+    from newsletter.pipeline.compose import Email, compose
+    from newsletter.pipeline.load import load_issue, parse_issue
+    from newsletter.workspace import Workspace
 
 #: public name -> the module that defines it
 _EXPORTS = {
-    "BuildResult": "build",
-    "build_issue": "build",
-    "build_issues": "build",
-    "write_atomically": "build",
-    "Finding": "checks",
-    "run_checks": "checks",
-    "Image": "issue",
-    "Issue": "issue",
-    "Lead": "issue",
-    "Teaser": "issue",
-    "load_issue": "loader",
-    "parse_issue": "loader",
-    "build_message": "message",
-    "merge_values": "message",
-    "Email": "pipeline",
-    "compose": "pipeline",
-    "NewsletterError": "problems",
-    "Problem": "problems",
-    "ProblemsError": "problems",
-    "Settings": "settings",
+    "BuildResult": "commands.build",
+    "build_issue": "commands.build",
+    "build_issues": "commands.build",
+    "write_atomically": "commands.build",
+    "Finding": "pipeline.checks",
+    "run_checks": "pipeline.checks",
+    "Image": "model.issue",
+    "Issue": "model.issue",
+    "Lead": "model.issue",
+    "Teaser": "model.issue",
+    "load_issue": "pipeline.load",
+    "parse_issue": "pipeline.load",
+    "build_message": "mail.message",
+    "merge_values": "mail.message",
+    "Email": "pipeline.compose",
+    "compose": "pipeline.compose",
+    "NewsletterError": "errors",
+    "Problem": "errors",
+    "ProblemsError": "errors",
+    "Settings": "model.settings",
     "Workspace": "workspace",
 }
 

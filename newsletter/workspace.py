@@ -14,9 +14,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from .problems import NewsletterError, Problem, ProblemsError
-from .settings import Settings
-from .validation import Loc, problems_from
+from newsletter.errors import NewsletterError, Problem, ProblemsError
+from newsletter.model.settings import Settings
+from newsletter.model.validation import Loc, problems_from
 
 __all__ = ["CONFIG_NAME", "ISSUE_SUFFIXES", "Workspace", "builtin_themes"]
 

@@ -11,7 +11,7 @@ import pytest
 from lxml import html as lxml_html
 
 from newsletter import Workspace
-from newsletter.build import BuildResult, build_issue
+from newsletter.commands.build import BuildResult, build_issue
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser

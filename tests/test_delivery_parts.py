@@ -12,7 +12,7 @@ from newsletter import Workspace, build_issue
 from newsletter.delivery.preflight import preflight, refusals
 from newsletter.delivery.ratelimit import RateLimiter
 from newsletter.delivery.recipients import parse_addresses, read_recipients
-from newsletter.problems import NewsletterError, Problem, ProblemsError
+from newsletter.errors import NewsletterError, Problem, ProblemsError
 
 from .delivery_support import ISSUE, make_workspace
 

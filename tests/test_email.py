@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from newsletter.build import BuildResult
+from newsletter.commands.build import BuildResult
 
 from .conftest import EXAMPLE, MINIMAL, parse
 

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from lxml import html as lxml_html
 
 from newsletter.cli import cli
-from newsletter.exporters import mailgun, ses
+from newsletter.targets.esp import mailgun, ses
 
 from .delivery_support import ISSUE, make_workspace, parse, parts
 
@@ -223,6 +223,6 @@ def test_usage_errors(tmp_path: Path) -> None:
 
 def test_the_command_offers_every_exporter() -> None:
     from newsletter.cli.export import _ESPS
-    from newsletter.exporters import ESPS
+    from newsletter.targets.esp import ESPS
 
     assert _ESPS == ESPS  # the command names them without importing the exporters

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from newsletter import ProblemsError, load_issue
-from newsletter.loader import parse_issue
+from newsletter.pipeline.load import parse_issue
 
 from .conftest import EXAMPLE, MINIMAL, REPO
 

@@ -9,7 +9,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from newsletter import Workspace, build_message, merge_values
-from newsletter.build import BuildResult
+from newsletter.commands.build import BuildResult
 
 from .conftest import EXAMPLE, MINIMAL
 

@@ -23,12 +23,12 @@ import pytest
 from click.testing import CliRunner
 from playwright.sync_api import Browser, Page, expect
 
-from newsletter.build import BuildResult, build_issue
 from newsletter.cli import cli
-from newsletter.preview import PreviewServer
-from newsletter.preview.builds import Build
-from newsletter.preview.scheme import force_scheme
-from newsletter.preview.server import state_of
+from newsletter.commands.build import BuildResult, build_issue
+from newsletter.commands.preview import PreviewServer
+from newsletter.commands.preview.builds import Build
+from newsletter.commands.preview.scheme import force_scheme
+from newsletter.commands.preview.server import state_of
 from newsletter.workspace import Workspace, builtin_themes
 
 ISSUE = "2025-06-26-putin-poaches-the-neighbors.yaml"

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Browser
 
 from newsletter import Workspace
-from newsletter.build import build_issue
+from newsletter.commands.build import build_issue
 
 from .conftest import EXAMPLE
 

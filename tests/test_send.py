@@ -16,9 +16,10 @@ import dkim
 import pytest
 from click.testing import CliRunner
 
-from newsletter import Workspace, build_issue, mergefields
+from newsletter import Workspace, build_issue
 from newsletter.cli import cli
-from newsletter.message import MessageTemplate, merge_values
+from newsletter.mail.message import MessageTemplate, merge_values
+from newsletter.model import mergefields
 
 from .delivery_support import ISSUE, Sink, SmtpServer, make_workspace, parse, parts
 
@@ -405,7 +406,7 @@ def test_tls(tmp_path: Path, security: str) -> None:
 
 def test_dot_stuffing_keeps_lines_that_start_with_a_dot(server: SmtpServer) -> None:
     from newsletter.delivery.smtp import SmtpSender
-    from newsletter.settings import SmtpSettings
+    from newsletter.model.settings import SmtpSettings
 
     sender = SmtpSender(SmtpSettings(host="127.0.0.1", port=server.port, security="none"), None)
     message = b".first\r\nSubject: x\r\n\r\n.\r\n..two\r\nlast line without an end"

@@ -6,8 +6,8 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from newsletter.build import BuildResult
-from newsletter.markdown import to_text
+from newsletter.commands.build import BuildResult
+from newsletter.pipeline.markdown import to_text
 
 from .conftest import EXAMPLE, parse
 
@@ -82,7 +82,7 @@ def test_wrap_fills_greedily_like_textwrap_without_breaking_words() -> None:
     import random
     import textwrap
 
-    from newsletter.markdown import wrap
+    from newsletter.pipeline.markdown import wrap
 
     words = ["a", "bb", "ccc", "word", "x-y-z", "—", "(https://e.com/a/very/long/path/of/a/link)."]
     rng = random.Random(7)

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from newsletter import Workspace
-from newsletter.build import BuildResult, build_issue
-from newsletter.compile import MJML_TAGS
+from newsletter.commands.build import BuildResult, build_issue
+from newsletter.pipeline.compile import MJML_TAGS
 from newsletter.workspace import builtin_themes
 
 from .conftest import EXAMPLE
@@ -79,7 +79,7 @@ def test_a_workspace_override_wins_over_the_builtin_partial(
         (
             "partials/lead.mjml.j2",
             lambda t: t.replace("{{ lead.headline }}", "{{ lead.headlin.upper() }}", 1),
-            "partials/lead.mjml.j2:10: template error: 'newsletter.issue.Lead object' has no attribute 'headlin'",
+            "partials/lead.mjml.j2:10: template error: 'newsletter.model.issue.Lead object' has no attribute 'headlin'",
         ),
         (
             "partials/footer.mjml.j2",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from newsletter.problems import NewsletterError
-from newsletter.transforms import absolute_assets, add_utm, inline_css
-from newsletter.transforms.utm import with_params
+from newsletter.errors import NewsletterError
+from newsletter.pipeline.transforms import absolute_assets, add_utm, inline_css
+from newsletter.pipeline.transforms.utm import with_params
 
 PARAMS = {"utm_source": "newsletter", "utm_medium": "email"}
 

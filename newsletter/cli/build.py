@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .options import issue_paths, issues_argument, open_workspace, workspace_option
+from newsletter.cli.options import issue_paths, issues_argument, open_workspace, workspace_option
 
 
 @click.command(
@@ -41,8 +41,8 @@ def command(
     A failed build writes nothing and leaves the previous output as it was. Exits 0 when
     every issue was built, 1 when any had a problem.
     """
-    from ..build import BuildResult, build_issues, write_atomically
-    from ..problems import Problem, ProblemsError
+    from newsletter.commands.build import BuildResult, build_issues, write_atomically
+    from newsletter.errors import Problem, ProblemsError
 
     ws = open_workspace(workspace)
     problems: list[Problem] = []
@@ -85,7 +85,7 @@ def _report(folder: str, meta: dict[str, object], *, clip_kb: float) -> None:
     findings = meta.get("findings") or []
     assert isinstance(findings, list)
     if findings:
-        from ..checks.report import count
+        from newsletter.pipeline.checks.report import count
 
         counts = count(str(f["severity"]) for f in findings)
         click.echo(f"  {counts} (run newsletter check for details)")

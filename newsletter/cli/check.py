@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from .options import issue_paths, issues_argument, open_workspace, workspace_option
+from newsletter.cli.options import issue_paths, issues_argument, open_workspace, workspace_option
 
 _COLOURS = {"error": "red", "warning": "yellow", "info": "cyan"}
 
@@ -49,9 +49,9 @@ def command(
     plain-text part, unsubscribe headers, and support in the target email clients. Exits 0
     when there is no error, 1 when there is one (or a warning, with --strict).
     """
-    from ..build import build_issues
-    from ..checks.report import count, lines
-    from ..problems import Problem, ProblemsError
+    from newsletter.commands.build import build_issues
+    from newsletter.errors import Problem, ProblemsError
+    from newsletter.pipeline.checks.report import count, lines
 
     ws = open_workspace(workspace)
     if list_rules:
@@ -88,7 +88,7 @@ def command(
 
 def _list_rules(configured: Mapping[str, str]) -> None:
     """Every rule, its severity in this workspace (``off`` included) and what it finds."""
-    from ..checks import RULES
+    from newsletter.pipeline.checks import RULES
 
     for rule in RULES.values():
         severity = configured.get(rule.id, rule.severity)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .options import open_workspace, workspace_option
+from newsletter.cli.options import open_workspace, workspace_option
 
 _ESPS = ("mailchimp", "sendgrid", "mailgun", "postmark", "ses", "eml")  # exporters.ESPS
 
@@ -47,9 +47,9 @@ def command(issue: Path, esps: tuple[str, ...], all_esps: bool, workspace: Path 
     """
     import datetime as dt
 
-    from ..build import build_issue, write_atomically
-    from ..exporters import ESPS, ExportContext, export
-    from ..problems import NewsletterError, ProblemsError
+    from newsletter.commands.build import build_issue, write_atomically
+    from newsletter.errors import NewsletterError, ProblemsError
+    from newsletter.targets.esp import ESPS, ExportContext, export
 
     if not esps and not all_esps:
         raise click.UsageError("say which ESP: --esp NAME (or --all)")

@@ -23,7 +23,7 @@ def command(folder: Path, name: str) -> None:
 
     The first issue it writes builds as it is.
     """
-    from ..scaffold import create_workspace
+    from newsletter.commands.scaffold import create_workspace
 
     for path in create_workspace(folder, name, today=dt.date.today()):
         click.echo(f"wrote {path}")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .options import open_workspace, workspace_option
+from newsletter.cli.options import open_workspace, workspace_option
 
 
 @click.command(
@@ -31,7 +31,7 @@ def command(slug: str, day: dt.datetime | None, workspace: Path | None) -> None:
 
     An existing file is never overwritten.
     """
-    from ..scaffold import create_issue
+    from newsletter.commands.scaffold import create_issue
 
     ws = open_workspace(workspace)
     date = day.date() if day else dt.date.today()

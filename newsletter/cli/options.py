@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 if TYPE_CHECKING:  # imported for type checkers only, at no run-time cost
-    from ..workspace import Workspace
+    from newsletter.workspace import Workspace
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -32,7 +32,7 @@ def issues_argument(func: F) -> F:
 
 def open_workspace(path: Path | None) -> Workspace:
     """The workspace at ``path``, or the one found from the current folder."""
-    from ..workspace import Workspace
+    from newsletter.workspace import Workspace
 
     if path is not None:
         if not path.is_dir():

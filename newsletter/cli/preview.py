@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .options import open_workspace, workspace_option
+from newsletter.cli.options import open_workspace, workspace_option
 
 
 @click.command(
@@ -48,7 +48,7 @@ def command(
     mode, its plain text, its inbox line, its size against Gmail's clip, and the check
     findings. Stop it with Ctrl+C.
     """
-    from ..preview import PreviewServer
+    from newsletter.commands.preview import PreviewServer
 
     ws = open_workspace(workspace)
     if issue is not None and not issue.is_file():

@@ -11,15 +11,15 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .options import open_workspace, workspace_option
+from newsletter.cli.options import open_workspace, workspace_option
 
 if TYPE_CHECKING:  # imported for type checkers only, at no run-time cost
-    from ..build import BuildResult
-    from ..delivery.journal import Journal
-    from ..delivery.send import Delivery, Outcome, Report
-    from ..delivery.smtp import Sender
-    from ..message import MessageTemplate, Signer
-    from ..workspace import Workspace
+    from newsletter.commands.build import BuildResult
+    from newsletter.delivery.journal import Journal
+    from newsletter.delivery.send import Delivery, Outcome, Report
+    from newsletter.delivery.smtp import Sender
+    from newsletter.mail.message import MessageTemplate, Signer
+    from newsletter.workspace import Workspace
 
 
 def _data(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> dict[str, str]:
@@ -116,8 +116,8 @@ def command(
 
 
 def _build(ws: Workspace, issue: Path) -> BuildResult:
-    from ..build import build_issue
-    from ..problems import ProblemsError
+    from newsletter.commands.build import build_issue
+    from newsletter.errors import ProblemsError
 
     result = build_issue(issue, ws)
     if not result.ok:
@@ -128,10 +128,10 @@ def _build(ws: Workspace, issue: Path) -> BuildResult:
 def _test_send(
     ws: Workspace, issue: Path, to: tuple[str, ...], data: dict[str, str], *, dry_run: bool
 ) -> None:
-    from ..delivery.plan import smtp_connector, test_deliveries, unsubscribe_secret
-    from ..delivery.recipients import parse_addresses
-    from ..delivery.signing import dkim_signer
-    from ..message import MessageTemplate
+    from newsletter.delivery.plan import smtp_connector, test_deliveries, unsubscribe_secret
+    from newsletter.delivery.recipients import parse_addresses
+    from newsletter.delivery.signing import dkim_signer
+    from newsletter.mail.message import MessageTemplate
 
     addresses, problems = parse_addresses(to)
     if problems:
@@ -171,12 +171,17 @@ def _list_send(
     force: bool,
     resend_unknown: bool,
 ) -> None:
-    from ..delivery.journal import Journal
-    from ..delivery.plan import journal_path, list_deliveries, smtp_connector, unsubscribe_secret
-    from ..delivery.preflight import preflight
-    from ..delivery.recipients import read_recipients
-    from ..delivery.signing import dkim_signer
-    from ..message import MessageTemplate
+    from newsletter.delivery.journal import Journal
+    from newsletter.delivery.plan import (
+        journal_path,
+        list_deliveries,
+        smtp_connector,
+        unsubscribe_secret,
+    )
+    from newsletter.delivery.preflight import preflight
+    from newsletter.delivery.recipients import read_recipients
+    from newsletter.delivery.signing import dkim_signer
+    from newsletter.mail.message import MessageTemplate
 
     settings = ws.settings
     listed = read_recipients(subscribers, display=ws.display(subscribers))
@@ -274,7 +279,7 @@ def _deliver(
     connections: int | None = None,
 ) -> Report:
     """Run the send, with a progress bar (count, rate, time left) on stderr for list sends."""
-    from ..delivery.send import deliver
+    from newsletter.delivery.send import deliver
 
     settings = ws.settings.send
     started = time.monotonic()
@@ -331,7 +336,7 @@ def _dry_run(
 
 def _finish(report: Report, *, unknown: bool = False) -> None:
     """Exit as the report says: the send's own error, an interruption, or any failure."""
-    from ..problems import NewsletterError
+    from newsletter.errors import NewsletterError
 
     if report.error is not None:
         if isinstance(report.error, NewsletterError):
@@ -345,9 +350,9 @@ def _finish(report: Report, *, unknown: bool = False) -> None:
 
 def _status(ws: Workspace, issue: Path) -> None:
     """Print the journal of ISSUE: counts by state, then every recipient not sent."""
-    from ..delivery.journal import STATES, Journal
-    from ..delivery.plan import journal_path
-    from ..loader import load_issue
+    from newsletter.delivery.journal import STATES, Journal
+    from newsletter.delivery.plan import journal_path
+    from newsletter.pipeline.load import load_issue
 
     slug = load_issue(issue, ws.root, display=ws.display(issue)).slug
     path = journal_path(ws)

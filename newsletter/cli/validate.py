@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .options import issue_paths, issues_argument, open_workspace, workspace_option
+from newsletter.cli.options import issue_paths, issues_argument, open_workspace, workspace_option
 
 
 @click.command(
@@ -26,8 +26,8 @@ def command(issues: tuple[Path, ...], workspace: Path | None, as_json: bool) -> 
 
     Exits 0 when all are valid, 1 when any has a problem.
     """
-    from ..loader import load_issue
-    from ..problems import Problem, ProblemsError
+    from newsletter.errors import Problem, ProblemsError
+    from newsletter.pipeline.load import load_issue
 
     ws = open_workspace(workspace)
     problems: list[Problem] = []

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from ..problems import NewsletterError
+from newsletter.errors import NewsletterError
 
 __all__ = ["STATES", "Journal", "JournalRow"]
 

@@ -11,14 +11,14 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from .. import mergefields
-from ..message import merge_values
-from ..problems import NewsletterError
-from ..settings import Settings
-from ..workspace import Workspace
-from .recipients import Recipient
-from .send import Delivery
-from .smtp import Sender, SmtpSender
+from newsletter.delivery.recipients import Recipient
+from newsletter.delivery.send import Delivery
+from newsletter.delivery.smtp import Sender, SmtpSender
+from newsletter.errors import NewsletterError
+from newsletter.mail.message import merge_values
+from newsletter.model import mergefields
+from newsletter.model.settings import Settings
+from newsletter.workspace import Workspace
 
 __all__ = [
     "journal_path",

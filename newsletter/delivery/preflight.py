@@ -14,9 +14,9 @@ from typing import IO, Any
 
 import click
 
-from ..build import BuildResult
-from ..problems import Problem, ProblemsError
-from ..settings import Settings
+from newsletter.commands.build import BuildResult
+from newsletter.errors import Problem, ProblemsError
+from newsletter.model.settings import Settings
 
 __all__ = ["Refused", "preflight", "refusals"]
 

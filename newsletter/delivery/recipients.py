@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..problems import NewsletterError, Problem
+from newsletter.errors import NewsletterError, Problem
 
 __all__ = ["Recipient", "RecipientList", "check_address", "parse_addresses", "read_recipients"]
 

@@ -22,10 +22,10 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ..message import MessageTemplate, Signer
-from .journal import Journal
-from .ratelimit import RateLimiter
-from .smtp import ConnectionLost, Sender
+from newsletter.delivery.journal import Journal
+from newsletter.delivery.ratelimit import RateLimiter
+from newsletter.delivery.smtp import ConnectionLost, Sender
+from newsletter.mail.message import MessageTemplate, Signer
 
 __all__ = ["Delivery", "Outcome", "Report", "deliver"]
 

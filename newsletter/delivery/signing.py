@@ -11,9 +11,9 @@ from pathlib import Path
 
 import dkim
 
-from ..message import Signer
-from ..problems import NewsletterError
-from ..settings import Settings
+from newsletter.errors import NewsletterError
+from newsletter.mail.message import Signer
+from newsletter.model.settings import Settings
 
 __all__ = ["SIGNED_HEADERS", "dkim_signer"]
 

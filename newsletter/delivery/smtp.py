@@ -22,8 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from ..problems import NewsletterError
-from ..settings import SmtpSettings
+from newsletter.errors import NewsletterError
+from newsletter.model.settings import SmtpSettings
 
 __all__ = ["ConnectionLost", "Reply", "Sender", "SmtpSender", "default_port"]
 

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from newsletter.build import build_issue
-from newsletter.checks import Finding
+from newsletter.commands.build import build_issue
+from newsletter.pipeline.checks import Finding
 from newsletter.workspace import Workspace
 
 REPO = Path(__file__).resolve().parents[2]

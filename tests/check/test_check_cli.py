@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from newsletter.checks import RULES
 from newsletter.cli import cli
-from newsletter.problems import ProblemsError
+from newsletter.errors import ProblemsError
+from newsletter.pipeline.checks import RULES
 from newsletter.workspace import Workspace
 
 from .conftest import EXAMPLE, by_id, check, make_workspace, sloppy_issue, write_issue
@@ -144,7 +144,7 @@ def test_build_records_the_findings_and_counts_them(tmp_path: Path) -> None:
 
 
 def test_the_readme_lists_every_rule_with_its_default_severity() -> None:
-    from newsletter.checks import RULES
+    from newsletter.pipeline.checks import RULES
 
     from .conftest import REPO
 

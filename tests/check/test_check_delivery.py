@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from newsletter.checks import Finding, clients
+from newsletter.pipeline.checks import Finding, clients
 
 from .conftest import by_id, check, make_workspace
 
@@ -97,10 +97,10 @@ def test_the_caniemail_data_ships_in_the_package() -> None:
 def test_the_headers_of_a_given_message_are_checked(tmp_path: Path) -> None:
     import datetime as dt
 
-    from newsletter.build import build_issue
-    from newsletter.checks import run_checks
-    from newsletter.loader import load_issue
-    from newsletter.message import build_message, headers, merge_values
+    from newsletter.commands.build import build_issue
+    from newsletter.mail.message import build_message, headers, merge_values
+    from newsletter.pipeline.checks import run_checks
+    from newsletter.pipeline.load import load_issue
     from newsletter.workspace import Workspace
 
     from .conftest import EXAMPLE

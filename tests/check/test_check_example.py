@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from newsletter.checks import Finding
+from newsletter.pipeline.checks import Finding
 
 from .conftest import by_id
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from newsletter.checks import RULES, Finding
+from newsletter.pipeline.checks import RULES, Finding
 
 from .conftest import by_id, check, make_workspace, write_issue
 

@@ -1,0 +1,128 @@
+"""Watch the files an email is made of, and mark the preview's builds stale when they change.
+
+Two watchfiles threads:
+
+- the *top* of the workspace, not recursively, so that a workspace holding a ``.venv`` or
+  ``out/`` costs nothing: ``newsletter.toml``, an issue given from elsewhere, and the
+  creation of ``issues/``, ``templates/`` or ``assets/``;
+- the *tree*: ``issues/``, ``templates/``, ``assets/`` and the theme in use, recursively. It
+  starts over whenever the top changes, so a folder made later, or another theme chosen in
+  ``newsletter.toml``, is watched from then on.
+
+Folders are watched rather than files, so editors that save by writing a new file and renaming
+it over the old one are seen too. watchfiles groups a burst of changes (an editor's save is
+often several events) and yields once the files have been quiet for ``STEP_MS``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from watchfiles import Change, DefaultFilter, watch
+
+from newsletter.errors import NewsletterError
+from newsletter.workspace import CONFIG_NAME, Workspace, builtin_themes
+
+__all__ = ["Watcher", "watched_folders"]
+
+#: milliseconds of quiet that end a burst of changes, and the longest a burst is grouped
+STEP_MS = 50
+DEBOUNCE_MS = 400
+FOLDERS = ("issues", "templates", "assets")
+
+
+def watched_folders(root: Path) -> set[Path]:
+    """The folders whose files make the emails, as they are now."""
+    folders = {root / name for name in FOLDERS}
+    try:
+        folders.update(Workspace.load(root).theme_dirs)
+    except NewsletterError:  # a broken newsletter.toml: the built-in themes are watched whole
+        folders.add(builtin_themes())
+    return {folder.resolve() for folder in folders if folder.is_dir()}
+
+
+class Watcher:
+    """Threads that call ``on_change`` after each burst of changes, until :meth:`stop`."""
+
+    def __init__(
+        self, root: Path, on_change: Callable[[], None], *, extra_issue: Path | None = None
+    ) -> None:
+        self.root = root.resolve()
+        self.on_change = on_change
+        top = {self.root / CONFIG_NAME, *(self.root / name for name in FOLDERS)}
+        if extra_issue is not None:
+            top.add(extra_issue.resolve())
+        self._top = top
+        self._stop = threading.Event()
+        self._rescan = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._watch_top, name="preview-watch-top", daemon=True),
+            threading.Thread(target=self._watch_tree, name="preview-watch-tree", daemon=True),
+        ]
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
+
+    def _watch_top(self) -> None:
+        folders = {path.parent for path in self._top}
+        for _ in self._watch(folders, False, _Only(self._top), self._stop):
+            self._rescan.set()
+            self.on_change()
+
+    def _watch_tree(self) -> None:
+        while not self._stop.is_set():
+            self._rescan.clear()
+            folders = watched_folders(self.root)
+            if not folders:
+                self._rescan.wait(0.5)
+                continue
+            stop = _Either(self._stop, self._rescan)
+            for _ in self._watch(folders, True, DefaultFilter(), stop):
+                self.on_change()
+
+    def _watch(
+        self,
+        paths: Iterable[Path],
+        recursive: bool,
+        only: Callable[[Change, str], bool],
+        stop: _Either | threading.Event,
+    ) -> Iterable[set[tuple[Change, str]]]:
+        return watch(
+            *sorted(paths),
+            watch_filter=only,
+            debounce=DEBOUNCE_MS,
+            step=STEP_MS,
+            stop_event=stop,
+            rust_timeout=500,
+            recursive=recursive,
+            raise_interrupt=False,
+        )
+
+
+class _Only(DefaultFilter):
+    """Changes to the given paths only (their folder is watched, not each of them)."""
+
+    def __init__(self, paths: Iterable[Path]) -> None:
+        super().__init__()
+        self.paths = {str(path) for path in paths}
+
+    def __call__(self, change: Change, path: str) -> bool:
+        return path in self.paths
+
+
+class _Either:
+    """Set when either event is: stops a watch for good, or to start it over."""
+
+    def __init__(self, *events: threading.Event) -> None:
+        self.events = events
+
+    def is_set(self) -> bool:
+        return any(event.is_set() for event in self.events)

@@ -1,0 +1,135 @@
+"""The issue model: one newsletter issue as an editor writes it, validated.
+
+The fields follow the issue format in the README. Every model forbids unknown fields (a typo
+must not pass silently), keeps text exactly as written, and checks URLs and local images at
+load time so that ``newsletter validate`` catches them before anything is rendered.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from pathlib import Path, PurePosixPath
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo
+
+from newsletter.model.settings import http_url
+from newsletter.model.validation import lookup_line
+
+__all__ = ["Image", "Issue", "Lead", "Teaser", "text_direction"]
+
+_RTL_LANGS = {"ar", "arc", "dv", "fa", "ha", "he", "iw", "khw", "ks", "ku", "ps", "sd", "ur", "yi"}
+
+
+def text_direction(text: str, lang: str | None = None) -> str:
+    """``rtl`` or ``ltr``: from the language when given, else from the first strong character.
+
+    That is the Unicode bidi rule (P2) that ``dir="auto"`` applies in browsers; doing it here
+    gives every email client an explicit ``dir``, since many do not honour ``auto``.
+    """
+    if lang:
+        return "rtl" if lang.split("-")[0].lower() in _RTL_LANGS else "ltr"
+    for char in text:
+        kind = unicodedata.bidirectional(char)
+        if kind in ("R", "AL"):
+            return "rtl"
+        if kind == "L":
+            return "ltr"
+    return "ltr"
+
+
+def _check_image_src(src: str, info: ValidationInfo) -> str:
+    parts = urlsplit(src)
+    if parts.scheme in ("http", "https"):
+        if not parts.netloc:
+            raise ValueError(f"expected a URL like https://example.com/a.jpg, got {src!r}")
+        return src
+    if parts.scheme or src.startswith("//"):
+        raise ValueError(f"expected an https URL or a path like assets/photo.jpg, got {src!r}")
+    path = PurePosixPath(src)
+    if path.is_absolute() or ".." in path.parts:
+        raise ValueError(
+            f"a local image must be a path inside the workspace, like assets/photo.jpg, got {src!r}"
+        )
+    root = (info.context or {}).get("root")
+    if root is not None and not (Path(root) / path).is_file():
+        raise ValueError(f"image file not found: {src}")
+    return src
+
+
+def _check_slug(slug: str) -> str:
+    if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", slug):
+        raise ValueError(f"use lowercase letters, digits, '-', '.' and '_', got {slug!r}")
+    return slug
+
+
+_text = Annotated[str, Field(min_length=1)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, coerce_numbers_to_str=True, str_strip_whitespace=True
+    )
+
+
+class Image(_Model):
+    """An image: a file under the workspace or an https URL, always with a text alternative."""
+
+    src: Annotated[str, AfterValidator(_check_image_src)] = Field(
+        description="A workspace path (assets/photo.jpg) or an https URL."
+    )
+    alt: str = Field(description='What the image shows, for screen readers; "" if decorative.')
+    caption: str | None = Field(None, description="A line under the image.")
+    credit: str | None = Field(None, description="Who took it, e.g. Reuters.")
+    width: int | None = Field(None, gt=0, le=1200, description="Display width in px.")
+
+
+class Lead(_Model):
+    """The lead story."""
+
+    kicker: str | None = Field(None, description="A small label above the headline.")
+    headline: _text
+    byline: str | None = None
+    url: http_url | None = Field(None, description="Where the headline and Read more link to.")
+    image: Image | None = None
+    body: _text = Field(description="The story, in Markdown.")
+    lang: str | None = Field(None, description="The story's language when not the issue's.")
+
+
+class Teaser(_Model):
+    """One card of the "More from {brand}" row."""
+
+    headline: str | None = None
+    url: http_url
+    summary: _text
+    image: Image | None = None
+    lang: str | None = Field(None, description="The teaser's language when not the issue's.")
+
+
+class Issue(_Model):
+    """One issue of the newsletter."""
+
+    subject: _text
+    preheader: str = Field("", description="The line inboxes show after the subject.")
+    date: dt.date
+    slug: Annotated[str, AfterValidator(_check_slug)] = Field(
+        description="Names out/<slug>/; defaults to the file name without its extension."
+    )
+    lang: str | None = Field(None, description="Overrides [newsletter] lang for this issue.")
+    lead: Lead
+    teasers: list[Teaser] = Field(default_factory=list)
+
+    _source: Path | None = PrivateAttr(None)
+    _lines: dict[tuple[str | int, ...], int] = PrivateAttr(default_factory=dict)
+
+    @property
+    def source(self) -> Path | None:
+        """The file the issue was loaded from, if any."""
+        return self._source
+
+    def line_of(self, *loc: str | int) -> int | None:
+        """The line in the source file where the field at ``loc`` was written."""
+        return lookup_line(self._lines, loc)

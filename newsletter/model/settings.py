@@ -1,0 +1,252 @@
+"""The settings in ``newsletter.toml``, each declared once with its type, default and meaning.
+
+Every table is a pydantic model that forbids unknown keys, so a misspelt setting is an error
+that names the file and the key rather than a silent default.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+__all__ = [
+    "CheckSettings",
+    "ExportSettings",
+    "NewsletterSettings",
+    "SendSettings",
+    "Settings",
+    "SmtpSettings",
+    "TransformSettings",
+    "http_url",
+]
+
+
+def _check_http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(
+            f"expected an absolute http(s) URL like https://example.com/, got {value!r}"
+        )
+    return value
+
+
+def _check_email(value: str) -> str:
+    if not re.fullmatch(r"[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+", value):
+        raise ValueError(f"expected an email address like news@example.com, got {value!r}")
+    return value
+
+
+def _template(*names: str) -> AfterValidator:
+    """A validator for text with ``{name}`` placeholders: only ``names`` may be used, so a
+    misspelt placeholder is reported with the settings rather than crashing a build."""
+
+    def check(value: str) -> str:
+        try:
+            used = {
+                field for _, field, _, _ in string.Formatter().parse(value) if field is not None
+            }
+        except ValueError as error:
+            raise ValueError(
+                f"{error} in {value!r} (write {{{{ and }}}} for a literal brace)"
+            ) from None
+        unknown = sorted(used - set(names))
+        if unknown:
+            allowed = ", ".join(f"{{{name}}}" for name in names)
+            raise ValueError(f"unknown placeholder {{{unknown[0]}}} in {value!r} (use {allowed})")
+        return value
+
+    return AfterValidator(check)
+
+
+#: An absolute http(s) URL, kept exactly as written (pydantic's URL types would normalise it).
+http_url = Annotated[str, AfterValidator(_check_http_url)]
+email_address = Annotated[str, AfterValidator(_check_email)]
+
+
+class _Table(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NewsletterSettings(_Table):
+    """``[newsletter]``: who sends the newsletter and how it looks."""
+
+    name: str = Field(description="The newsletter's name, shown in the header and the title.")
+    brand: str = Field(description='The publisher, as in the "More from {brand}" heading.')
+    template: str = Field("gzero", description="The theme: a folder under templates/.")
+    from_name: str = Field(description="The sender's display name.")
+    from_email: email_address = Field(description="The sender's address.")
+    reply_to: email_address | None = Field(None, description="Where replies go, if not From.")
+    postal_address: str = Field(description="The postal address the footer must show (CAN-SPAM).")
+    site_url: http_url = Field(description="The publisher's site, linked from header and footer.")
+    lang: str = Field("en", description="The language of the issues (BCP 47), for lang=.")
+    web_version_url: Annotated[str, _template("slug")] | None = Field(
+        None, description="Where an issue can be read on the web; {slug} is replaced."
+    )
+    preferences_url: Annotated[str, _template("slug", "email", "token")] | None = Field(
+        None, description="Where subscribers manage their emails."
+    )
+    asset_base_url: http_url | None = Field(
+        None,
+        description="The URL the workspace is published under; assets/x.jpg links to it + assets/x.jpg.",
+    )
+    utm: dict[str, Annotated[str, _template("slug", "date")]] = Field(
+        default_factory=dict,
+        description="URL parameters added to every content link ({slug} and {date} replaced).",
+    )
+
+
+class TransformSettings(_Table):
+    """``[transforms]``: the HTML steps after MJML, each one switchable."""
+
+    assets: bool = Field(True, description="Link local images under asset_base_url.")
+    utm: bool = Field(True, description="Add [newsletter.utm] parameters to content links.")
+    inline: bool = Field(True, description="Inline the theme's CSS into style attributes.")
+    inliner: Literal["premailer", "css-inline"] = Field(
+        "premailer", description="The CSS inlining engine."
+    )
+
+
+class SendSettings(_Table):
+    """``[send]``: what every message needs to be sent (and sample values for previews)."""
+
+    unsubscribe_url: Annotated[str, _template("token", "email", "slug")] | None = Field(
+        None, description="Per-subscriber unsubscribe link; {token} and {email} are replaced."
+    )
+    unsubscribe_mailto: email_address | None = Field(
+        None, description="Address for mailto: unsubscribes in List-Unsubscribe."
+    )
+    unsubscribe_secret_env: str | None = Field(
+        None,
+        description="The environment variable holding the secret that signs {token} "
+        "(HMAC-SHA256); without it {token} is a plain hash anyone can compute.",
+    )
+    sample: dict[str, str] = Field(
+        default_factory=lambda: {"first_name": "Alex", "email": "alex@example.com"},
+        description="Merge-field values for builds, previews and test sends.",
+    )
+    test_prefix: str = Field("[TEST] ", description="Put before the subject of test sends.")
+    rate: float = Field(
+        10.0, gt=0, description="Messages per second, at most, over all connections."
+    )
+    connections: int = Field(2, ge=1, le=50, description="Parallel SMTP connections, each reused.")
+    retries: int = Field(
+        4, ge=0, le=20, description="Retries of a message answered 4xx (temporary), with backoff."
+    )
+    retry_delay: float = Field(
+        2.0, ge=0, description="Seconds before the first retry; doubled for each next one."
+    )
+    dkim_key_file: str | None = Field(
+        None, description="PEM private key to DKIM-sign with (a path, relative to the workspace)."
+    )
+    dkim_selector: str | None = Field(
+        None, description="The DKIM selector (<selector>._domainkey)."
+    )
+    dkim_domain: str | None = Field(
+        None, description="The signing domain (d=); default: the domain of from_email."
+    )
+
+
+class SmtpSettings(_Table):
+    """``[smtp]``: the server that test and list sends go through. No secret lives here."""
+
+    host: str = Field("localhost", description="The SMTP server's host name.")
+    port: int | None = Field(
+        None, ge=1, le=65535, description="Its port (default: 587 starttls, 465 tls, 25 none)."
+    )
+    security: Literal["starttls", "tls", "none"] = Field(
+        "starttls", description="STARTTLS after connecting, TLS from the start, or none."
+    )
+    username: str | None = Field(None, description="The login name, when the server wants one.")
+    password_env: str | None = Field(
+        None, description="The NAME of the environment variable that holds the password."
+    )
+    timeout: float = Field(60.0, gt=0, description="Seconds to wait for the server's answer.")
+
+
+class ExportSettings(_Table):
+    """``[export]``: links for ESPs that have no tag of their own for a merge field.
+
+    SES has no web-version link, for example; with ``web_version_url`` set here, the export puts
+    this URL where ``%%web_version_url%%`` stands instead of failing. ``{slug}`` is replaced.
+    """
+
+    web_version_url: str | None = Field(
+        None, description="The issue on the web, for ESPs without a web-version tag; {slug}."
+    )
+    preferences_url: str | None = Field(
+        None, description="The preferences page, for ESPs without a preferences tag; {slug}."
+    )
+
+
+def _check_rule_id(rule_id: str) -> str:
+    from newsletter.pipeline.checks import RULES
+
+    if rule_id not in RULES:
+        raise ValueError(f"unknown rule id {rule_id!r} (known: {', '.join(RULES)})")
+    return rule_id
+
+
+#: An email client as ``[check] clients`` names it; caniemail.com's data says what each supports.
+Client = Literal[
+    "gmail",
+    "outlook-windows",
+    "outlook-mac",
+    "outlook-com",
+    "outlook-ios",
+    "outlook-android",
+    "apple-mail",
+    "yahoo",
+    "aol",
+    "samsung-email",
+    "thunderbird",
+    "protonmail",
+    "fastmail",
+    "hey",
+]
+
+
+def _default_clients() -> list[Client]:
+    return ["gmail", "outlook-windows", "outlook-com", "apple-mail", "yahoo"]
+
+
+class CheckSettings(_Table):
+    """``[check]``: the pre-send review (``newsletter check``), its rules and thresholds."""
+
+    rules: dict[
+        Annotated[str, AfterValidator(_check_rule_id)], Literal["error", "warning", "info", "off"]
+    ] = Field(
+        default_factory=dict,
+        description='Rule id -> "error", "warning", "info" or "off", overriding its default.',
+    )
+    clip_kb: float = Field(
+        102, gt=0, description="HTML size (KB) at which Gmail clips the email: an error."
+    )
+    near_clip_kb: float = Field(
+        90, gt=0, description="HTML size (KB) that is close to the clip: a warning."
+    )
+    subject_max: int = Field(60, gt=0, description="Longest subject (characters) an inbox shows.")
+    preheader_max: int = Field(
+        130, gt=0, description="Longest preheader (characters) an inbox shows."
+    )
+    image_max_kb: float = Field(
+        200, gt=0, description="Heaviest local image (KB) worth sending to phones."
+    )
+    clients: list[Client] = Field(
+        default_factory=_default_clients,
+        description="The email clients whose HTML and CSS support is checked.",
+    )
+
+
+class Settings(_Table):
+    """The whole of ``newsletter.toml``."""
+
+    newsletter: NewsletterSettings
+    transforms: TransformSettings = TransformSettings()
+    send: SendSettings = SendSettings()
+    check: CheckSettings = CheckSettings()
+    smtp: SmtpSettings = SmtpSettings()
+    export: ExportSettings = ExportSettings()

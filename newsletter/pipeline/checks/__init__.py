@@ -1,0 +1,153 @@
+"""Pre-send review: rules over a finished :class:`~newsletter.pipeline.Email` and its issue.
+
+Each rule is a small function of a shared :class:`~newsletter.checks.context.Context` (the HTML
+is parsed once) that yields what it found and where; :data:`RULES` gives each one an id and a
+default severity, in the order they run. ``[check.rules]`` in ``newsletter.toml`` turns a rule
+off or changes its severity, and ``[check]`` holds the thresholds::
+
+    [check]
+    subject_max = 50
+    clients = ["gmail", "apple-mail"]
+    [check.rules]
+    link-text = "off"
+    preheader-missing = "error"
+
+``newsletter check`` prints the findings, ``build`` records them in ``meta.json``, and ``send``
+refuses an email with an ``error`` finding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import TYPE_CHECKING, Literal
+
+from newsletter.pipeline.checks import (
+    accessibility,
+    clients,
+    deliverability,
+    images,
+    leftovers,
+    links,
+    plaintext,
+    size,
+    subject,
+)
+from newsletter.pipeline.checks.context import Context, Hit
+
+if TYPE_CHECKING:
+    from newsletter.model.issue import Issue
+    from newsletter.pipeline.compose import Email
+    from newsletter.workspace import Workspace
+
+__all__ = ["RULES", "SEVERITIES", "Finding", "Rule", "Severity", "run_checks"]
+
+Severity = Literal["error", "warning", "info"]
+#: Most severe first: the order findings are reported in.
+SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing to fix before sending: which rule, how bad, what to do, and where."""
+
+    id: str
+    severity: Severity
+    message: str
+    location: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "id": self.id,
+            "severity": self.severity,
+            "message": self.message,
+            "location": self.location,
+        }
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.severity}: {self.message} [{self.id}]"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A named check, its default severity and what it looks for."""
+
+    id: str
+    severity: Severity
+    run: Callable[[Context], Iterator[Hit]]
+
+    @property
+    def summary(self) -> str:
+        """What the rule finds: the first paragraph of its function's docstring."""
+        first = (self.run.__doc__ or "").strip().split("\n\n")[0]
+        return " ".join(first.replace("``", "").split())
+
+
+_TABLE: tuple[tuple[str, Severity, Callable[[Context], Iterator[Hit]]], ...] = (
+    ("size-clipped", "error", size.clipped),
+    ("size-near-clip", "warning", size.near_clip),
+    ("link-insecure", "warning", links.insecure),
+    ("link-empty", "error", links.empty),
+    ("link-javascript", "error", links.javascript),
+    ("link-local", "error", links.local),
+    ("link-text", "warning", links.vague_text),
+    ("link-utm", "warning", links.utm),
+    ("link-unsubscribe", "error", links.unsubscribe),
+    ("image-alt-missing", "error", images.alt_missing),
+    ("image-alt-filename", "warning", images.alt_filename),
+    ("image-insecure", "warning", images.insecure),
+    ("image-heavy", "warning", images.heavy),
+    ("image-width", "warning", images.no_width),
+    ("subject-empty", "error", subject.subject_empty),
+    ("subject-long", "warning", subject.subject_long),
+    ("subject-shouting", "warning", subject.shouting),
+    ("preheader-missing", "warning", subject.preheader_missing),
+    ("preheader-long", "warning", subject.preheader_long),
+    ("preheader-repeats-subject", "warning", subject.preheader_repeats),
+    ("a11y-lang", "warning", accessibility.lang),
+    ("a11y-title", "warning", accessibility.title),
+    ("a11y-presentation", "warning", accessibility.presentation),
+    ("a11y-contrast", "warning", accessibility.contrast),
+    ("a11y-headings", "warning", accessibility.headings),
+    ("leftover-template", "error", leftovers.template_syntax),
+    ("leftover-merge-field", "error", leftovers.merge_fields),
+    ("text-missing", "error", plaintext.missing),
+    ("text-markup", "warning", plaintext.markup),
+    ("text-links", "warning", plaintext.missing_links),
+    ("from-address", "error", deliverability.from_address),
+    ("list-unsubscribe", "warning", deliverability.list_unsubscribe),
+    ("list-unsubscribe-one-click", "warning", deliverability.one_click),
+    ("client-support", "info", clients.client_support),
+)
+
+#: rule id -> rule, in the order the rules run.
+RULES: Mapping[str, Rule] = {
+    rule_id: Rule(rule_id, severity, run) for rule_id, severity, run in _TABLE
+}
+
+
+def run_checks(
+    email: Email,
+    issue: Issue,
+    workspace: Workspace,
+    *,
+    message: EmailMessage | None = None,
+) -> list[Finding]:
+    """Every finding of the enabled rules on ``email`` (made from ``issue``), most severe first.
+
+    ``message`` is the RFC 5322 message whose headers are checked; by default the one ``build``
+    makes for the sample subscriber.
+    """
+    context = Context(email, issue, workspace, message=message)
+    configured = workspace.settings.check.rules
+    findings: list[Finding] = []
+    for rule in RULES.values():
+        severity = configured.get(rule.id, rule.severity)
+        if severity == "off":
+            continue
+        findings.extend(
+            Finding(rule.id, severity, hit.message, hit.location) for hit in rule.run(context)
+        )
+    findings.sort(key=lambda f: SEVERITIES.index(f.severity))
+    return findings

@@ -1,0 +1,460 @@
+"""Client support: the HTML and CSS features the email uses that the target email clients
+(``[check] clients``) do not support, according to caniemail.com's test results.
+
+The data ships with the package (``newsletter/data/caniemail/``, MIT, dated in its README), so
+the check works offline. It is read once per process. For each client the latest test result
+of each of its platforms counts; a feature is reported when that result is "not supported".
+Outlook for Windows is judged on what it renders: markup inside ``<!--[if mso]>`` comments is
+written for it on purpose and is not counted, and markup hidden from it by
+``<!--[if !mso]><!-->`` is not counted against it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from importlib import resources
+from typing import Any
+
+from newsletter.pipeline.checks.context import Context, Hit
+
+__all__ = ["CLIENTS", "Support", "caniemail", "client_support", "features", "unsupported"]
+
+#: ``[check] clients`` name -> (caniemail family, its platforms that count, label). The
+#: platforms are the apps and webmails people read on today; caniemail also tests legacy ones
+#: (Gmail's basic-HTML mobile site) that would only add noise.
+CLIENTS: Mapping[str, tuple[str, tuple[str, ...], str]] = {
+    "gmail": ("gmail", ("desktop-webmail", "ios", "android"), "Gmail"),
+    "outlook-windows": ("outlook", ("windows",), "Outlook for Windows"),
+    "outlook-mac": ("outlook", ("macos",), "Outlook for Mac"),
+    "outlook-com": ("outlook", ("outlook-com",), "Outlook.com"),
+    "outlook-ios": ("outlook", ("ios",), "Outlook for iOS"),
+    "outlook-android": ("outlook", ("android",), "Outlook for Android"),
+    "apple-mail": ("apple-mail", ("macos", "ios"), "Apple Mail"),
+    "yahoo": ("yahoo", ("desktop-webmail", "ios", "android"), "Yahoo Mail"),
+    "aol": ("aol", ("desktop-webmail", "ios", "android"), "AOL"),
+    "samsung-email": ("samsung-email", ("android",), "Samsung Email"),
+    "thunderbird": ("thunderbird", ("macos", "windows"), "Thunderbird"),
+    "protonmail": ("protonmail", ("desktop-webmail", "ios", "android"), "Proton Mail"),
+    "fastmail": ("fastmail", ("desktop-webmail",), "Fastmail"),
+    "hey": ("hey", ("desktop-webmail",), "HEY"),
+}
+#: The client that reads Outlook's conditional comments.
+CONDITIONAL_CLIENT = "outlook-windows"
+
+
+@dataclass(frozen=True)
+class Support:
+    """One caniemail feature: its title, its page, and the platforms of each client that do
+    not support it."""
+
+    slug: str
+    title: str
+    url: str
+    unsupported: Mapping[str, tuple[str, ...]]
+
+
+@cache
+def caniemail() -> dict[str, Any]:
+    """The caniemail.com data shipped with the package, read once."""
+    data = resources.files("newsletter").joinpath("data/caniemail/caniemail.json").read_bytes()
+    loaded: dict[str, Any] = json.loads(data)
+    return loaded
+
+
+@cache
+def unsupported(clients: tuple[str, ...]) -> dict[str, Support]:
+    """Every feature some of ``clients`` do not support, by slug."""
+    data = caniemail()
+    platforms_named = data["nicenames"]["platform"]
+    table: dict[str, Support] = {}
+    for feature in data["data"]:
+        missing: dict[str, tuple[str, ...]] = {}
+        for client in clients:
+            family, platforms, _ = CLIENTS[client]
+            stats = feature["stats"].get(family, {})
+            bad = tuple(
+                platforms_named.get(platform, platform)
+                for platform, results in stats.items()
+                if platform in platforms
+                and results
+                and str(list(results.values())[-1]).startswith("n")
+            )
+            if bad:
+                missing[client] = bad
+        if missing:
+            table[feature["slug"]] = Support(
+                feature["slug"], feature["title"], feature["url"], missing
+            )
+    return table
+
+
+# ---- what the email uses ---------------------------------------------------------------------
+
+_MSO_ONLY = re.compile(r"<!--\[if\s+(?!!)[^\]]*\]>.*?<!\[endif\]-->", re.DOTALL | re.IGNORECASE)
+_NOT_MSO = re.compile(
+    r"<!--\[if\s+!mso[^\]]*\]><!-->(.*?)<!--<!\[endif\]-->", re.DOTALL | re.IGNORECASE
+)
+_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+_STYLE_BLOCK = re.compile(r"<style\b[^>]*>(.*?)</style>", re.DOTALL | re.IGNORECASE)
+_TAG = re.compile(r"<([a-zA-Z][\w:-]*)([^>]*)>")
+_ATTR = re.compile(r"""([^\s=/>"']+)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s>]+))?""")
+_CSS_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
+_AT_RULE = re.compile(r"@([a-z-]+)([^{;]*)", re.IGNORECASE)
+_RULE = re.compile(r"([^{}]+)\{([^{}]*)\}")
+_UNIT = re.compile(r"(?<![\w#-])\d*\.?\d+(px|em|rem|%|vh|vw|vmin|vmax|pt|pc|cm|mm|in|ch|ex)\b")
+_PSEUDO = re.compile(r"(::?)([a-z-]+)")
+
+_ELEMENTS = {
+    "div": "html-div",
+    "p": "html-p",
+    "span": "html-span",
+    "table": "html-table",
+    "img": "html-img",
+    "blockquote": "html-blockquote",
+    "code": "html-code",
+    "pre": "html-pre",
+    "hr": "html-hr",
+    "strong": "html-strong",
+    "small": "html-small",
+    "abbr": "html-abbr",
+    "acronym": "html-acronym",
+    "address": "html-address",
+    "del": "html-del",
+    "dfn": "html-dfn",
+    "bdi": "html-bdi",
+    "strike": "html-strike",
+    "ul": "html-lists",
+    "ol": "html-lists",
+    "dl": "html-lists",
+    "body": "html-body",
+    "style": "html-style",
+    "link": "html-link",
+    "base": "html-base",
+    "form": "html-form",
+    "textarea": "html-textarea",
+    "select": "html-select",
+    "audio": "html-audio",
+    "video": "html-video",
+    "svg": "html-svg",
+    "picture": "html-picture",
+    "object": "html-object",
+    "dialog": "html-dialog",
+    "meter": "html-meter",
+    "progress": "html-progress",
+    "marquee": "html-marquee",
+    "ruby": "html-ruby",
+    "rt": "html-rt",
+    "rp": "html-rp",
+    "wbr": "html-wbr",
+    "map": "html-image-maps",
+    **{f"h{n}": "html-h1-h6" for n in range(1, 7)},
+    **{
+        tag: "html-semantics"
+        for tag in (
+            "article",
+            "aside",
+            "details",
+            "figcaption",
+            "figure",
+            "footer",
+            "header",
+            "main",
+            "mark",
+            "nav",
+            "section",
+            "summary",
+            "time",
+        )
+    },
+}
+_ATTRIBUTES = {
+    "align": "html-align",
+    "valign": "html-valign",
+    "width": "html-width",
+    "height": "html-height",
+    "cellpadding": "html-cellpadding",
+    "cellspacing": "html-cellspacing",
+    "lang": "html-lang",
+    "dir": "html-dir",
+    "role": "html-role",
+    "background": "html-background",
+    "target": "html-target",
+    "loading": "html-loading-attribute",
+    "srcset": "html-srcset",
+    "hidden": "html-hidden",
+    "required": "html-required",
+    "popover": "html-popover",
+    "inert": "css-inert-attribute",
+    "aria-hidden": "html-aria-hidden",
+    "aria-label": "html-aria-label",
+    "aria-labelledby": "html-aria-labelledby",
+    "aria-describedby": "html-aria-describedby",
+    "aria-live": "html-aria-live",
+}
+_INPUTS = {
+    "checkbox": "html-input-checkbox",
+    "hidden": "html-input-hidden",
+    "radio": "html-input-radio",
+    "reset": "html-input-reset",
+    "submit": "html-input-submit",
+    "text": "html-input-text",
+}
+_IMAGE_TYPES = {
+    "png": "image-png",
+    "jpg": "image-jpg",
+    "jpeg": "image-jpg",
+    "gif": "image-gif",
+    "webp": "image-webp",
+    "svg": "image-svg",
+    "avif": "image-avif",
+    "bmp": "image-bmp",
+    "ico": "image-ico",
+    "tif": "image-tiff",
+    "tiff": "image-tiff",
+    "heic": "image-heif",
+    "heif": "image-heif",
+    "apng": "image-apng",
+}
+_FUNCTIONS = {
+    "linear-gradient(": "css-linear-gradient",
+    "radial-gradient(": "css-radial-gradient",
+    "conic-gradient(": "css-conic-gradient",
+    "rgb(": "css-rgb",
+    "rgba(": "css-rgba",
+    "calc(": "css-unit-calc",
+    "min(": "css-function-min",
+    "max(": "css-function-max",
+    "clamp(": "css-function-clamp",
+    "var(": "css-variables",
+    "light-dark(": "css-function-light-dark",
+}
+_MEDIA_FEATURES = {
+    "prefers-color-scheme": "css-at-media-prefers-color-scheme",
+    "prefers-reduced-motion": "css-at-media-prefers-reduced-motion",
+    "orientation": "css-at-media-orientation",
+    "hover": "css-at-media-hover",
+    "device-pixel-ratio": "css-at-media-device-pixel-ratio",
+}
+_AT_RULES = {
+    "media": "css-at-media",
+    "font-face": "css-at-font-face",
+    "import": "css-at-import",
+    "keyframes": "css-at-keyframes",
+    "supports": "css-at-supports",
+}
+
+
+Uses = tuple[tuple[str, str], ...]  # (feature slug, an example of its use)
+
+
+def features(html: str) -> dict[str, str]:
+    """The caniemail features ``html`` uses -> an example of each as it appears.
+
+    Emails repeat the same tags and style attributes many times over, so each distinct one is
+    analysed once (and remembered across emails, which share their theme).
+    """
+    found: dict[str, str] = {}
+    if html.lstrip()[:9].lower() == "<!doctype":
+        found["html-doctype"] = "<!doctype>"
+    if _COMMENT.search(html):
+        found["html-comments"] = "<!-- -->"
+    html = _COMMENT.sub("", html)
+    uses = [_css_features(css) for css in _STYLE_BLOCK.findall(html)]
+    html = _STYLE_BLOCK.sub("<style>", html)
+    uses.extend(_tag_features(match[1].lower(), match[2]) for match in _TAG.finditer(html))
+    for use in uses:
+        for slug, example in use:
+            found.setdefault(slug, example)
+    return found
+
+
+@lru_cache(maxsize=8192)
+def _tag_features(tag: str, attributes: str) -> Uses:
+    found: list[tuple[str, str]] = []
+    if tag in _ELEMENTS:
+        found.append((_ELEMENTS[tag], f"<{tag}>"))
+    attrs = {name.lower(): (value or "").strip("\"'") for name, value in _ATTR.findall(attributes)}
+    for name, value in attrs.items():
+        if name in _ATTRIBUTES:
+            found.append((_ATTRIBUTES[name], f'{name}="{value}"'))
+        elif name == "style":
+            found.extend(_declarations(value))
+    kind = attrs.get("type", "text")
+    if tag == "a":
+        href = attrs.get("href", "")
+        if href.startswith("mailto:"):
+            found.append(("html-mailto-links", "mailto: link"))
+        elif href.startswith("#") and len(href) > 1:
+            found.append(("html-anchor-links", f'href="{href}"'))
+    elif tag == "img":
+        src = attrs.get("src", "")
+        extension = src.split("?")[0].rpartition(".")[2].lower()
+        if src.startswith("data:"):
+            found.append(("image-base64", "data: image"))
+        elif extension in _IMAGE_TYPES:
+            found.append((_IMAGE_TYPES[extension], f".{extension} image"))
+    elif tag == "input" and kind in _INPUTS:
+        found.append((_INPUTS[kind], f'<input type="{kind}">'))
+    elif tag == "button" and kind in ("submit", "reset"):
+        found.append((f"html-button-{kind}", f'<button type="{kind}">'))
+    elif tag == "meta" and attrs.get("name") in ("color-scheme", "supported-color-schemes"):
+        found.append(("html-meta-color-scheme", f'<meta name="{attrs["name"]}">'))
+    return tuple(found)
+
+
+@lru_cache(maxsize=256)
+def _css_features(css: str) -> Uses:
+    found: list[tuple[str, str]] = []
+    if _CSS_COMMENT.search(css):
+        found.append(("css-comments", "/* */"))
+        css = _CSS_COMMENT.sub("", css)
+    for match in _AT_RULE.finditer(css):
+        name, query = match[1].lower(), match[2].lower()
+        if name in _AT_RULES:
+            found.append((_AT_RULES[name], f"@{name}"))
+        if name == "media":
+            found.extend((slug, f) for f, slug in _MEDIA_FEATURES.items() if f in query)
+    for match in _RULE.finditer(css):
+        selectors = match[1].strip()
+        if not selectors.startswith("@"):
+            found.extend(_selector_features(selectors))
+            found.extend(_declarations(match[2]))
+    return tuple(found)
+
+
+def _selector_features(group: str) -> Uses:
+    found: list[tuple[str, str]] = []
+    parts = [s.strip() for s in group.split(",") if s.strip()]
+    if len(parts) > 1:
+        found.append(("css-selector-grouping", group))
+    for selector in parts:
+        plain = re.sub(r"\[[^\]]*\]", "[]", selector)
+        plain = re.sub(r"\([^)]*\)", "()", plain)
+        for mark, slug in _SELECTOR_MARKS:
+            if mark in plain:
+                found.append((slug, selector))
+        compounds = re.split(r"\s*[>+~]\s*|\s+", plain)
+        if re.search(r"[^\s>+~]\s+[^\s>+~]", plain):
+            found.append(("css-selector-descendant", selector))
+        for compound in compounds:
+            if re.match(r"[a-zA-Z]", compound):
+                found.append(("css-selector-type", selector))
+            if re.search(r"[\w\]\-][.#\[]", compound):
+                found.append(("css-selector-chaining", selector))
+        for colons, name in _PSEUDO.findall(plain):
+            kind = "element" if colons == "::" or name in ("before", "after") else "class"
+            found.append((f"css-pseudo-{kind}-{name}", f"{colons}{name}"))
+    return tuple(found)
+
+
+_SELECTOR_MARKS = (
+    ("[]", "css-selector-attribute"),
+    ("#", "css-selector-id"),
+    (".", "css-selector-class"),
+    (">", "css-selector-child"),
+    ("+", "css-selector-adjacent-sibling"),
+    ("~", "css-selector-general-sibling"),
+    ("*", "css-selector-universal"),
+)
+
+
+@lru_cache(maxsize=8192)
+def _declarations(block: str) -> Uses:
+    found: list[tuple[str, str]] = []
+    for declaration in block.split(";"):
+        prop, _, value = declaration.partition(":")
+        prop, value = prop.strip().lower(), value.strip().lower()
+        if not prop or not value:
+            continue
+        example = f"{prop}: {value}"[:60]
+        if "!important" in value:
+            found.append(("css-important", "!important"))
+        if prop.startswith("--"):
+            found.append(("css-variables", prop))
+            continue
+        if prop.startswith(("-", "mso-")):
+            continue
+        found.append((_property_slug(prop), example))
+        if prop == "display":
+            found.append(("css-display", example))
+            kind = value.replace("!important", "").strip()
+            if kind in ("flex", "inline-flex", "grid", "inline-grid", "none"):
+                found.append((f"css-display-{kind.removeprefix('inline-')}", example))
+        found.extend((slug, example) for function, slug in _FUNCTIONS.items() if function in value)
+        found.extend(
+            (f"css-unit-{'percent' if unit == '%' else unit}", example)
+            for unit in _UNIT.findall(value)
+        )
+        if value == "initial":
+            found.append(("css-unit-initial", example))
+    return tuple(found)
+
+
+def _property_slug(prop: str) -> str:
+    exact = f"css-{prop}"
+    if exact in _slugs():
+        return exact
+    if prop.startswith(("margin-", "padding-")) and "inline" not in prop and "block" not in prop:
+        return f"css-{prop.split('-')[0]}"
+    if prop.startswith("border-") and prop.endswith("radius"):
+        return "css-border-radius"
+    if prop.startswith("border-"):
+        return "css-border"
+    return exact
+
+
+@cache
+def _slugs() -> frozenset[str]:
+    return frozenset(feature["slug"] for feature in caniemail()["data"])
+
+
+def _visible_to(html: str) -> tuple[str, str]:
+    """``(what every client renders, what every client but Outlook for Windows renders)``."""
+    html = _MSO_ONLY.sub("", html)
+    hidden_from_outlook = "".join(_NOT_MSO.findall(html))
+    return _NOT_MSO.sub("", html), hidden_from_outlook
+
+
+def client_support(ctx: Context) -> Iterator[Hit]:
+    """Features of the email that some target clients do not support (the theme's concern)."""
+    clients = tuple(ctx.settings.clients)
+    if not clients:
+        return
+    table = unsupported(clients)
+    everyone, not_outlook = _visible_to(ctx.email.html)
+    used = features(everyone)
+    used_but_outlook = features(not_outlook) if not_outlook else {}
+    for slug, example in {**used_but_outlook, **used}.items():
+        support = table.get(slug)
+        if support is None:
+            continue
+        names = [
+            CLIENTS[client][2] + _platforms(client, platforms)
+            for client, platforms in support.unsupported.items()
+            if slug in used or client != CONDITIONAL_CLIENT
+        ]
+        if not names:
+            continue
+        shown = "" if example.lower() in support.title.lower() else f" ({example})"
+        yield Hit(
+            f"{support.title}{shown} is not supported by {', '.join(names)}: make sure the "
+            f"email still reads well without it ({support.url})",
+            _place(ctx, example),
+        )
+
+
+def _place(ctx: Context, example: str) -> str:
+    """The first line of email.html where ``example`` (or its property name) is used."""
+    needle = example.rstrip(">") if example.startswith("<") else example
+    if needle not in ctx.email.html and ":" in example:
+        needle = example.split(":")[0] + ":"
+    return ctx.at_html(needle)
+
+
+def _platforms(client: str, platforms: tuple[str, ...]) -> str:
+    """`` (iOS)`` when only some of the client's platforms lack the feature."""
+    return "" if len(platforms) == len(CLIENTS[client][1]) else f" ({', '.join(platforms)})"

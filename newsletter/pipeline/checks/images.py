@@ -1,0 +1,111 @@
+"""Images: a text alternative that says something, secure sources, local files light enough to
+send, and a pixel width (Outlook for Windows shows an image without one at its natural size)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
+
+from newsletter.model.issue import Image
+from newsletter.model.validation import Loc
+from newsletter.pipeline.checks.context import Context, Hit
+
+if TYPE_CHECKING:
+    from lxml.html import HtmlElement
+
+__all__ = ["alt_filename", "alt_missing", "heavy", "insecure", "no_width"]
+
+#: Alt texts that only say "there is an image here".
+GENERIC_ALT = frozenset(
+    {"image", "img", "photo", "picture", "pic", "graphic", "photograph", "banner", "untitled"}
+)
+_FILE_NAME = re.compile(r"^\S+\.(jpe?g|png|gif|webp|svg|avif|bmp|tiff?|heic)$", re.IGNORECASE)
+
+
+def _issue_images(ctx: Context) -> Iterator[tuple[Loc, Image]]:
+    if ctx.issue.lead.image:
+        yield ("lead", "image"), ctx.issue.lead.image
+    for index, teaser in enumerate(ctx.issue.teasers):
+        if teaser.image:
+            yield ("teasers", index, "image"), teaser.image
+
+
+def _where(ctx: Context, img: HtmlElement, field: str) -> str:
+    """The issue field of the image an ``<img>`` shows, else its line in email.html."""
+    src = str(img.get("src") or "")
+    for loc, image in _issue_images(ctx):
+        if src == image.src or ("://" not in image.src and src.endswith("/" + image.src)):
+            return ctx.at_field(*loc, field)
+    line = img.sourceline
+    return f"email.html:{line}" if line else "email.html"
+
+
+def _name(img: HtmlElement) -> str:
+    return PurePosixPath(str(img.get("src") or "")).name or "(no src)"
+
+
+def alt_missing(ctx: Context) -> Iterator[Hit]:
+    """An ``<img>`` with no ``alt`` at all: screen readers read out its file name."""
+    for img in ctx.images:
+        if img.get("alt") is None:
+            yield Hit(
+                f"image {_name(img)} has no alt attribute: describe what it shows "
+                '(alt="" if it is decoration)',
+                _where(ctx, img, "alt"),
+            )
+
+
+def alt_filename(ctx: Context) -> Iterator[Hit]:
+    """An alt text that is a file name or a word like "image": it tells a reader nothing."""
+    for img in ctx.images:
+        alt = (img.get("alt") or "").strip()
+        if _FILE_NAME.match(alt) or alt.lower().strip(".") in GENERIC_ALT:
+            yield Hit(
+                f"image {_name(img)} has alt text {alt!r}: say what the image shows",
+                _where(ctx, img, "alt"),
+            )
+
+
+def insecure(ctx: Context) -> Iterator[Hit]:
+    """``http://`` image sources: blocked or shown as broken by clients that load over https."""
+    seen: set[str] = set()
+    for img in ctx.images:
+        src = str(img.get("src") or "")
+        if src.lower().startswith("http://") and src not in seen:
+            seen.add(src)
+            yield Hit(f"image {src} is not secure: use an https:// URL", _where(ctx, img, "src"))
+
+
+def heavy(ctx: Context) -> Iterator[Hit]:
+    """Local images heavier than ``[check] image_max_kb``: slow on phones, costly to send."""
+    limit = ctx.settings.image_max_kb * 1024
+    for loc, image in _issue_images(ctx):
+        if "://" in image.src:
+            continue
+        try:
+            size = (ctx.workspace.root / image.src).stat().st_size
+        except OSError:
+            continue
+        if size > limit:
+            yield Hit(
+                f"image {image.src} weighs {size / 1024:,.0f} KB (limit "
+                f"{ctx.settings.image_max_kb:g} KB): resize it to at most 1200 px wide and "
+                "compress it",
+                ctx.at_field(*loc, "src"),
+            )
+
+
+def no_width(ctx: Context) -> Iterator[Hit]:
+    """An ``<img>`` without a width in pixels: Outlook for Windows ignores CSS and percentage
+    widths and shows the image at its natural size, breaking the layout."""
+    for img in ctx.images:
+        width = str(img.get("width") or "").strip().removesuffix("px")
+        if not width.isdigit():
+            got = f'width="{img.get("width")}"' if img.get("width") is not None else "no width"
+            yield Hit(
+                f'image {_name(img)} has {got}: give it a width in pixels (width="600") '
+                "so that Outlook for Windows does not show it at full size",
+                _where(ctx, img, "width"),
+            )

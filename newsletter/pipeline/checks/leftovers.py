@@ -1,0 +1,95 @@
+"""Syntax that should have been replaced before anyone sees it: Jinja/Handlebars tags, MJML
+tags, other ESPs' merge tags, and merge fields this tool cannot fill or that are malformed."""
+
+from __future__ import annotations
+
+import html as htmllib
+import re
+from collections.abc import Iterator
+
+from newsletter.model import mergefields
+from newsletter.pipeline.checks.context import Context, Hit
+
+__all__ = ["merge_fields", "template_syntax"]
+
+_TEMPLATE = re.compile(
+    r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}|</?mj-[a-z-]+\b[^>]*>|\*\|[A-Z0-9_:]+\|\*",
+    re.DOTALL,
+)
+_PERCENTS = re.compile(r"%%")
+
+
+def _parts(ctx: Context) -> Iterator[tuple[str, str]]:
+    """Each part of the email a subscriber reads, with the HTML's tags left in place."""
+    yield "subject", ctx.email.subject
+    yield "preheader", ctx.email.preheader
+    yield "email.html", ctx.email.html
+    yield "email.txt", ctx.email.text
+
+
+def _where(ctx: Context, part: str, found: str) -> str:
+    raw = htmllib.unescape(found)
+    for loc, value in ctx.issue_strings:
+        if raw in value or found in value:
+            return ctx.at_field(*loc, needle=raw)
+    if part == "email.html":
+        return ctx.at_html(found)
+    if part == "email.txt":
+        index = ctx.email.text.find(found)
+        return f"email.txt:{ctx.email.text.count(chr(10), 0, index) + 1}"
+    return ctx.at_field(part)
+
+
+def template_syntax(ctx: Context) -> Iterator[Hit]:
+    """``{{ }}``, ``{% %}``, ``<mj-...>`` or ``*|TAG|*`` in what subscribers see."""
+    seen: set[str] = set()
+    for part, text in _parts(ctx):
+        unescaped = htmllib.unescape(text) if part == "email.html" else text
+        for match in _TEMPLATE.finditer(unescaped):
+            found = match[0]
+            if found in seen:
+                continue
+            seen.add(found)
+            yield Hit(
+                f"{found[:60]!r} looks like template syntax that was never rendered; "
+                "subscribers would see it as written: remove it or use a merge field "
+                "like %%first_name|there%%",
+                _where(ctx, part, found),
+            )
+
+
+def merge_fields(ctx: Context) -> Iterator[Hit]:
+    """Unknown merge fields, and ``%%`` that is not part of a well-formed one."""
+    known = ", ".join(mergefields.FIELDS)
+    seen: set[str] = set()
+    for part, text in _parts(ctx):
+        tokens = list(mergefields.find(text))
+        for token in tokens:
+            if token.name not in mergefields.FIELDS and token.name not in seen:
+                seen.add(token.name)
+                yield Hit(
+                    f"unknown merge field %%{token.name}%% (known: {known})",
+                    _where(ctx, part, f"%%{token.name}"),
+                )
+        for snippet in _malformed(text, tokens):
+            if snippet in seen:
+                continue
+            seen.add(snippet)
+            yield Hit(
+                f"{snippet!r} is not a well-formed merge field: write %%name%% or "
+                f"%%name|fallback%% with no spaces (known: {known})",
+                _where(ctx, part, snippet),
+            )
+
+
+def _malformed(text: str, tokens: list[mergefields.MergeField]) -> Iterator[str]:
+    """Each ``%%...%%`` that is not a token (or a lone ``%%``), as it stands in ``text``."""
+    inside = [range(t.start, t.end) for t in tokens]
+    stray = [m.start() for m in _PERCENTS.finditer(text) if not any(m.start() in r for r in inside)]
+    while stray:
+        start = stray.pop(0)
+        if stray and stray[0] - start <= 40 and "\n" not in text[start : stray[0]]:
+            end = stray.pop(0) + 2
+        else:
+            end = start + 2 + len(text[start + 2 : start + 24].split("\n")[0])
+        yield text[start:end]

@@ -1,0 +1,180 @@
+"""Read an issue file (YAML, or Markdown with YAML front matter) into a validated :class:`Issue`.
+
+Everything wrong with the file is collected and raised together as one
+:class:`~newsletter.problems.ProblemsError`, each problem with the file, the line the YAML puts
+it on, and the field path: malformed YAML, duplicate keys, unknown or missing fields, wrong
+types, bad URLs, missing image files and unknown merge fields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from newsletter.errors import Problem, ProblemsError
+from newsletter.model import mergefields
+from newsletter.model.issue import Issue
+from newsletter.model.validation import Loc, field_path, lookup_line, problems_from, strings
+
+__all__ = ["load_issue", "parse_issue"]
+
+
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """A safe YAML loader that leaves dates as text, so pydantic reports a bad one in place."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def load_issue(path: Path, root: Path | None = None, *, display: str | None = None) -> Issue:
+    """Load and validate the issue at ``path``; local images are looked up under ``root``.
+
+    ``display`` is how problems name the file (default: the path as given).
+    """
+    name = display or str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+        raise ProblemsError([Problem(name, "", f"cannot read the issue file: {reason}")]) from None
+    return parse_issue(text, slug=path.stem, suffix=path.suffix, file=name, root=root, source=path)
+
+
+def parse_issue(
+    text: str,
+    *,
+    slug: str,
+    suffix: str = ".yaml",
+    file: str = "<issue>",
+    root: Path | None = None,
+    source: Path | None = None,
+) -> Issue:
+    """Validate the text of an issue file; ``suffix`` ``.md`` means front matter plus body."""
+    problems: list[Problem] = []
+    body: str | None = None
+    offset = 0  # lines before the YAML starts in the file
+    if suffix == ".md":
+        front, body, body_line = _split_front_matter(text, file, problems)
+        text, offset = front, 1
+    data, lines = _parse_yaml(text, file, offset, problems)
+    if problems:
+        raise ProblemsError(problems)
+    if not isinstance(data, dict):
+        got = "an empty file" if data is None else "a single value"
+        raise ProblemsError(
+            [Problem(file, "", f"expected a mapping of fields (subject: ...), got {got}", line=1)]
+        )
+    if body is not None:
+        lead = data.get("lead")
+        if isinstance(lead, dict):
+            if "body" in lead:
+                line = lines.get(("lead", "body"))
+                problems.append(
+                    Problem(
+                        file,
+                        "lead.body",
+                        "in a .md issue the body is the Markdown after the front matter",
+                        line,
+                    )
+                )
+            else:
+                data["lead"] = {**lead, "body": body}
+                lines[("lead", "body")] = body_line
+    data.setdefault("slug", slug)
+    problems.extend(_merge_field_problems(data, lines, file))
+    try:
+        issue = Issue.model_validate(data, context={"root": root})
+    except ValidationError as error:
+        problems.extend(
+            problems_from(
+                error, file=file, model=Issue, line_of=lambda loc: lookup_line(lines, loc)
+            )
+        )
+        issue = None
+    if problems or issue is None:
+        raise ProblemsError(sorted(problems, key=lambda p: p.line or 0))
+    issue._source = source
+    issue._lines = lines
+    return issue
+
+
+def _split_front_matter(text: str, file: str, problems: list[Problem]) -> tuple[str, str, int]:
+    """``(front matter, body, line of the body)`` of a Markdown issue."""
+    lines = text.splitlines(keepends=True)
+    if not lines or lines[0].strip() != "---":
+        problems.append(
+            Problem(file, "", "a .md issue starts with a line of --- and YAML front matter", 1)
+        )
+        return "", text, 1
+    for i, line in enumerate(lines[1:], start=1):
+        if line.strip() in ("---", "..."):
+            return "".join(lines[1:i]), "".join(lines[i + 1 :]).strip("\n"), i + 2
+    problems.append(Problem(file, "", "the front matter is not closed by a line of ---", 1))
+    return "", "", 1
+
+
+def _parse_yaml(
+    text: str, file: str, offset: int, problems: list[Problem]
+) -> tuple[Any, dict[Loc, int]]:
+    """The data in ``text`` and the line of every field, with duplicate keys reported."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, {}
+        lines: dict[Loc, int] = {}
+        for problem in _walk(node, (), lines, offset, file):
+            problems.append(problem)
+        return loader.construct_document(node), lines
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = mark.line + 1 + offset if mark else None
+        what = error.problem or error.context or "malformed"
+        if error.context and error.context_mark and error.problem:
+            started = error.context_mark.line + 1 + offset
+            what += f", {error.context} that starts on line {started}"
+        problems.append(Problem(file, "", f"invalid YAML: {what}", line))
+        return None, {}
+    except (yaml.YAMLError, ValueError) as error:
+        problems.append(Problem(file, "", f"invalid YAML: {error}"))
+        return None, {}
+    finally:
+        loader.dispose()
+
+
+def _walk(
+    node: yaml.Node, loc: Loc, lines: dict[Loc, int], offset: int, file: str
+) -> Iterator[Problem]:
+    """Record the line of each field under ``node``; yield a problem per duplicate key."""
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            line = key_node.start_mark.line + 1 + offset
+            if (*loc, key) in lines:
+                first = lines[(*loc, key)]
+                yield Problem(
+                    file, field_path((*loc, key)), f"duplicate field (first on line {first})", line
+                )
+                continue
+            lines[(*loc, key)] = line
+            yield from _walk(value_node, (*loc, key), lines, offset, file)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            lines[(*loc, index)] = item.start_mark.line + 1 + offset
+            yield from _walk(item, (*loc, index), lines, offset, file)
+
+
+def _merge_field_problems(data: Any, lines: dict[Loc, int], file: str) -> Iterator[Problem]:
+    """A problem for each ``%%name%%`` token whose name is not a known merge field."""
+    known = ", ".join(mergefields.FIELDS)
+    for loc, text in strings(data):
+        for name in mergefields.unknown(text):
+            message = f"unknown merge field '%%{name}%%' (known: {known})"
+            yield Problem(file, field_path(loc), message, lookup_line(lines, loc))
