@@ -16,10 +16,11 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from newsletter import Workspace, compose, load_issue
+from newsletter import compose, load_issue
 from newsletter.pipeline.checks import RULES, run_checks
 from newsletter.pipeline.checks.clients import caniemail, unsupported
 from newsletter.pipeline.checks.context import Context
+from newsletter.workspace import load_workspace
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "issues" / "2025-06-26-putin-poaches-the-neighbors.yaml"
@@ -37,7 +38,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=50, help="runs per measurement")
     args = parser.parse_args()
-    workspace = Workspace.load(REPO)
+    workspace = load_workspace(REPO)
     issue = load_issue(EXAMPLE, workspace.root)
     email = compose(issue, workspace)
 

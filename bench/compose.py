@@ -21,8 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from newsletter import Workspace
 from newsletter.commands.build import build_issue
+from newsletter.workspace import load_workspace
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "issues" / "2025-06-26-putin-poaches-the-neighbors.yaml"
@@ -46,7 +46,7 @@ def workspace_copy(root: Path, inliner: str, copies: int = 0) -> Path:
 
 def warm_stages(root: Path, runs: int) -> dict[str, float]:
     """Median milliseconds per stage (and in all) of building the example in-process, warm."""
-    workspace = Workspace.load(root)
+    workspace = load_workspace(root)
     path = root / "issues" / EXAMPLE.name
     now = dt.datetime.now(dt.UTC)
     for _ in range(3):

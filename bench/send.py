@@ -35,8 +35,10 @@ from newsletter.delivery.plan import list_deliveries
 from newsletter.delivery.recipients import Recipient
 from newsletter.delivery.send import deliver
 from newsletter.delivery.smtp import SmtpSender
-from newsletter.mail.message import MessageTemplate, merge_values
+from newsletter.mail.message import MessageTemplate
+from newsletter.mail.values import merge_values
 from newsletter.model.settings import SmtpSettings
+from newsletter.workspace import load_workspace
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "issues" / "2025-06-26-putin-poaches-the-neighbors.yaml"
@@ -152,7 +154,7 @@ def main() -> None:
     parser.add_argument("--recipients", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    ws = Workspace.load(REPO)
+    ws = load_workspace(REPO)
     email = build_issue(EXAMPLE, ws).email
     assert email is not None
     template = MessageTemplate(email, ws.settings)

@@ -1,15 +1,15 @@
-"""A workspace: the folder with ``newsletter.toml``, ``issues/``, ``templates/`` and ``assets/``.
+"""Finding and reading a workspace: ``newsletter.toml`` validated whole, every problem on a line.
 
-Commands find it the way git finds a repository, by walking up from the current folder, or
-take it from ``--workspace``. The settings are read once, validated whole, and every problem
-names ``newsletter.toml``, the key, and the line.
+Commands find the workspace the way git finds a repository, by walking up from the current
+folder, or take it from ``--workspace``. The settings are read once and validated whole; each
+problem names ``newsletter.toml``, the key, and the line. This module sits above the pipeline
+because ``[check.rules]`` is checked against the rules the checks stage really has.
 """
 
 from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -17,119 +17,68 @@ from pydantic import ValidationError
 from newsletter.errors import NewsletterError, Problem, ProblemsError
 from newsletter.model.settings import Settings
 from newsletter.model.validation import Loc, problems_from
+from newsletter.model.workspace import CONFIG_NAME, Workspace, display_path
 
-__all__ = ["CONFIG_NAME", "ISSUE_SUFFIXES", "Workspace", "builtin_themes"]
-
-CONFIG_NAME = "newsletter.toml"
-ISSUE_SUFFIXES = (".yaml", ".yml", ".md")
+__all__ = ["find_workspace", "load_workspace"]
 
 
-def builtin_themes() -> Path:
-    """The folder of the themes that ship with the tool.
-
-    An installed wheel carries them as ``newsletter/templates``; a source checkout (or an
-    editable install) has them at the repository root, where the GZERO workspace keeps them.
-    """
-    packaged = Path(__file__).parent / "templates"
-    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "templates"
-
-
-@dataclass(frozen=True)
-class Workspace:
-    """A workspace folder and its validated settings."""
-
-    root: Path
-    settings: Settings
-
-    @classmethod
-    def load(cls, root: Path) -> Workspace:
-        """Read ``root/newsletter.toml``; raise :class:`ProblemsError` naming every bad key."""
-        root = root.resolve()
-        path = root / CONFIG_NAME
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise NewsletterError(f"{path}: no {CONFIG_NAME} here") from None
-        display = _display(path, root)
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as error:
-            # Python 3.11's error has the position only in its message: "... (at line 12, column 3)"
-            found = re.search(r" \(at line (\d+), column \d+\)$", str(error))
-            line = int(found[1]) if found else None
-            message = str(error)[: found.start()] if found else str(error)
-            raise ProblemsError(
-                [Problem(display, "", f"invalid TOML: {message}", line=line)]
-            ) from None
-        try:
-            settings = Settings.model_validate(data)
-        except ValidationError as error:
-            problems = problems_from(
-                error, file=display, model=Settings, line_of=lambda loc: _toml_line(text, loc)
-            )
-            raise ProblemsError(problems) from None
-        return cls(root, settings)
-
-    @classmethod
-    def find(cls, start: Path | None = None) -> Workspace:
-        """The workspace that holds ``start`` (default: the current folder), walking upwards."""
-        here = (start or Path.cwd()).resolve()
-        for folder in (here, *here.parents):
-            if (folder / CONFIG_NAME).is_file():
-                return cls.load(folder)
-        raise NewsletterError(
-            f"no {CONFIG_NAME} in {here} or any folder above it; "
-            "run 'newsletter init DIR' to make a workspace, or pass --workspace"
-        )
-
-    @property
-    def config_path(self) -> Path:
-        return self.root / CONFIG_NAME
-
-    @property
-    def issues_dir(self) -> Path:
-        return self.root / "issues"
-
-    @property
-    def out_dir(self) -> Path:
-        return self.root / "out"
-
-    @property
-    def theme_dirs(self) -> tuple[Path, ...]:
-        """Where the theme's templates are looked up: the workspace's own first, then built-in."""
-        name = self.settings.newsletter.template
-        own = self.root / "templates" / name
-        builtin = builtin_themes() / name
-        dirs = [d for d in (own, builtin) if d.is_dir()]
-        if not dirs:
-            raise NewsletterError(
-                f"{_display(self.config_path)}: newsletter.template: no theme '{name}' "
-                f"in {own} or among the built-in themes"
-            )
-        return tuple(dict.fromkeys(dirs))
-
-    def issue_files(self) -> list[Path]:
-        """Every issue file in ``issues/``, oldest name first."""
-        if not self.issues_dir.is_dir():
-            return []
-        return sorted(
-            p for p in self.issues_dir.iterdir() if p.suffix in ISSUE_SUFFIXES and p.is_file()
-        )
-
-    def display(self, path: Path) -> str:
-        """``path`` as an editor would type it: relative to the workspace when inside it."""
-        return _display(path, self.root)
-
-
-def _display(path: Path, root: Path | None = None) -> str:
-    base = root or Path.cwd()
+def load_workspace(root: Path) -> Workspace:
+    """Read ``root/newsletter.toml``; raise :class:`ProblemsError` naming every bad key."""
+    root = root.resolve()
+    path = root / CONFIG_NAME
     try:
-        return str(path.resolve().relative_to(base.resolve()))
-    except ValueError:
-        try:
-            return str(path.resolve().relative_to(Path.cwd()))
-        except ValueError:
-            return str(path)
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise NewsletterError(f"{path}: no {CONFIG_NAME} here") from None
+    display = display_path(path, root)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        # Python 3.11's error has the position only in its message: "... (at line 12, column 3)"
+        found = re.search(r" \(at line (\d+), column \d+\)$", str(error))
+        line = int(found[1]) if found else None
+        message = str(error)[: found.start()] if found else str(error)
+        raise ProblemsError([Problem(display, "", f"invalid TOML: {message}", line=line)]) from None
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as error:
+        problems = problems_from(
+            error, file=display, model=Settings, line_of=lambda loc: _toml_line(text, loc)
+        )
+        raise ProblemsError(problems) from None
+    unknown = _unknown_rules(settings)
+    if unknown:
+        raise ProblemsError(
+            Problem(
+                display,
+                f"check.rules.{rule_id}",
+                f"unknown rule id {rule_id!r} (known: {', '.join(known)})",
+                line=_toml_line(text, ("check", "rules", rule_id)),
+            )
+            for rule_id, known in unknown
+        )
+    return Workspace(root, settings)
+
+
+def find_workspace(start: Path | None = None) -> Workspace:
+    """The workspace that holds ``start`` (default: the current folder), walking upwards."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_NAME).is_file():
+            return load_workspace(folder)
+    raise NewsletterError(
+        f"no {CONFIG_NAME} in {here} or any folder above it; "
+        "run 'newsletter init DIR' to make a workspace, or pass --workspace"
+    )
+
+
+def _unknown_rules(settings: Settings) -> list[tuple[str, list[str]]]:
+    """``[check.rules]`` ids the checks stage has no rule for, each with the known ids."""
+    if not settings.check.rules:
+        return []
+    from newsletter.pipeline.checks import RULES  # only a [check.rules] table pays for it
+
+    return [(rule_id, list(RULES)) for rule_id in settings.check.rules if rule_id not in RULES]
 
 
 def _toml_line(text: str, loc: Loc) -> int | None:

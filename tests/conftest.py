@@ -11,7 +11,9 @@ import pytest
 from lxml import html as lxml_html
 
 from newsletter import Workspace
-from newsletter.commands.build import BuildResult, build_issue
+from newsletter.model.artifact import BuildResult
+from newsletter.pipeline.stages import build_issue
+from newsletter.workspace import load_workspace
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -33,7 +35,7 @@ def workspace_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def workspace(workspace_dir: Path) -> Workspace:
-    return Workspace.load(workspace_dir)
+    return load_workspace(workspace_dir)
 
 
 MINIMAL = """\
@@ -66,7 +68,7 @@ def build(workspace_dir: Path) -> Callable[..., BuildResult]:
     """Build an issue file of the workspace (re-reading newsletter.toml each time)."""
 
     def run(path: Path) -> BuildResult:
-        result = build_issue(path, Workspace.load(workspace_dir))
+        result = build_issue(path, load_workspace(workspace_dir))
         assert result.ok, "\n".join(map(str, result.problems))
         return result
 

@@ -83,6 +83,7 @@ def test_build_writes_every_output_file(workspace_dir: Path) -> None:
         "utm",
         "inline",
         "text",
+        "merge-fields",
         "eml",
         "check",
     }

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from newsletter import Workspace, build_issue
-from newsletter.delivery.preflight import preflight, refusals
+from newsletter import build_issue
+from newsletter.commands.send import preflight
 from newsletter.delivery.ratelimit import RateLimiter
 from newsletter.delivery.recipients import parse_addresses, read_recipients
 from newsletter.errors import NewsletterError, Problem, ProblemsError
+from newsletter.workspace import load_workspace
 
 from .delivery_support import ISSUE, make_workspace
 
@@ -57,25 +56,23 @@ def test_to_addresses() -> None:
 
 
 def test_preflight_refuses_on_error_findings_only(tmp_path: Path) -> None:
-    ws = Workspace.load(make_workspace(tmp_path / "ws"))
-    result = build_issue(ws.root / ISSUE, ws)
-    findings = [
-        {"id": "gmail-clip", "severity": "error", "message": "112 KB: Gmail clips", "location": ""},
-        {"id": "subject-length", "severity": "warning", "message": "long", "location": "subject"},
-        {"id": "alt", "severity": "error", "message": "no alt text", "location": "x.yaml:7"},
-    ]
-    meta = {**result.meta(), "findings": findings}
-    checked = replace(result, files={**result.files, "meta.json": json.dumps(meta).encode()})
-    assert [str(p) for p in refusals(checked, [], source="x.yaml")] == [
-        "x.yaml: check gmail-clip: 112 KB: Gmail clips",
-        "x.yaml:7: check alt: no alt text",
-    ]
+    root = make_workspace(tmp_path / "ws", '[check.rules]\nclient-support = "warning"\n')
+    ws = load_workspace(root)
+    tricky = build_issue(root / "issues/2025-06-27-tricky.yaml", ws).artifact
+    example = build_issue(root / ISSUE, ws).artifact
+    assert tricky is not None and example is not None
+    errors = tricky.errors()
+    assert errors and {f.id for f in errors} == {"leftover-template"}
+    assert example.findings and not example.errors()  # warnings only: they never refuse
     listed = [Problem("list.csv", "email", "no address", 3)]
     with pytest.raises(ProblemsError) as refused:
-        preflight(checked, listed, ws.settings, source="x.yaml", force=False)
-    assert len(refused.value.problems) == 3
-    assert len(preflight(checked, listed, ws.settings, source="x.yaml", force=True)) == 3
-    assert preflight(result, [], ws.settings, source="x.yaml", force=False) == []
+        preflight(tricky, [], listed, ws.settings, force=False)
+    assert [str(p) for p in refused.value.problems] == [
+        "list.csv:3: email: no address",
+        *(f"{f.location}: check {f.id}: {f.message}" for f in errors),
+    ]
+    assert len(preflight(tricky, [], listed, ws.settings, force=True)) == 1 + len(errors)
+    assert preflight(example, [], [], ws.settings, force=False) == []
 
 
 def test_rate_limiter_spaces_slots_without_drift() -> None:

@@ -9,7 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from newsletter.commands.build import BuildResult
+from newsletter.model.artifact import BuildResult
+from newsletter.targets.files import email_files
 
 from .conftest import EXAMPLE, MINIMAL, parse
 
@@ -23,7 +24,7 @@ def example(build: Callable[..., BuildResult], workspace_dir: Path) -> BuildResu
 
 def test_the_example_is_well_under_gmails_clip(example: BuildResult) -> None:
     assert example.email is not None
-    assert len(example.files["email.html"]) < 0.6 * GMAIL_CLIP
+    assert len(email_files(example.artifact)["email.html"]) < 0.6 * GMAIL_CLIP
 
 
 def test_lang_dir_and_title_are_on_html_and_on_a_wrapper_webmail_keeps(
@@ -113,7 +114,7 @@ def test_inlining_can_be_switched_off(
     assert result.email is not None
     paragraph = parse(result.email.html).xpath("//*[contains(@class,'nl-body-text')]//p")[0]
     assert paragraph.get("style") is None
-    assert "inline" not in result.email.timings
+    assert "inline" not in result.artifact.timings
 
 
 def test_content_links_carry_utm_with_the_slot_they_sit_in(example: BuildResult) -> None:
@@ -157,7 +158,7 @@ def test_local_images_are_linked_under_the_asset_base_url(example: BuildResult) 
         sources[0] == "https://www.gzeromedia.com/newsletter/assets/putin-poaches-the-neighbors.jpg"
     )
     assert all(s.startswith("https://www.gzeromedia.com/newsletter/assets/") for s in sources)
-    assert example.email.warnings == ()
+    assert example.artifact.warnings == ()
 
 
 def test_without_an_asset_base_url_the_build_warns(
@@ -171,7 +172,7 @@ def test_without_an_asset_base_url_the_build_warns(
         parse(result.email.html).find(".//img").get("src")
         == "assets/putin-poaches-the-neighbors.jpg"
     )
-    assert result.email.warnings == (
+    assert result.artifact.warnings == (
         "4 local image(s) are linked as relative paths (assets/putin-poaches-the-neighbors.jpg ...): "
         "set [newsletter] asset_base_url to where assets/ is published",
     )
@@ -281,4 +282,4 @@ def test_twelve_teasers_make_six_rows_of_two(
     hrefs = [a.get("href") for a in doc.findall(".//h3/a")]
     assert hrefs[11].startswith("https://example.com/t12?ref=x&utm_source=newsletter")
     assert hrefs[11].endswith("&utm_content=teaser-12#part")
-    assert len(result.files["email.html"]) < GMAIL_CLIP
+    assert len(email_files(result.artifact)["email.html"]) < GMAIL_CLIP

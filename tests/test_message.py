@@ -9,13 +9,14 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from newsletter import Workspace, build_message, merge_values
-from newsletter.commands.build import BuildResult
+from newsletter.model.artifact import BuildResult
+from newsletter.targets.files import email_files
 
 from .conftest import EXAMPLE, MINIMAL
 
 
 def parsed(result: BuildResult) -> EmailMessage:
-    message = message_from_bytes(result.files["message.eml"], policy=policy.default)
+    message = message_from_bytes(email_files(result.artifact)["message.eml"], policy=policy.default)
     assert isinstance(message, EmailMessage)
     return message
 
@@ -47,7 +48,7 @@ def test_headers_and_one_click_unsubscribe(
         "<mailto:unsubscribe@gzeromedia.com?subject=unsubscribe>"
     )
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    raw = result.files["message.eml"]
+    raw = email_files(result.artifact)["message.eml"]
     assert all(len(line) < 998 for line in raw.split(b"\r\n"))
     assert (
         b"\r\n" in raw and b"=?utf-8?" not in raw.split(b"\r\n\r\n")[0]

@@ -23,7 +23,7 @@ def test_the_wheel_installs_a_working_tool_with_its_theme(tmp_path: Path) -> Non
 
     env = {**os.environ, "PYTHONPATH": str(target)}
     where = subprocess.run(
-        [sys.executable, "-c", "import newsletter.workspace as w; print(w.builtin_themes())"],
+        [sys.executable, "-c", "import newsletter.model.workspace as w; print(w.builtin_themes())"],
         env=env,
         cwd=tmp_path,
         capture_output=True,

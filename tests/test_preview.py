@@ -24,12 +24,13 @@ from click.testing import CliRunner
 from playwright.sync_api import Browser, Page, expect
 
 from newsletter.cli import cli
-from newsletter.commands.build import BuildResult, build_issue
 from newsletter.commands.preview import PreviewServer
 from newsletter.commands.preview.builds import Build
 from newsletter.commands.preview.scheme import force_scheme
 from newsletter.commands.preview.server import state_of
-from newsletter.workspace import Workspace, builtin_themes
+from newsletter.model.workspace import builtin_themes
+from newsletter.pipeline.stages import build_issue
+from newsletter.workspace import load_workspace
 
 ISSUE = "2025-06-26-putin-poaches-the-neighbors.yaml"
 HEADLINE = "Putin poaches the neighbors for his Ukraine invasion"
@@ -373,23 +374,22 @@ def read_event(response: http.client.HTTPResponse) -> tuple[str, str]:
 
 
 def test_state_lists_the_findings_of_the_build(preview_ws: Path) -> None:
-    workspace = Workspace.load(preview_ws)
+    workspace = load_workspace(preview_ws)
     built = build_issue(preview_ws / "issues" / ISSUE, workspace)
-    finding = {
-        "id": "alt",
-        "severity": "warning",
-        "message": "image without alt",
-        "location": "lead.image",
-    }
-    meta = {**built.meta(), "findings": [finding]}
-    files = {**built.files, "meta.json": json.dumps(meta).encode()}
-    result = BuildResult(built.source, slug=built.slug, email=built.email, files=files)
-    state = state_of(Build(result, workspace, generation=3, milliseconds=12.0), ISSUE)
-    assert state["findings"] == [finding]
+    assert built.artifact is not None
+    state = state_of(Build(built, workspace, generation=3, milliseconds=12.0), ISSUE)
     assert state["generation"] == 3 and state["ok"] is True
-    assert state["html_bytes"] == len(built.files["email.html"])
-    plain = state_of(Build(built, workspace, 3, 12.0), ISSUE)["findings"]
-    assert plain == built.meta()["findings"] and all(f["severity"] == "info" for f in plain)
+    assert state["html_bytes"] == len(built.artifact.email.html.encode())
+    assert state["findings"] == [f.to_dict() for f in built.artifact.findings]
+    assert state["findings"] and all(f["severity"] == "info" for f in state["findings"])
+    # a warning the checks really find shows too (an insecure image link)
+    issue = (preview_ws / "issues" / ISSUE).read_text()
+    (preview_ws / "issues" / ISSUE).write_text(
+        issue.replace("url: https://www.gzeromedia.com/", "url: http://www.gzeromedia.com/", 1)
+    )
+    insecure = build_issue(preview_ws / "issues" / ISSUE, workspace)
+    findings = state_of(Build(insecure, workspace, 4, 12.0), ISSUE)["findings"]
+    assert "link-insecure" in {f["id"] for f in findings if f["severity"] == "warning"}
 
 
 # -- the shared pipeline and the scheme filter --------------------------------------------------
@@ -398,7 +398,7 @@ def test_state_lists_the_findings_of_the_build(preview_ws: Path) -> None:
 def test_build_links_local_images_to_the_given_base_and_nothing_else_changes(
     preview_ws: Path,
 ) -> None:
-    workspace = Workspace.load(preview_ws)
+    workspace = load_workspace(preview_ws)
     path = preview_ws / "issues" / ISSUE
     built = build_issue(path, workspace)
     previewed = build_issue(path, workspace, asset_base_url="http://127.0.0.1:8123/")
@@ -407,7 +407,7 @@ def test_build_links_local_images_to_the_given_base_and_nothing_else_changes(
     assert f'src="{published}assets/putin-poaches-the-neighbors.jpg"' in built.email.html
     assert previewed.email.html == built.email.html.replace(published, "http://127.0.0.1:8123/")
     assert previewed.email.text == built.email.text
-    assert previewed.email.warnings == built.email.warnings
+    assert previewed.artifact.warnings == built.artifact.warnings
 
 
 CSS = """<html><head><style>

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser
 
-from newsletter import Workspace
-from newsletter.commands.build import build_issue
+from newsletter.pipeline.stages import build_issue
+from newsletter.workspace import load_workspace
 
 from .conftest import EXAMPLE
 
@@ -20,7 +20,7 @@ def email_file(workspace_dir: Path) -> Path:
     config = workspace_dir / "newsletter.toml"
     config.write_text(config.read_text().replace("assets = true", "assets = false"))
     result = build_issue(
-        workspace_dir / "issues" / f"{EXAMPLE}.yaml", Workspace.load(workspace_dir)
+        workspace_dir / "issues" / f"{EXAMPLE}.yaml", load_workspace(workspace_dir)
     )
     assert result.email is not None
     path = workspace_dir / "email.html"

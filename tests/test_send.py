@@ -16,10 +16,12 @@ import dkim
 import pytest
 from click.testing import CliRunner
 
-from newsletter import Workspace, build_issue
+from newsletter import build_issue
 from newsletter.cli import cli
-from newsletter.mail.message import MessageTemplate, merge_values
+from newsletter.mail.message import MessageTemplate
+from newsletter.mail.values import merge_values
 from newsletter.model import mergefields
+from newsletter.workspace import load_workspace
 
 from .delivery_support import ISSUE, Sink, SmtpServer, make_workspace, parse, parts
 
@@ -58,7 +60,7 @@ def journal_states(ws: Path, slug: str = SLUG) -> dict[str, str]:
 
 def test_a_personalised_message_reads_as_the_filled_email(tmp_path: Path) -> None:
     """The email package, parsing each message, finds exactly the filled-in email."""
-    ws = Workspace.load(make_workspace(tmp_path / "ws"))
+    ws = load_workspace(make_workspace(tmp_path / "ws"))
     for issue in (ISSUE, "issues/2025-06-27-tricky.yaml"):
         email = build_issue(ws.root / issue, ws).email
         assert email is not None

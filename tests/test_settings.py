@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from newsletter import ProblemsError, Workspace
+from newsletter import ProblemsError
+from newsletter.workspace import load_workspace
 
 
 def problems(workspace_dir: Path, edit: tuple[str, str]) -> tuple[list[str], int]:
@@ -16,7 +17,7 @@ def problems(workspace_dir: Path, edit: tuple[str, str]) -> tuple[list[str], int
     assert edit[0] in text
     config.write_text(text.replace(*edit))
     with pytest.raises(ProblemsError) as caught:
-        Workspace.load(workspace_dir)
+        load_workspace(workspace_dir)
     line = text[: text.index(edit[0])].count("\n") + 1
     return [str(p) for p in caught.value.problems], line
 

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from newsletter.commands.build import BuildResult
+from newsletter.model.artifact import BuildResult
 from newsletter.pipeline.markdown import to_text
 
 from .conftest import EXAMPLE, parse

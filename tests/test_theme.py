@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from newsletter import Workspace
-from newsletter.commands.build import BuildResult, build_issue
+from newsletter.model.artifact import BuildResult
+from newsletter.model.workspace import builtin_themes
 from newsletter.pipeline.compile import MJML_TAGS
-from newsletter.workspace import builtin_themes
+from newsletter.pipeline.stages import build_issue
+from newsletter.workspace import load_workspace
 
 from .conftest import EXAMPLE
 
@@ -21,7 +22,7 @@ def test_the_theme_uses_only_real_mjml_tags_and_always_writes_alt(
     build: Callable[..., BuildResult], workspace_dir: Path
 ) -> None:
     result = build(workspace_dir / "issues" / f"{EXAMPLE}.yaml")
-    mjml = result.files["email.mjml"].decode()
+    mjml = result.email.mjml
     assert set(re.findall(r"<(mj[a-z-]*)", mjml)) <= MJML_TAGS
     images = re.findall(r"<mj-image\b[^>]*\bsrc=[^>]*>", mjml)
     assert len(images) == 4 and all(" alt=" in tag for tag in images)
@@ -46,7 +47,7 @@ def override(workspace_dir: Path, partial: str, edit: Callable[[str], str]) -> N
 
 def failure(workspace_dir: Path) -> str:
     result = build_issue(
-        workspace_dir / "issues" / f"{EXAMPLE}.yaml", Workspace.load(workspace_dir)
+        workspace_dir / "issues" / f"{EXAMPLE}.yaml", load_workspace(workspace_dir)
     )
     assert not result.ok
     return "\n".join(map(str, result.problems))
@@ -62,7 +63,7 @@ def test_a_workspace_override_wins_over_the_builtin_partial(
     )
     assert (
         b"You get GZERO Daily"
-        in build(workspace_dir / "issues" / f"{EXAMPLE}.yaml").files["email.html"]
+        in build(workspace_dir / "issues" / f"{EXAMPLE}.yaml").email.html.encode()
     )
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from newsletter.errors import NewsletterError
+from newsletter.model.artifact import ImageRewrite, LinkRewrite
 from newsletter.pipeline.transforms import absolute_assets, add_utm, inline_css
 from newsletter.pipeline.transforms.utm import with_params
 
@@ -14,15 +17,18 @@ PARAMS = {"utm_source": "newsletter", "utm_medium": "email"}
 class TestUtm:
     def test_adds_parameters_and_the_slot(self) -> None:
         html = '<div class="nl-slot-lead"><a href="https://e.com/a">x</a></div>'
-        assert add_utm(html, PARAMS) == (
+        out, links = add_utm(html, PARAMS)
+        assert out == (
             '<div class="nl-slot-lead"><a href="https://e.com/a?utm_source=newsletter&amp;'
             'utm_medium=email&amp;utm_content=lead">x</a></div>'
         )
+        final = "https://e.com/a?utm_source=newsletter&utm_medium=email&utm_content=lead"
+        assert links == (LinkRewrite("https://e.com/a", final, "lead"),)
 
     def test_keeps_query_and_fragment_and_never_overrides(self) -> None:
         html = '<a href="https://e.com/a?utm_source=partner&amp;x=1#top">x</a>'
         assert (
-            add_utm(html, PARAMS)
+            add_utm(html, PARAMS).html
             == '<a href="https://e.com/a?utm_source=partner&amp;x=1&amp;utm_medium=email#top">x</a>'
         )
 
@@ -31,7 +37,8 @@ class TestUtm:
             '<td class="nl-slot-teaser-1-outlook"></td><div class="mj-column nl-slot-teaser-1"><a href="https://e.com/1">1</a></div>'
             '<div class="nl-slot-teaser-12 x"><a class="k" href="https://e.com/12">12</a></div>'
         )
-        out = add_utm(html, {"utm_source": "n"})
+        out, links = add_utm(html, {"utm_source": "n"})
+        assert [link.slot for link in links] == ["teaser-1", "teaser-12"]
         assert 'href="https://e.com/1?utm_source=n&amp;utm_content=teaser-1"' in out
         assert 'href="https://e.com/12?utm_source=n&amp;utm_content=teaser-12"' in out
 
@@ -41,11 +48,12 @@ class TestUtm:
     )
     def test_leaves_non_http_links_alone(self, href: str) -> None:
         html = f'<div class="nl-slot-lead"><a href="{href}">x</a></div>'
-        assert add_utm(html, PARAMS) == html
+        assert add_utm(html, PARAMS) == (html, ())
 
     def test_returns_input_when_nothing_to_do(self) -> None:
         html = '<a href="https://e.com/">x</a>'
-        assert add_utm(html, {}) is html
+        assert add_utm(html, {}).html is html
+        assert add_utm('<a href="https://e.com/?utm_source=a&amp;utm_medium=b">', PARAMS)[1] == ()
         assert (
             with_params("https://e.com/?utm_source=a&utm_medium=b", PARAMS)
             == "https://e.com/?utm_source=a&utm_medium=b"
@@ -55,10 +63,17 @@ class TestUtm:
 class TestAssets:
     def test_relative_sources_join_the_base_url(self) -> None:
         html = '<img alt="" src="assets/a b.jpg"><img src="https://cdn.e.com/x.png" alt=""><img src="data:image/png;base64,AA" alt="">'
-        assert absolute_assets(html, "https://e.com/files") == (
+        out, images = absolute_assets(html, "https://e.com/files", Path("/ws"))
+        assert out == (
             '<img alt="" src="https://e.com/files/assets/a%20b.jpg"><img src="https://cdn.e.com/x.png" alt="">'
             '<img src="data:image/png;base64,AA" alt="">'
         )
+        url = "https://e.com/files/assets/a%20b.jpg"
+        assert images == (ImageRewrite("assets/a b.jpg", url, Path("/ws/assets/a b.jpg")),)
+
+    def test_returns_input_when_nothing_is_local(self) -> None:
+        html = '<img src="https://cdn.e.com/x.png" alt="">'
+        assert absolute_assets(html, "https://e.com/").html is html
 
 
 class TestInline:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from newsletter.cli.options import issue_paths, issues_argument, open_workspace, workspace_option
+
+if TYPE_CHECKING:
+    from newsletter.commands.build import Built
 
 
 @click.command(
@@ -41,51 +45,36 @@ def command(
     A failed build writes nothing and leaves the previous output as it was. Exits 0 when
     every issue was built, 1 when any had a problem.
     """
-    from newsletter.commands.build import BuildResult, build_issues, write_atomically
-    from newsletter.errors import Problem, ProblemsError
+    from newsletter.commands.build import build
+    from newsletter.errors import ProblemsError
 
     ws = open_workspace(workspace)
-    problems: list[Problem] = []
-    summary: list[dict[str, object]] = []
-    slugs: dict[str, str] = {}
-    for result in build_issues(issue_paths(ws, issues), ws, jobs=jobs):
-        name = ws.display(result.source)
-        if result.ok and result.slug in slugs:
-            clash = f"slug '{result.slug}' is also built from {slugs[result.slug]}; rename one"
-            result = BuildResult(result.source, problems=(Problem(name, "slug", clash),))
-        if not result.ok:
-            problems.extend(result.problems)
-            summary.append({"ok": False, "source": name, "problems": [*map(str, result.problems)]})
-            continue
-        slugs[result.slug] = name
-        folder = ws.out_dir / result.slug
-        write_atomically(folder, result.files)
-        meta = result.meta()
-        summary.append({"ok": True, "out": ws.display(folder), **meta})
-        if not as_json:
-            _report(ws.display(folder), meta, clip_kb=ws.settings.check.clip_kb)
+    report = build(ws, issue_paths(ws, issues), jobs=jobs)
     if as_json:
+        summary = [{"ok": True, "out": ws.display(b.folder), **b.meta()} for b in report.built]
+        summary += [
+            {"ok": False, "source": name, "problems": [*map(str, problems)]}
+            for name, problems in report.failed.items()
+        ]
         click.echo(json.dumps(summary, indent=2, ensure_ascii=False))
-    if problems:
-        raise ProblemsError(problems)
+    else:
+        for built in report.built:
+            _report(ws.display(built.folder), built, clip_kb=ws.settings.check.clip_kb)
+    if report.problems:
+        raise ProblemsError(report.problems)
 
 
-def _report(folder: str, meta: dict[str, object], *, clip_kb: float) -> None:
-    sizes = meta["sizes"]
-    timings = meta["timings_ms"]
-    assert isinstance(sizes, dict) and isinstance(timings, dict)
-    html = sizes["email.html"]
-    clip = f"{html / 1024:.1f} KB of Gmail's {clip_kb:g} KB"
-    total = sum(timings.values())
+def _report(folder: str, built: Built, *, clip_kb: float) -> None:
+    from newsletter.model.findings import summary
+
+    sizes, artifact = built.sizes, built.artifact
+    clip = f"{sizes['email.html'] / 1024:.1f} KB of Gmail's {clip_kb:g} KB"
+    total = sum(artifact.timings.values())
     click.echo(
         f"built {folder}/  html {clip}, text {sizes['email.txt'] / 1024:.1f} KB, {total:.0f} ms"
     )
-    for warning in meta.get("warnings", []) or []:  # type: ignore[attr-defined]
+    for warning in artifact.warnings:
         click.echo(f"  warning: {warning}")
-    findings = meta.get("findings") or []
-    assert isinstance(findings, list)
-    if findings:
-        from newsletter.pipeline.checks.report import count
-
-        counts = count(str(f["severity"]) for f in findings)
+    if artifact.findings:
+        counts = summary(f.severity for f in artifact.findings)
         click.echo(f"  {counts} (run newsletter check for details)")

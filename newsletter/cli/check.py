@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from pathlib import Path
 
 import click
@@ -49,47 +48,31 @@ def command(
     plain-text part, unsubscribe headers, and support in the target email clients. Exits 0
     when there is no error, 1 when there is one (or a warning, with --strict).
     """
-    from newsletter.commands.build import build_issues
-    from newsletter.errors import Problem, ProblemsError
-    from newsletter.pipeline.checks.report import count, lines
+    from newsletter.commands.check import check, rules
+    from newsletter.errors import ProblemsError
+    from newsletter.model.findings import SEVERITIES, summary
 
     ws = open_workspace(workspace)
     if list_rules:
-        _list_rules(ws.settings.check.rules)
+        for rule_id, severity, text in rules(ws):
+            click.echo(f"{rule_id:27} {severity:8} {text}")
         return
-    problems: list[Problem] = []
-    everything: list[dict[str, str]] = []
-    checked = 0
-    results = sorted(build_issues(issue_paths(ws, issues), ws), key=lambda r: r.source)
-    for result in results:
-        name = ws.display(result.source)
-        if not result.ok:
-            problems.extend(result.problems)
-            continue
-        checked += 1
-        findings = [f.to_dict() for f in result.findings if not (quiet and f.severity == "info")]
-        everything.extend({**f, "issue": name} for f in findings)
-        if as_json:
-            continue
-        click.echo(f"{name}: {count([f['severity'] for f in findings], always=True)}")
-        for severity, line in lines(findings):
-            click.echo(f"  {click.style(f'{severity:<7}', fg=_COLOURS[severity])} {line}")
+    report = check(ws, issue_paths(ws, issues), quiet=quiet)
     if as_json:
-        click.echo(json.dumps(everything, indent=2, ensure_ascii=False))
+        rows = [{**f.to_dict(), "issue": i.name} for i in report.checked for f in i.findings]
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
     else:
-        summary = count((f["severity"] for f in everything), always=True)
-        click.echo(f"checked {checked} issue{'s' if checked != 1 else ''}: {summary}")
-    if problems:
-        raise ProblemsError(problems)
-    failing = ("error", "warning") if strict else ("error",)
-    if any(f["severity"] in failing for f in everything):
+        for issue in report.checked:
+            click.echo(
+                f"{issue.name}: {summary((f.severity for f in issue.findings), always=True)}"
+            )
+            for finding in sorted(issue.findings, key=lambda f: SEVERITIES.index(f.severity)):
+                label = click.style(f"{finding.severity:<7}", fg=_COLOURS[finding.severity])
+                click.echo(f"  {label} {finding.location}: {finding.message} [{finding.id}]")
+        total = summary((f.severity for f in report.findings()), always=True)
+        count = len(report.checked)
+        click.echo(f"checked {count} issue{'s' if count != 1 else ''}: {total}")
+    if report.problems:
+        raise ProblemsError(report.problems)
+    if report.fails(strict=strict):
         raise SystemExit(1)
-
-
-def _list_rules(configured: Mapping[str, str]) -> None:
-    """Every rule, its severity in this workspace (``off`` included) and what it finds."""
-    from newsletter.pipeline.checks import RULES
-
-    for rule in RULES.values():
-        severity = configured.get(rule.id, rule.severity)
-        click.echo(f"{rule.id:27} {severity:8} {rule.summary}")

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 if TYPE_CHECKING:  # imported for type checkers only, at no run-time cost
-    from newsletter.workspace import Workspace
+    from newsletter.model.workspace import Workspace
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -32,13 +32,13 @@ def issues_argument(func: F) -> F:
 
 def open_workspace(path: Path | None) -> Workspace:
     """The workspace at ``path``, or the one found from the current folder."""
-    from newsletter.workspace import Workspace
+    from newsletter.workspace import find_workspace, load_workspace
 
     if path is not None:
         if not path.is_dir():
             raise click.BadParameter(f"no such folder: {path}", param_hint="'--workspace'")
-        return Workspace.load(path)
-    return Workspace.find()
+        return load_workspace(path)
+    return find_workspace()
 
 
 def issue_paths(workspace: Workspace, given: tuple[Path, ...]) -> list[Path]:

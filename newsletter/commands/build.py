@@ -1,134 +1,87 @@
-"""``newsletter build``: issue files in, ``out/<slug>/`` out, written so that a failure leaves
-the previous output as it was.
+"""``newsletter build``: issue files in, ``out/<slug>/`` out, each folder replaced whole.
 
-Everything is composed in memory first; only a complete set of files is written, each one to a
-temporary name and then renamed over the old one. Many issues are built on all cores, since a
-build is CPU-bound (MJML, CSS inlining) and issues are independent.
+Every issue is built in memory first (:func:`~newsletter.pipeline.stages.build_issue`); only a
+complete folder is written, swapped in for the old one (:func:`~newsletter.commands.output.
+replace_folder`). Many issues are built on all cores, since a build is CPU-bound (MJML, CSS
+inlining) and issues are independent.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
-import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from time import perf_counter
 
-from newsletter.errors import NewsletterError, Problem, ProblemsError
-from newsletter.mail.message import headers, sample_message
-from newsletter.pipeline.checks import Finding, run_checks
-from newsletter.pipeline.compose import Email, compose
-from newsletter.pipeline.load import load_issue
-from newsletter.workspace import Workspace
+from newsletter.commands.output import replace_folder
+from newsletter.errors import Problem
+from newsletter.model.artifact import Artifact, BuildResult
+from newsletter.model.workspace import Workspace
+from newsletter.pipeline.stages import build_issue
+from newsletter.targets.files import email_files, meta
 
-_UMASK = os.umask(0)
-os.umask(_UMASK)
-
-__all__ = ["BuildResult", "build_issue", "build_issues", "output_files", "write_atomically"]
+__all__ = ["BuildReport", "Built", "build", "build_issues"]
 
 
 @dataclass(frozen=True)
-class BuildResult:
-    """What building one issue file gave: an email and its files, or the problems in the way."""
+class Built:
+    """One issue written to disk: where, and the artifact it came from."""
 
-    source: Path
-    slug: str = ""
-    email: Email | None = None
-    files: Mapping[str, bytes] = field(default_factory=dict)
-    problems: tuple[Problem, ...] = ()
-    findings: tuple[Finding, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        return self.email is not None
+    folder: Path
+    artifact: Artifact
+    sizes: dict[str, int]
 
     def meta(self) -> dict[str, object]:
-        """The JSON summary of this build (also written as ``meta.json``)."""
-        return json.loads(self.files["meta.json"]) if "meta.json" in self.files else {}
+        return meta(self.artifact, self.sizes)
 
 
-def output_files(
-    email: Email,
-    *,
-    eml: bytes,
-    timings: Mapping[str, float],
-    source: str,
-    now: dt.datetime,
-    findings: Sequence[Finding] = (),
-) -> dict[str, bytes]:
-    """The files of ``out/<slug>/`` for ``email`` and its sample message ``eml``, as bytes;
-    ``timings`` are the milliseconds of each stage that made them."""
-    files = {
-        "email.html": email.html.encode(),
-        "email.txt": email.text.encode(),
-        "email.mjml": email.mjml.encode(),
-        "message.eml": eml,
-    }
-    meta = {
-        "slug": email.slug,
-        "source": source,
-        "subject": email.subject,
-        "preheader": email.preheader,
-        "built_at": now.isoformat(timespec="seconds"),
-        "sizes": {name: len(data) for name, data in files.items()},
-        "timings_ms": {stage: round(ms, 2) for stage, ms in timings.items()},
-        "warnings": list(email.warnings),
-        "findings": [finding.to_dict() for finding in findings],
-    }
-    files["meta.json"] = (json.dumps(meta, indent=2, ensure_ascii=False) + "\n").encode()
-    return files
+@dataclass(frozen=True)
+class BuildReport:
+    """What ``build`` did: the issues written, in the order given, and every problem."""
+
+    built: list[Built] = field(default_factory=list)
+    #: issue file (as the editor names it) -> its problems, for each issue not built
+    failed: dict[str, list[Problem]] = field(default_factory=dict)
+
+    @property
+    def problems(self) -> list[Problem]:
+        return [problem for problems in self.failed.values() for problem in problems]
 
 
-def build_issue(
-    path: Path,
-    workspace: Workspace,
-    *,
-    now: dt.datetime | None = None,
-    asset_base_url: str | None = None,
-) -> BuildResult:
-    """Load, compose and render the files of one issue, writing nothing.
+def build(workspace: Workspace, paths: Sequence[Path], *, jobs: int | None = None) -> BuildReport:
+    """Build ``paths`` into ``out/<slug>/``; an issue with a problem writes nothing.
 
-    ``asset_base_url`` (the preview's own server) replaces the setting for local images; see
-    :func:`~newsletter.pipeline.compose`.
+    Two issue files with the same slug would overwrite each other's folder: the second is a
+    problem, named with the first.
     """
-    now = now or dt.datetime.now(dt.UTC)
-    timings: dict[str, float] = {}
-    try:
-        started = perf_counter()
-        issue = load_issue(path, workspace.root, display=workspace.display(path))
-        timings["load"] = (perf_counter() - started) * 1000
-        email = compose(issue, workspace, timings=timings, asset_base_url=asset_base_url)
-        started = perf_counter()
-        eml = sample_message(email, workspace.settings, date=now)
-        timings["eml"] = (perf_counter() - started) * 1000
-        started = perf_counter()
-        findings = run_checks(email, issue, workspace, message=headers(eml))
-        timings["check"] = (perf_counter() - started) * 1000
-        files = output_files(
-            email,
-            eml=eml,
-            timings=timings,
-            source=workspace.display(path),
-            now=now,
-            findings=findings,
-        )
-    except ProblemsError as error:
-        return BuildResult(path, problems=error.problems)
-    except NewsletterError as error:
-        problem = Problem(workspace.display(path), "", error.format_message())
-        return BuildResult(path, problems=(problem,))
-    return BuildResult(path, slug=email.slug, email=email, files=files, findings=tuple(findings))
+    report = BuildReport()
+    slugs: dict[str, str] = {}
+    results = sorted(build_issues(paths, workspace, jobs=jobs), key=lambda r: paths.index(r.source))
+    for result in results:
+        name = workspace.display(result.source)
+        artifact = result.artifact
+        if artifact is not None and artifact.slug in slugs:
+            clash = f"slug '{artifact.slug}' is also built from {slugs[artifact.slug]}; rename one"
+            report.failed[name] = [Problem(name, "slug", clash)]
+            continue
+        if artifact is None:
+            report.failed[name] = list(result.problems)
+            continue
+        slugs[artifact.slug] = name
+        folder = workspace.out_dir / artifact.slug
+        files = email_files(artifact)
+        replace_folder(folder, files, keep=("export",))
+        report.built.append(Built(folder, artifact, {n: len(d) for n, d in files.items()}))
+    return report
 
 
 def build_issues(
     paths: Sequence[Path], workspace: Workspace, *, jobs: int | None = None
 ) -> Iterator[BuildResult]:
-    """Build ``paths``, on ``jobs`` processes (default: every core when there are several
-    issues), yielding each result as it is ready."""
+    """Build ``paths`` in memory on ``jobs`` processes (default: every core when there are
+    several issues), yielding each result as it is ready."""
     now = dt.datetime.now(dt.UTC)
     jobs = jobs or (min(os.cpu_count() or 1, len(paths)) if len(paths) >= 4 else 1)
     if jobs <= 1:
@@ -142,26 +95,24 @@ def build_issues(
     inline_css("<p></p>", engine=workspace.settings.transforms.inliner)  # import once, then fork
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        max_workers=jobs, mp_context=context, initializer=_die_with_parent
+    ) as pool:
         futures = [pool.submit(build_issue, path, workspace, now=now) for path in paths]
         for future in as_completed(futures):
             yield future.result()
 
 
-def write_atomically(folder: Path, files: Mapping[str, bytes]) -> None:
-    """Write ``files`` into ``folder``, each replacing its old version only once complete."""
-    folder.mkdir(parents=True, exist_ok=True)
-    staged: list[tuple[str, Path]] = []
+def _die_with_parent() -> None:
+    """A worker is killed when the build that started it dies (Linux), so that a killed
+    ``build`` never leaves its workers behind."""
     try:
-        for name, data in files.items():
-            handle, temp_name = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
-            temp = Path(temp_name)
-            staged.append((name, temp))
-            with os.fdopen(handle, "wb") as out:
-                out.write(data)
-            temp.chmod(0o666 & ~_UMASK)  # mkstemp makes 0600; outputs are ordinary files
-        for name, temp in staged:
-            os.replace(temp, folder / name)
-    finally:
-        for _, temp in staged:
-            temp.unlink(missing_ok=True)
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() == 1:  # the parent died before the call
+            os._exit(1)
+    except (OSError, AttributeError):
+        pass  # no prctl here (macOS): the pool's own shutdown still ends the workers

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 from newsletter.errors import NewsletterError
-from newsletter.workspace import CONFIG_NAME
+from newsletter.model.workspace import CONFIG_NAME
 
 __all__ = ["create_issue", "create_workspace", "issue_skeleton", "settings_skeleton"]
 

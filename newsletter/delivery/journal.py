@@ -34,7 +34,7 @@ from types import TracebackType
 
 from newsletter.errors import NewsletterError
 
-__all__ = ["STATES", "Journal", "JournalRow"]
+__all__ = ["STATES", "IssueRow", "Journal", "JournalRow"]
 
 STATES = ("pending", "sending", "unknown", "sent", "deferred", "failed")
 
@@ -49,8 +49,25 @@ CREATE TABLE IF NOT EXISTS sends (
     detail TEXT NOT NULL DEFAULT '',
     updated TEXT NOT NULL,
     PRIMARY KEY (issue, recipient)
-)
+);
+CREATE TABLE IF NOT EXISTS issues (
+    slug TEXT PRIMARY KEY,
+    identity TEXT NOT NULL,
+    source TEXT NOT NULL,
+    created TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS issues_identity ON issues (identity);
 """
+
+
+@dataclass(frozen=True)
+class IssueRow:
+    """An issue the journal has sent: its slug, content hash, file, and when it was first sent."""
+
+    slug: str
+    identity: str
+    source: str
+    created: str
 
 
 @dataclass(frozen=True)
@@ -83,7 +100,7 @@ class Journal:
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")  # durable against a killed process
-        self._db.execute(_SCHEMA)
+        self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
 
     def __enter__(self) -> Journal:
@@ -102,6 +119,37 @@ class Journal:
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
+
+    def identity(self, slug: str) -> IssueRow | None:
+        """The issue the journal knows by ``slug``, if any."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT slug, identity, source, created FROM issues WHERE slug = ?", (slug,)
+            ).fetchone()
+        return IssueRow(*row) if row else None
+
+    def slug_of(self, identity: str) -> IssueRow | None:
+        """The issue the journal knows with this content hash, under whatever slug."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT slug, identity, source, created FROM issues WHERE identity = ? LIMIT 1",
+                (identity,),
+            ).fetchone()
+        return IssueRow(*row) if row else None
+
+    def claim(self, slug: str, identity: str, source: str, *, replace: bool = False) -> None:
+        """Record that ``slug`` is the issue with ``identity`` (``replace``: it was edited)."""
+        with self._lock:
+            if replace:
+                self._db.execute(
+                    "UPDATE issues SET identity = ?, source = ? WHERE slug = ?",
+                    (identity, source, slug),
+                )
+            else:
+                self._db.execute(
+                    "INSERT INTO issues (slug, identity, source, created) VALUES (?, ?, ?, ?)",
+                    (slug, identity, source, _now()),
+                )
 
     def add(self, issue: str, recipients: Iterable[str]) -> None:
         """Put ``recipients`` in the journal as pending, leaving those already there alone."""

@@ -15,10 +15,10 @@ from newsletter.delivery.recipients import Recipient
 from newsletter.delivery.send import Delivery
 from newsletter.delivery.smtp import Sender, SmtpSender
 from newsletter.errors import NewsletterError
-from newsletter.mail.message import merge_values
+from newsletter.mail.values import merge_values
 from newsletter.model import mergefields
 from newsletter.model.settings import Settings
-from newsletter.workspace import Workspace
+from newsletter.model.workspace import Workspace
 
 __all__ = [
     "journal_path",

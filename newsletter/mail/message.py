@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import binascii
 import datetime as dt
-import hashlib
-import hmac
 import html
 import secrets
 from collections.abc import Callable, Mapping
@@ -29,11 +27,11 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser
 from email.utils import format_datetime, make_msgid
-from urllib.parse import quote
 
+from newsletter.mail.values import sample_values
 from newsletter.model import mergefields
+from newsletter.model.email import Email
 from newsletter.model.settings import Settings
-from newsletter.pipeline.compose import Email
 
 __all__ = [
     "POLICY",
@@ -41,48 +39,13 @@ __all__ = [
     "Signer",
     "build_message",
     "headers",
-    "merge_values",
     "sample_message",
-    "unsubscribe_token",
 ]
 
 #: How headers are written: SMTP line endings, folded at 78 columns, and every header parsed
 #: and refolded ("all") so that a non-ASCII subject or name is RFC 2047 encoded, never sent as
 #: raw 8-bit bytes.
 POLICY = policy.SMTP.clone(refold_source="all")
-
-
-def unsubscribe_token(email: str, secret: str | None = None) -> str:
-    """A stable per-address token for ``{token}`` in ``[send] unsubscribe_url``.
-
-    With a ``secret`` (``[send] unsubscribe_secret_env``) it is an HMAC-SHA256 that only the
-    holder of the secret can make, so that the unsubscribe page can tell a real link from a
-    guessed one; without, a plain hash of the address, which anyone can compute.
-    """
-    address = email.strip().lower().encode()
-    if secret:
-        return hmac.new(secret.encode(), address, hashlib.sha256).hexdigest()[:32]
-    return hashlib.sha256(address).hexdigest()[:32]
-
-
-def merge_values(
-    settings: Settings, slug: str, subscriber: Mapping[str, str], *, secret: str | None = None
-) -> dict[str, str]:
-    """Every merge field's value for one subscriber (a CSV row or ``[send.sample]``);
-    ``secret`` signs the unsubscribe token (see :func:`unsubscribe_token`)."""
-    nl = settings.newsletter
-    email = subscriber.get("email", "")
-    names = {"slug": slug, "email": quote(email), "token": unsubscribe_token(email, secret)}
-    web = (nl.web_version_url or nl.site_url).format_map(names)
-    unsubscribe = settings.send.unsubscribe_url
-    return {
-        "first_name": subscriber.get("first_name", ""),
-        "email": email,
-        "web_version_url": web,
-        "preferences_url": (nl.preferences_url or nl.site_url).format_map(names),
-        "unsubscribe_url": unsubscribe.format_map(names) if unsubscribe else "",
-        **{k: v for k, v in subscriber.items() if k in mergefields.FIELDS and k != "email"},
-    }
 
 
 #: Signs a finished message, returning it with its signature header (DKIM), or as it is.
@@ -226,13 +189,9 @@ def build_message(
 def sample_message(email: Email, settings: Settings, *, date: dt.datetime) -> bytes:
     """The message to the sample subscriber of ``[send.sample]``: ``message.eml``, the eml
     export, and the headers the checks look at."""
-    sample = settings.send.sample
+    values = sample_values(settings, email.slug)
     return build_message(
-        email,
-        settings,
-        to=sample.get("email", "subscriber@example.com"),
-        values=merge_values(settings, email.slug, sample),
-        date=date,
+        email, settings, to=values["email"] or "subscriber@example.com", values=values, date=date
     )
 
 

@@ -19,7 +19,14 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, 
 from newsletter.model.settings import http_url
 from newsletter.model.validation import lookup_line
 
-__all__ = ["Image", "Issue", "Lead", "Teaser", "text_direction"]
+__all__ = [
+    "Image",
+    "Issue",
+    "Lead",
+    "Teaser",
+    "is_local_src",
+    "text_direction",
+]
 
 _RTL_LANGS = {"ar", "arc", "dv", "fa", "ha", "he", "iw", "khw", "ks", "ku", "ps", "sd", "ur", "yi"}
 
@@ -39,6 +46,15 @@ def text_direction(text: str, lang: str | None = None) -> str:
         if kind == "L":
             return "ltr"
     return "ltr"
+
+
+def is_local_src(src: str) -> bool:
+    """Whether an image ``src`` (or link) names a file of the workspace rather than the web.
+
+    The one place that decides: an absolute URL, a ``data:`` URI, a protocol-relative
+    ``//host`` URL, a fragment and a merge-field token are not local; anything else is a path.
+    """
+    return bool(src) and not (urlsplit(src).scheme or src.startswith(("//", "%%", "#", "*|")))
 
 
 def _check_image_src(src: str, info: ValidationInfo) -> str:

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import yaml
 
-from newsletter.commands.build import build_issue
 from newsletter.pipeline.checks import Finding
-from newsletter.workspace import Workspace
+from newsletter.pipeline.stages import build_issue
+from newsletter.workspace import load_workspace
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = "2025-06-26-putin-poaches-the-neighbors.yaml"
@@ -64,7 +64,7 @@ def write_issue(root: Path, name: str, change: Callable[[dict[str, Any]], None])
 def check(root: Path, issue: Path | str = EXAMPLE) -> list[Finding]:
     """Build ``issue`` in the workspace at ``root`` and return its findings."""
     path = issue if isinstance(issue, Path) else root / "issues" / issue
-    result = build_issue(path, Workspace.load(root))
+    result = build_issue(path, load_workspace(root))
     assert result.ok, result.problems
     return list(result.findings)
 

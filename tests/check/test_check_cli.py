@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from newsletter.cli import cli
 from newsletter.errors import ProblemsError
 from newsletter.pipeline.checks import RULES
-from newsletter.workspace import Workspace
+from newsletter.workspace import load_workspace
 
 from .conftest import EXAMPLE, by_id, check, make_workspace, sloppy_issue, write_issue
 
@@ -100,7 +100,7 @@ def test_a_rule_can_be_switched_off_or_given_another_severity(tmp_path: Path) ->
 def test_an_unknown_rule_id_names_the_file_and_the_key(tmp_path: Path) -> None:
     root = make_workspace(tmp_path / "ws", append='\n[check.rules]\nlink-txt = "off"\n')
     with pytest.raises(ProblemsError) as raised:
-        Workspace.load(root)
+        load_workspace(root)
     (problem,) = raised.value.problems
     assert problem.file.endswith("newsletter.toml")
     assert problem.field == "check.rules.link-txt"
@@ -116,7 +116,7 @@ def test_an_unknown_client_or_severity_is_an_error(tmp_path: Path) -> None:
         append='\n[check]\nclients = ["lotus-notes"]\n[check.rules]\nlink-text = "loud"\n',
     )
     with pytest.raises(ProblemsError) as raised:
-        Workspace.load(root)
+        load_workspace(root)
     fields = sorted(p.field for p in raised.value.problems)
     assert fields == ["check.clients[0]", "check.rules.link-text"]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from newsletter.pipeline.checks import Finding, clients
+from newsletter.workspace import load_workspace
 
 from .conftest import by_id, check, make_workspace
 
@@ -97,19 +98,17 @@ def test_the_caniemail_data_ships_in_the_package() -> None:
 def test_the_headers_of_a_given_message_are_checked(tmp_path: Path) -> None:
     import datetime as dt
 
-    from newsletter.commands.build import build_issue
-    from newsletter.mail.message import build_message, headers, merge_values
+    from newsletter.mail.message import build_message, headers
+    from newsletter.mail.values import merge_values
     from newsletter.pipeline.checks import run_checks
-    from newsletter.pipeline.load import load_issue
-    from newsletter.workspace import Workspace
+    from newsletter.pipeline.stages import build_issue
 
     from .conftest import EXAMPLE
 
     root = make_workspace(tmp_path / "ws")
-    ws = Workspace.load(root)
+    ws = load_workspace(root)
     result = build_issue(root / "issues" / EXAMPLE, ws)
     assert result.email is not None
-    issue = load_issue(root / "issues" / EXAMPLE, root)
     sample = ws.settings.send.sample
     message = headers(
         build_message(
@@ -120,9 +119,9 @@ def test_the_headers_of_a_given_message_are_checked(tmp_path: Path) -> None:
             date=dt.datetime.now(dt.UTC),
         )
     )
-    assert by_id(run_checks(result.email, issue, ws, message=message), "from-address") == []
+    assert by_id(run_checks(result.artifact, ws, message=message), "from-address") == []
     del message["From"]
     del message["List-Unsubscribe"]
-    findings = run_checks(result.email, issue, ws, message=message)
+    findings = run_checks(result.artifact, ws, message=message)
     assert [f.severity for f in by_id(findings, "from-address")] == ["error"]
     assert len(by_id(findings, "list-unsubscribe")) == 1

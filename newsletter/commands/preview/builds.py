@@ -15,9 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from time import perf_counter
 
-from newsletter.commands.build import BuildResult, build_issue
 from newsletter.errors import NewsletterError, Problem, ProblemsError
-from newsletter.workspace import CONFIG_NAME, ISSUE_SUFFIXES, Workspace
+from newsletter.model.artifact import BuildResult
+from newsletter.model.workspace import CONFIG_NAME, ISSUE_SUFFIXES, Workspace
+from newsletter.pipeline.stages import build_issue
+from newsletter.workspace import load_workspace
 
 __all__ = ["Build", "Builds"]
 
@@ -120,7 +122,7 @@ class Builds:
         """The workspace, read once per generation, or the problems of its settings."""
         if self._workspace is None:
             try:
-                self._workspace = Workspace.load(self.root)
+                self._workspace = load_workspace(self.root)
             except ProblemsError as error:
                 self._workspace = error.problems
             except NewsletterError as error:

@@ -37,7 +37,7 @@ from newsletter.commands.preview.page import index_page, issue_page
 from newsletter.commands.preview.scheme import Scheme, force_scheme
 from newsletter.commands.preview.watcher import Watcher
 from newsletter.errors import NewsletterError
-from newsletter.mail.message import merge_values
+from newsletter.mail.values import sample_values
 from newsletter.model.mergefields import fill
 
 __all__ = ["PreviewServer", "state_of"]
@@ -69,32 +69,22 @@ def state_of(build: Build, name: str) -> dict[str, Any]:
     count = len(result.problems)
     if count:
         state["problems"].append(f"{count} problem{'s' if count != 1 else ''} found")
-    if result.email is None or workspace is None:
+    artifact = result.artifact
+    if artifact is None or workspace is None:
         return state
-    meta = result.meta()
-    values = _sample_values(build)
-    sizes = meta.get("sizes")
+    email = artifact.email
+    values = sample_values(workspace.settings, email.slug)
     state.update(
-        subject=fill(result.email.subject, values, html_escape=False),
-        preheader=fill(result.email.preheader, values, html_escape=False),
+        subject=fill(email.subject, values, html_escape=False),
+        preheader=fill(email.preheader, values, html_escape=False),
         from_name=workspace.settings.newsletter.from_name,
-        text=fill(result.email.text, values, html_escape=False),
-        html_bytes=sizes.get("email.html", 0) if isinstance(sizes, dict) else 0,
+        text=fill(email.text, values, html_escape=False),
+        html_bytes=len(email.html.encode()),
         clip_bytes=round(workspace.settings.check.clip_kb * 1024),
-        warnings=_list(meta.get("warnings")),
-        findings=_list(meta.get("findings")),  # the checks' findings, once checks run in build
+        warnings=list(artifact.warnings),
+        findings=[finding.to_dict() for finding in artifact.findings],
     )
     return state
-
-
-def _list(value: object) -> list[Any]:
-    return list(value) if isinstance(value, list) else []
-
-
-def _sample_values(build: Build) -> dict[str, str]:
-    assert build.workspace is not None and build.result.email is not None
-    settings = build.workspace.settings
-    return merge_values(settings, build.result.email.slug, settings.send.sample)
 
 
 class PreviewServer:
@@ -249,7 +239,8 @@ class _Handler(BaseHTTPRequestHandler):
                 "<p>The email cannot be built; the preview page lists the problems.</p>", head
             )
             return
-        html = fill(email.html, _sample_values(build), html_escape=True)
+        values = sample_values(build.workspace.settings, email.slug)
+        html = fill(email.html, values, html_escape=True)
         body = force_scheme(html, scheme).encode()
         # No mail client runs an email's scripts; neither does the preview.
         policy = {"Content-Security-Policy": "script-src 'none'"}

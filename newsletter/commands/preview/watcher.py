@@ -23,7 +23,8 @@ from pathlib import Path
 from watchfiles import Change, DefaultFilter, watch
 
 from newsletter.errors import NewsletterError
-from newsletter.workspace import CONFIG_NAME, Workspace, builtin_themes
+from newsletter.model.workspace import CONFIG_NAME, builtin_themes
+from newsletter.workspace import load_workspace
 
 __all__ = ["Watcher", "watched_folders"]
 
@@ -37,7 +38,7 @@ def watched_folders(root: Path) -> set[Path]:
     """The folders whose files make the emails, as they are now."""
     folders = {root / name for name in FOLDERS}
     try:
-        folders.update(Workspace.load(root).theme_dirs)
+        folders.update(load_workspace(root).theme_dirs)
     except NewsletterError:  # a broken newsletter.toml: the built-in themes are watched whole
         folders.add(builtin_themes())
     return {folder.resolve() for folder in folders if folder.is_dir()}

@@ -1,4 +1,4 @@
-"""Pre-send review: rules over a finished :class:`~newsletter.pipeline.Email` and its issue.
+"""Pre-send review: rules over a finished :class:`~newsletter.model.artifact.Artifact`.
 
 Each rule is a small function of a shared :class:`~newsletter.checks.context.Context` (the HTML
 is parsed once) that yields what it found and where; :data:`RULES` gives each one an id and a
@@ -21,8 +21,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
+from newsletter.model.findings import SEVERITIES, Finding, Severity
 from newsletter.pipeline.checks import (
     accessibility,
     clients,
@@ -37,36 +38,10 @@ from newsletter.pipeline.checks import (
 from newsletter.pipeline.checks.context import Context, Hit
 
 if TYPE_CHECKING:
-    from newsletter.model.issue import Issue
-    from newsletter.pipeline.compose import Email
-    from newsletter.workspace import Workspace
+    from newsletter.model.artifact import Artifact
+    from newsletter.model.workspace import Workspace
 
-__all__ = ["RULES", "SEVERITIES", "Finding", "Rule", "Severity", "run_checks"]
-
-Severity = Literal["error", "warning", "info"]
-#: Most severe first: the order findings are reported in.
-SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One thing to fix before sending: which rule, how bad, what to do, and where."""
-
-    id: str
-    severity: Severity
-    message: str
-    location: str
-
-    def to_dict(self) -> dict[str, str]:
-        return {
-            "id": self.id,
-            "severity": self.severity,
-            "message": self.message,
-            "location": self.location,
-        }
-
-    def __str__(self) -> str:
-        return f"{self.location}: {self.severity}: {self.message} [{self.id}]"
+__all__ = ["RULES", "Rule", "run_checks"]
 
 
 @dataclass(frozen=True)
@@ -128,18 +103,17 @@ RULES: Mapping[str, Rule] = {
 
 
 def run_checks(
-    email: Email,
-    issue: Issue,
+    artifact: Artifact,
     workspace: Workspace,
     *,
     message: EmailMessage | None = None,
 ) -> list[Finding]:
-    """Every finding of the enabled rules on ``email`` (made from ``issue``), most severe first.
+    """Every finding of the enabled rules on ``artifact``'s email, most severe first.
 
-    ``message`` is the RFC 5322 message whose headers are checked; by default the one ``build``
-    makes for the sample subscriber.
+    ``message`` is the RFC 5322 message whose headers are checked; by default the artifact's
+    own, the one ``build`` makes for the sample subscriber.
     """
-    context = Context(email, issue, workspace, message=message)
+    context = Context(artifact, workspace, message=message)
     configured = workspace.settings.check.rules
     findings: list[Finding] = []
     for rule in RULES.values():

@@ -15,12 +15,11 @@ from email.message import EmailMessage
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from newsletter.model.issue import Issue
+from newsletter.model.artifact import Artifact
 from newsletter.model.settings import CheckSettings
 from newsletter.model.validation import Loc, field_path, strings
+from newsletter.model.workspace import Workspace
 from newsletter.pipeline import markdown
-from newsletter.pipeline.compose import Email
-from newsletter.workspace import Workspace
 
 if TYPE_CHECKING:
     from lxml.html import HtmlElement
@@ -54,14 +53,14 @@ class Context:
 
     def __init__(
         self,
-        email: Email,
-        issue: Issue,
+        artifact: Artifact,
         workspace: Workspace,
         *,
         message: EmailMessage | None = None,
     ) -> None:
-        self.email = email
-        self.issue = issue
+        self.artifact = artifact
+        self.email = artifact.email
+        self.issue = artifact.issue
         self.workspace = workspace
         self.settings: CheckSettings = workspace.settings.check
         self._message = message
@@ -77,20 +76,13 @@ class Context:
 
     @cached_property
     def message(self) -> EmailMessage:
-        """The message whose headers are checked: the one given, else the headers ``build``
-        writes for the sample subscriber (made without the bodies, which they do not depend
-        on and which take most of the time to encode)."""
+        """The message whose headers are checked: the one given, else the artifact's own,
+        made for the sample subscriber."""
         if self._message is not None:
             return self._message
-        import dataclasses
-        import datetime as dt
+        from newsletter.mail.message import headers
 
-        from newsletter.mail.message import headers, sample_message
-
-        no_bodies = dataclasses.replace(self.email, html="", text="")
-        return headers(
-            sample_message(no_bodies, self.workspace.settings, date=dt.datetime.now(dt.UTC))
-        )
+        return headers(self.artifact.message)
 
     @cached_property
     def links(self) -> list[Link]:
@@ -150,14 +142,8 @@ class Context:
         return self.content_urls.get(self.without_utm(href))
 
     def without_utm(self, href: str) -> str:
-        """``href`` without the parameters the UTM transform adds, the rest as written."""
-        base, mark, rest = href.partition("?")
-        if not mark:
-            return href
-        query, hash_mark, fragment = rest.partition("#")
-        added = {*self.utm_keys, "utm_content"}
-        kept = [part for part in query.split("&") if part.split("=", 1)[0] not in added]
-        return base + ("?" + "&".join(kept) if kept else "") + hash_mark + fragment
+        """``href`` as it was before the UTM stage added its parameters."""
+        return self.artifact.rewrites.original_link(href)
 
     # ---- places ----------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
-from newsletter.model.issue import Image
+from newsletter.model.issue import Image, is_local_src
 from newsletter.model.validation import Loc
 from newsletter.pipeline.checks.context import Context, Hit
 
@@ -34,9 +34,9 @@ def _issue_images(ctx: Context) -> Iterator[tuple[Loc, Image]]:
 
 def _where(ctx: Context, img: HtmlElement, field: str) -> str:
     """The issue field of the image an ``<img>`` shows, else its line in email.html."""
-    src = str(img.get("src") or "")
+    src = ctx.artifact.rewrites.original_image(str(img.get("src") or ""))
     for loc, image in _issue_images(ctx):
-        if src == image.src or ("://" not in image.src and src.endswith("/" + image.src)):
+        if src == image.src:
             return ctx.at_field(*loc, field)
     line = img.sourceline
     return f"email.html:{line}" if line else "email.html"
@@ -82,7 +82,7 @@ def heavy(ctx: Context) -> Iterator[Hit]:
     """Local images heavier than ``[check] image_max_kb``: slow on phones, costly to send."""
     limit = ctx.settings.image_max_kb * 1024
     for loc, image in _issue_images(ctx):
-        if "://" in image.src:
+        if not is_local_src(image.src):
             continue
         try:
             size = (ctx.workspace.root / image.src).stat().st_size

@@ -9,68 +9,34 @@
 | ``ses``         | ``template.json`` (``CreateEmailTemplate``) |
 | ``eml``         | ``message.eml`` (the sample subscriber's message) |
 
-Each exporter is a function ``(email, context) -> {file name: bytes}`` that writes nothing; the
-command line writes the files atomically. No exporter reads a secret, so none can leak one.
+Each exporter is a function ``(artifact, context) -> {file name: bytes}`` (:mod:`.base`) that
+writes nothing; :data:`EXPORTERS` names them, in the order ``--all`` exports them.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Mapping
 
-from newsletter.errors import NewsletterError
-from newsletter.model.settings import Settings
-from newsletter.pipeline.compose import Email
+from newsletter.model.artifact import Artifact
+from newsletter.targets.esp import eml, mailchimp, mailgun, postmark, sendgrid, ses
+from newsletter.targets.esp.base import ExportContext, Exporter
 
-__all__ = ["ESPS", "ExportContext", "Exporter", "check_size", "export", "json_file"]
+__all__ = ["ESPS", "EXPORTERS", "ExportContext", "export"]
 
+#: ESP name (as ``--esp`` takes it) -> its exporter, in the order ``--all`` exports them.
+EXPORTERS: Mapping[str, Exporter] = {
+    "mailchimp": mailchimp.export,
+    "sendgrid": sendgrid.export,
+    "mailgun": mailgun.export,
+    "postmark": postmark.export,
+    "ses": ses.export,
+    "eml": eml.export,
+}
 
-@dataclass(frozen=True)
-class ExportContext:
-    """What an exporter needs besides the email: the settings, where local images are, when."""
-
-    settings: Settings
-    root: Path
-    now: dt.datetime
-
-
-Exporter = Callable[[Email, ExportContext], dict[str, bytes]]
+#: The ESP names, from :data:`EXPORTERS`.
+ESPS: tuple[str, ...] = tuple(EXPORTERS)
 
 
-def _exporters() -> Mapping[str, Exporter]:
-    from newsletter.targets.esp import eml, mailchimp, mailgun, postmark, sendgrid, ses
-
-    return {
-        "mailchimp": mailchimp.export,
-        "sendgrid": sendgrid.export,
-        "mailgun": mailgun.export,
-        "postmark": postmark.export,
-        "ses": ses.export,
-        "eml": eml.export,
-    }
-
-
-#: The ESP names ``--esp`` accepts, in the order ``--all`` exports them.
-ESPS: tuple[str, ...] = ("mailchimp", "sendgrid", "mailgun", "postmark", "ses", "eml")
-
-
-def export(esp: str, email: Email, context: ExportContext) -> dict[str, bytes]:
-    """The files of ``email`` for ``esp`` (one of :data:`ESPS`)."""
-    return _exporters()[esp](email, context)
-
-
-def json_file(data: object) -> bytes:
-    """``data`` as the UTF-8 JSON file an ESP's API or import takes, indented for reading."""
-    return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode()
-
-
-def check_size(esp: str, what: str, size: int, limit: int) -> None:
-    """Refuse an export the ESP would reject for its size, saying by how much."""
-    if size > limit:
-        raise NewsletterError(
-            f"{esp}: the {what} is {size / 1024:.1f} KB, over {esp}'s limit of "
-            f"{limit // 1024} KB; shorten the issue"
-        )
+def export(esp: str, artifact: Artifact, context: ExportContext) -> dict[str, bytes]:
+    """The files of ``artifact`` for ``esp`` (one of :data:`ESPS`)."""
+    return EXPORTERS[esp](artifact, context)

@@ -3,13 +3,12 @@ that import a message file, and for a look at the finished email in any mail cli
 
 from __future__ import annotations
 
-from newsletter.mail.message import sample_message
-from newsletter.pipeline.compose import Email
-from newsletter.targets.esp import ExportContext
+from newsletter.model.artifact import Artifact
+from newsletter.targets.esp.base import ExportContext
 
 __all__ = ["export"]
 
 
-def export(email: Email, context: ExportContext) -> dict[str, bytes]:
-    """``message.eml``, addressed to the sample subscriber."""
-    return {"message.eml": sample_message(email, context.settings, date=context.now)}
+def export(artifact: Artifact, context: ExportContext) -> dict[str, bytes]:
+    """``message.eml``, addressed to the sample subscriber: the message the build made."""
+    return {"message.eml": artifact.message}

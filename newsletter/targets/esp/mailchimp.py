@@ -17,12 +17,12 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from pathlib import Path, PurePosixPath
-from urllib.parse import unquote, urlsplit
+from pathlib import Path
 
+from newsletter.model.artifact import Artifact
+from newsletter.model.issue import is_local_src
 from newsletter.model.mergefields import MergeField
-from newsletter.pipeline.compose import Email
-from newsletter.targets.esp import ExportContext, json_file
+from newsletter.targets.esp.base import ExportContext, json_file
 from newsletter.targets.esp.dialect import ZWSP, Dialect, Kind, convert, fixed_urls, require
 
 __all__ = ["DIALECT", "TAGS", "export"]
@@ -59,8 +59,9 @@ DIALECT = Dialect("mailchimp", _tag, _defuse)
 _IMG_SRC = re.compile(r"""(<img\b[^>]*?\bsrc=)(["'])(.*?)\2""", re.IGNORECASE | re.DOTALL)
 
 
-def export(email: Email, context: ExportContext) -> dict[str, bytes]:
+def export(artifact: Artifact, context: ExportContext) -> dict[str, bytes]:
     """``template.html``, ``template.zip`` and ``campaign.json``."""
+    email = artifact.email
     settings = context.settings
     nl = settings.newsletter
     fixed = fixed_urls(settings, email.slug)
@@ -78,18 +79,18 @@ def export(email: Email, context: ExportContext) -> dict[str, bytes]:
     }
     return {
         "template.html": html.encode(),
-        "template.zip": _zip(html, context),
+        "template.zip": _zip(html, artifact, context),
         "campaign.json": json_file(campaign),
     }
 
 
-def _zip(html: str, context: ExportContext) -> bytes:
+def _zip(html: str, artifact: Artifact, context: ExportContext) -> bytes:
     """The import ZIP: ``index.html`` linking the local images packed beside it."""
     images: dict[str, Path] = {}  # name in the ZIP -> file in the workspace
     by_file: dict[Path, str] = {}
 
     def pack(match: re.Match[str]) -> str:
-        path = _local_image(match[3], context)
+        path = _local_image(match[3], artifact, context)
         if path is None:
             return match[0]
         if path not in by_file:
@@ -119,16 +120,13 @@ def _entry(name: str, context: ExportContext) -> zipfile.ZipInfo:
     return info
 
 
-def _local_image(src: str, context: ExportContext) -> Path | None:
-    """The workspace file an image ``src`` shows: a relative path, or one under
-    ``asset_base_url``; None for images elsewhere on the web."""
-    base = context.settings.newsletter.asset_base_url
-    if base and src.startswith(base if base.endswith("/") else base + "/"):
-        src = src[len(base.rstrip("/")) + 1 :]
-    elif urlsplit(src).scheme or src.startswith(("//", "%%", "#", "*|")) or not src:
+def _local_image(src: str, artifact: Artifact, context: ExportContext) -> Path | None:
+    """The workspace file an image ``src`` shows: the one the assets stage published under
+    ``asset_base_url``, or a relative path it left alone; None for images elsewhere."""
+    published = artifact.rewrites.image_file(src)
+    if published is not None:
+        return published
+    if not is_local_src(src):
         return None
-    relative = PurePosixPath(unquote(urlsplit(src).path))
-    if relative.is_absolute() or ".." in relative.parts:
-        return None
-    path = context.root / relative
+    path = context.root / src
     return path if path.is_file() else None

@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import re
 
-from newsletter.pipeline.compose import Email
-from newsletter.targets.esp import ExportContext, check_size, json_file
+from newsletter.model.artifact import Artifact
+from newsletter.targets.esp.base import ExportContext, check_size, json_file
 from newsletter.targets.esp.dialect import convert, fixed_urls, require
 from newsletter.targets.esp.handlebars import handlebars
 
@@ -24,8 +24,9 @@ DIALECT = handlebars("mailgun", {"unsubscribe_url": "%unsubscribe_url%"})
 TEMPLATE_LIMIT = 100 * 1024
 
 
-def export(email: Email, context: ExportContext) -> dict[str, bytes]:
+def export(artifact: Artifact, context: ExportContext) -> dict[str, bytes]:
     """``template.json`` (the create-template form fields) and ``template.txt`` (text part)."""
+    email = artifact.email
     fixed = fixed_urls(context.settings, email.slug)
     require(DIALECT, fixed, email.subject, email.preheader, email.html, email.text)
     html = convert(email.html, DIALECT, "html", fixed)

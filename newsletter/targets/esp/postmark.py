@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 
+from newsletter.model.artifact import Artifact
 from newsletter.model.mergefields import MergeField
-from newsletter.pipeline.compose import Email
-from newsletter.targets.esp import ExportContext, json_file
+from newsletter.targets.esp.base import ExportContext, json_file
 from newsletter.targets.esp.dialect import (
     Dialect,
     Kind,
@@ -43,8 +43,9 @@ def _tag(field: MergeField, kind: Kind) -> str | None:
 DIALECT = Dialect("postmark", _tag, defuse_braces)
 
 
-def export(email: Email, context: ExportContext) -> dict[str, bytes]:
+def export(artifact: Artifact, context: ExportContext) -> dict[str, bytes]:
     """``template.json``: Name, Alias, Subject, HtmlBody, TextBody, TemplateType."""
+    email = artifact.email
     fixed = fixed_urls(context.settings, email.slug)
     require(DIALECT, fixed, email.subject, email.preheader, email.html, email.text)
     alias = re.sub(r"[^A-Za-z0-9._-]", "-", email.slug)

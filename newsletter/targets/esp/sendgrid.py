@@ -7,8 +7,8 @@ web-version tag: ``[export] web_version_url`` gives the link.
 
 from __future__ import annotations
 
-from newsletter.pipeline.compose import Email
-from newsletter.targets.esp import ExportContext, json_file
+from newsletter.model.artifact import Artifact
+from newsletter.targets.esp.base import ExportContext, json_file
 from newsletter.targets.esp.dialect import convert, fixed_urls, require
 from newsletter.targets.esp.handlebars import handlebars
 
@@ -20,8 +20,9 @@ DIALECT = handlebars(
 )
 
 
-def export(email: Email, context: ExportContext) -> dict[str, bytes]:
+def export(artifact: Artifact, context: ExportContext) -> dict[str, bytes]:
     """``template-version.json``: the body of SendGrid's create-version call."""
+    email = artifact.email
     fixed = fixed_urls(context.settings, email.slug)
     require(DIALECT, fixed, email.subject, email.preheader, email.html, email.text)
     version = {

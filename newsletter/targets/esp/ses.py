@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 
-from newsletter.pipeline.compose import Email
-from newsletter.targets.esp import ExportContext, check_size, json_file
+from newsletter.model.artifact import Artifact
+from newsletter.targets.esp.base import ExportContext, check_size, json_file
 from newsletter.targets.esp.dialect import convert, fixed_urls, require
 from newsletter.targets.esp.handlebars import handlebars
 
@@ -23,8 +23,9 @@ DIALECT = handlebars("ses", {"unsubscribe_url": "{{amazonSESUnsubscribeUrl}}"})
 TEMPLATE_LIMIT = 500 * 1024
 
 
-def export(email: Email, context: ExportContext) -> dict[str, bytes]:
+def export(artifact: Artifact, context: ExportContext) -> dict[str, bytes]:
     """``template.json``: ``{"TemplateName": ..., "TemplateContent": {Subject, Html, Text}}``."""
+    email = artifact.email
     fixed = fixed_urls(context.settings, email.slug)
     require(DIALECT, fixed, email.subject, email.preheader, email.html, email.text)
     content = {

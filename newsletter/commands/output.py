@@ -1,0 +1,65 @@
+"""Writing a command's files: a whole folder replaced at once, or not at all.
+
+Files are composed in memory first (targets write nothing); :func:`replace_folder` writes them
+into a new hidden folder beside the old one and then swaps the two with renames, so that a
+build killed at any moment leaves either the previous ``out/<slug>/`` or the new one, never a
+mix of the two.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from newsletter.errors import NewsletterError
+
+__all__ = ["replace_folder"]
+
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
+def replace_folder(folder: Path, files: Mapping[str, bytes], *, keep: Iterable[str] = ()) -> None:
+    """Make ``folder`` hold exactly ``files``; the entries named in ``keep`` (the ``export/``
+    folder beside a build's files) are carried over from the old folder."""
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.new-"))
+    except OSError as error:
+        raise NewsletterError(f"cannot write {folder}: {error.strerror or error}") from None
+    moved: list[str] = []
+    parked: Path | None = None
+    try:
+        staging.chmod(0o777 & ~_UMASK)  # mkdtemp makes 0700; outputs are ordinary folders
+        for name, data in files.items():
+            with open(staging / name, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+        for name in keep:
+            if (folder / name).exists():
+                os.replace(folder / name, staging / name)
+                moved.append(name)
+        if folder.exists():
+            parked = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.old-"))
+            os.replace(folder, parked / folder.name)
+        os.replace(staging, folder)
+    except OSError as error:
+        _restore(folder, staging, parked, moved)
+        raise NewsletterError(f"cannot write {folder}: {error.strerror or error}") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        if parked is not None:
+            shutil.rmtree(parked, ignore_errors=True)
+
+
+def _restore(folder: Path, staging: Path, parked: Path | None, moved: list[str]) -> None:
+    """Put the old folder back as it was after a write that failed half-way."""
+    if parked is not None and (parked / folder.name).exists() and not folder.exists():
+        os.replace(parked / folder.name, folder)
+    for name in moved:
+        if (staging / name).exists():
+            os.replace(staging / name, folder / name)

@@ -1,0 +1,86 @@
+"""A workspace: the folder with ``newsletter.toml``, ``issues/``, ``templates/`` and ``assets/``.
+
+This is the value every stage is given; :mod:`newsletter.workspace` finds and reads one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from newsletter.errors import NewsletterError
+from newsletter.model.settings import Settings
+
+__all__ = ["CONFIG_NAME", "ISSUE_SUFFIXES", "Workspace", "builtin_themes", "display_path"]
+
+CONFIG_NAME = "newsletter.toml"
+ISSUE_SUFFIXES = (".yaml", ".yml", ".md")
+
+
+def builtin_themes() -> Path:
+    """The folder of the themes that ship with the tool.
+
+    An installed wheel carries them as ``newsletter/templates``; a source checkout (or an
+    editable install) has them at the repository root, where the GZERO workspace keeps them.
+    """
+    package = Path(__file__).parent.parent
+    packaged = package / "templates"
+    return packaged if packaged.is_dir() else package.parent / "templates"
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A workspace folder and its validated settings (made by
+    :func:`newsletter.workspace.load_workspace`)."""
+
+    root: Path
+    settings: Settings
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / CONFIG_NAME
+
+    @property
+    def issues_dir(self) -> Path:
+        return self.root / "issues"
+
+    @property
+    def out_dir(self) -> Path:
+        return self.root / "out"
+
+    @property
+    def theme_dirs(self) -> tuple[Path, ...]:
+        """Where the theme's templates are looked up: the workspace's own first, then built-in."""
+        name = self.settings.newsletter.template
+        own = self.root / "templates" / name
+        builtin = builtin_themes() / name
+        dirs = [d for d in (own, builtin) if d.is_dir()]
+        if not dirs:
+            raise NewsletterError(
+                f"{display_path(self.config_path)}: newsletter.template: no theme '{name}' "
+                f"in {own} or among the built-in themes"
+            )
+        return tuple(dict.fromkeys(dirs))
+
+    def issue_files(self) -> list[Path]:
+        """Every issue file in ``issues/``, oldest name first."""
+        if not self.issues_dir.is_dir():
+            return []
+        return sorted(
+            p for p in self.issues_dir.iterdir() if p.suffix in ISSUE_SUFFIXES and p.is_file()
+        )
+
+    def display(self, path: Path) -> str:
+        """``path`` as an editor would type it: relative to the workspace when inside it."""
+        return display_path(path, self.root)
+
+
+def display_path(path: Path, root: Path | None = None) -> str:
+    base = root or Path.cwd()
+    try:
+        return str(path.resolve().relative_to(base.resolve()))
+    except ValueError:
+        try:
+            return str(path.resolve().relative_to(Path.cwd()))
+        except ValueError:
+            return str(path)
