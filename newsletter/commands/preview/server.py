@@ -115,7 +115,9 @@ class PreviewServer:
         self.builds = Builds(
             self.root, asset_base_url=ASSET_BASE, extra_issue=self.issue, on_build=self._logged
         )
-        self.watcher = Watcher(self.root, self.builds.mark_stale, extra_issue=self.issue)
+        self.watcher = Watcher(
+            self.root, self.builds.mark_stale, extra_issue=self.issue, log=self.log
+        )
         self._threads = [
             threading.Thread(target=self.httpd.serve_forever, name="preview-http", daemon=True),
             threading.Thread(target=self.builds.rebuild_loop, name="preview-build", daemon=True),

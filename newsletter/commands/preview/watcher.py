@@ -5,9 +5,10 @@ Two watchfiles threads:
 - the *top* of the workspace, not recursively, so that a workspace holding a ``.venv`` or
   ``out/`` costs nothing: ``newsletter.toml``, an issue given from elsewhere, and the
   creation of ``issues/``, ``templates/`` or ``assets/``;
-- the *tree*: ``issues/``, ``templates/``, ``assets/`` and the theme in use, recursively. It
-  starts over whenever the top changes, so a folder made later, or another theme chosen in
-  ``newsletter.toml``, is watched from then on.
+- the *tree*: ``issues/``, ``templates/``, ``assets/`` and the theme in use, each of their
+  folders on its own (symlinks are not followed out of the workspace). It starts over
+  whenever the top changes or a folder is added, so a folder made later, or another theme
+  chosen in ``newsletter.toml``, is watched from then on.
 
 Folders are watched rather than files, so editors that save by writing a new file and renaming
 it over the old one are seen too. watchfiles groups a burst of changes (an editor's save is
@@ -16,6 +17,7 @@ often several events) and yields once the files have been quiet for ``STEP_MS``.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -48,10 +50,16 @@ class Watcher:
     """Threads that call ``on_change`` after each burst of changes, until :meth:`stop`."""
 
     def __init__(
-        self, root: Path, on_change: Callable[[], None], *, extra_issue: Path | None = None
+        self,
+        root: Path,
+        on_change: Callable[[], None],
+        *,
+        extra_issue: Path | None = None,
+        log: Callable[[str], None] = lambda line: None,
     ) -> None:
         self.root = root.resolve()
         self.on_change = on_change
+        self.log = log
         top = {self.root / CONFIG_NAME, *(self.root / name for name in FOLDERS)}
         if extra_issue is not None:
             top.add(extra_issue.resolve())
@@ -74,11 +82,20 @@ class Watcher:
 
     def _watch_top(self) -> None:
         folders = {path.parent for path in self._top}
-        for _ in self._watch(folders, False, _Only(self._top), self._stop):
-            self._rescan.set()
-            self.on_change()
+        for changes in self._watch(folders, False, _Only(self._top), self._stop):
+            if changes:
+                self._rescan.set()
+                self.on_change()
 
     def _watch_tree(self) -> None:
+        """Watch the tree, starting over when the top changes.
+
+        A file saved while the watch starts over would be seen by neither watch (the old one
+        drops what it has not yet yielded when it is stopped). So the files' sizes and times
+        are noted whenever the watch reports, and compared once a new watch runs: a
+        difference counts as a change.
+        """
+        known: dict[str, tuple[int, int]] | None = None
         while not self._stop.is_set():
             self._rescan.clear()
             folders = watched_folders(self.root)
@@ -86,8 +103,20 @@ class Watcher:
                 self._rescan.wait(0.5)
                 continue
             stop = _Either(self._stop, self._rescan)
-            for _ in self._watch(folders, True, DefaultFilter(), stop):
-                self.on_change()
+            running = False
+            try:
+                for changes in self._watch(_directories(folders), False, DefaultFilter(), stop):
+                    if running and not changes:
+                        continue
+                    if any(Path(path).is_dir() for _, path in changes):
+                        self._rescan.set()  # a new folder: watch it too
+                    now = _snapshot(folders)
+                    if changes or (known is not None and now != known):
+                        self.on_change()
+                    running, known = True, now
+            except (OSError, RuntimeError) as error:  # e.g. a folder that cannot be read
+                self.log(f"watching {', '.join(map(str, sorted(folders)))} failed: {error}")
+                self._rescan.wait(1.0)
 
     def _watch(
         self,
@@ -102,10 +131,45 @@ class Watcher:
             debounce=DEBOUNCE_MS,
             step=STEP_MS,
             stop_event=stop,
-            rust_timeout=500,
+            rust_timeout=STEP_MS * 4,
+            yield_on_timeout=True,
             recursive=recursive,
             raise_interrupt=False,
         )
+
+
+#: The most folders the tree watch looks at: a theme or assets folder is small.
+MAX_FOLDERS = 2000
+
+
+def _directories(folders: Iterable[Path]) -> list[Path]:
+    """``folders`` and the folders inside them, each watched on its own: a recursive watch
+    would follow a symlink (``assets/x -> /``) out of the workspace and watch the disk."""
+    found: list[Path] = []
+    for folder in folders:
+        for current, subfolders, _ in os.walk(folder, followlinks=False):
+            found.append(Path(current))
+            subfolders[:] = [s for s in subfolders if not s.startswith(".")]
+            if len(found) >= MAX_FOLDERS:
+                return found
+    return found
+
+
+def _snapshot(folders: Iterable[Path]) -> dict[str, tuple[int, int]]:
+    """Each file under ``folders`` (symlinks not followed) with its size and modification time."""
+    files: dict[str, tuple[int, int]] = {}
+    for folder in _directories(folders):
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                stat = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            files[entry.path] = (stat.st_size, stat.st_mtime_ns)
+    return files
 
 
 class _Only(DefaultFilter):
