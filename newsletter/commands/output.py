@@ -1,15 +1,17 @@
 """Writing a command's files: a whole folder replaced at once, or not at all.
 
 Files are composed in memory first (targets write nothing); :func:`replace_folder` writes them
-into a new hidden folder beside the old one and then swaps the two with renames, so that a
-build killed at any moment leaves either the previous ``out/<slug>/`` or the new one, never a
-mix of the two.
+into a new hidden folder beside the old one and then swaps the two in one step (on Linux;
+elsewhere with two renames), so that a build killed at any moment leaves either the previous
+``out/<slug>/`` or the new one, never a mix of the two.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -43,10 +45,12 @@ def replace_folder(folder: Path, files: Mapping[str, bytes], *, keep: Iterable[s
             if (folder / name).exists():
                 os.replace(folder / name, staging / name)
                 moved.append(name)
-        if folder.exists():
+        if not folder.exists():
+            os.replace(staging, folder)
+        elif not _exchange(staging, folder):  # staging now holds the old folder
             parked = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.old-"))
             os.replace(folder, parked / folder.name)
-        os.replace(staging, folder)
+            os.replace(staging, folder)
     except OSError as error:
         _restore(folder, staging, parked, moved)
         raise NewsletterError(f"cannot write {folder}: {error.strerror or error}") from None
@@ -54,6 +58,20 @@ def replace_folder(folder: Path, files: Mapping[str, bytes], *, keep: Iterable[s
         shutil.rmtree(staging, ignore_errors=True)
         if parked is not None:
             shutil.rmtree(parked, ignore_errors=True)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two folders in one step (Linux's ``renameat2(RENAME_EXCHANGE)``), so that there is
+    no moment without ``b``; False where the system cannot, and the caller renames twice."""
+    if sys.platform != "linux":
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        at_fdcwd, rename_exchange = -100, 2
+        done = libc.renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    except (OSError, AttributeError):
+        return False
+    return bool(done == 0)
 
 
 def _restore(folder: Path, staging: Path, parked: Path | None, moved: list[str]) -> None:
