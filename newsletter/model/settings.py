@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from newsletter.model.clients import CLIENTS, DEFAULT_CLIENTS
+
 __all__ = [
     "CheckSettings",
     "ExportSettings",
@@ -182,27 +184,14 @@ class ExportSettings(_Table):
     )
 
 
+def _check_client(name: str) -> str:
+    if name not in CLIENTS:
+        raise ValueError(f"unknown email client {name!r} (known: {', '.join(CLIENTS)})")
+    return name
+
+
 #: An email client as ``[check] clients`` names it; caniemail.com's data says what each supports.
-Client = Literal[
-    "gmail",
-    "outlook-windows",
-    "outlook-mac",
-    "outlook-com",
-    "outlook-ios",
-    "outlook-android",
-    "apple-mail",
-    "yahoo",
-    "aol",
-    "samsung-email",
-    "thunderbird",
-    "protonmail",
-    "fastmail",
-    "hey",
-]
-
-
-def _default_clients() -> list[Client]:
-    return ["gmail", "outlook-windows", "outlook-com", "apple-mail", "yahoo"]
+Client = Annotated[str, AfterValidator(_check_client)]
 
 
 class CheckSettings(_Table):
@@ -226,7 +215,7 @@ class CheckSettings(_Table):
         200, gt=0, description="Heaviest local image (KB) worth sending to phones."
     )
     clients: list[Client] = Field(
-        default_factory=_default_clients,
+        default_factory=lambda: list(DEFAULT_CLIENTS),
         description="The email clients whose HTML and CSS support is checked.",
     )
 

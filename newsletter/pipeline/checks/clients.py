@@ -19,29 +19,11 @@ from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
+from newsletter.model.clients import CLIENTS
 from newsletter.pipeline.checks.context import Context, Hit
 
-__all__ = ["CLIENTS", "Support", "caniemail", "client_support", "features", "unsupported"]
+__all__ = ["Support", "caniemail", "client_support", "features", "unsupported"]
 
-#: ``[check] clients`` name -> (caniemail family, its platforms that count, label). The
-#: platforms are the apps and webmails people read on today; caniemail also tests legacy ones
-#: (Gmail's basic-HTML mobile site) that would only add noise.
-CLIENTS: Mapping[str, tuple[str, tuple[str, ...], str]] = {
-    "gmail": ("gmail", ("desktop-webmail", "ios", "android"), "Gmail"),
-    "outlook-windows": ("outlook", ("windows",), "Outlook for Windows"),
-    "outlook-mac": ("outlook", ("macos",), "Outlook for Mac"),
-    "outlook-com": ("outlook", ("outlook-com",), "Outlook.com"),
-    "outlook-ios": ("outlook", ("ios",), "Outlook for iOS"),
-    "outlook-android": ("outlook", ("android",), "Outlook for Android"),
-    "apple-mail": ("apple-mail", ("macos", "ios"), "Apple Mail"),
-    "yahoo": ("yahoo", ("desktop-webmail", "ios", "android"), "Yahoo Mail"),
-    "aol": ("aol", ("desktop-webmail", "ios", "android"), "AOL"),
-    "samsung-email": ("samsung-email", ("android",), "Samsung Email"),
-    "thunderbird": ("thunderbird", ("macos", "windows"), "Thunderbird"),
-    "protonmail": ("protonmail", ("desktop-webmail", "ios", "android"), "Proton Mail"),
-    "fastmail": ("fastmail", ("desktop-webmail",), "Fastmail"),
-    "hey": ("hey", ("desktop-webmail",), "HEY"),
-}
 #: The client that reads Outlook's conditional comments.
 CONDITIONAL_CLIENT = "outlook-windows"
 
