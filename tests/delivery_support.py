@@ -122,11 +122,12 @@ class Sink:
 class SmtpServer:
     """A real aiosmtpd server on 127.0.0.1 with a :class:`Sink` handler."""
 
-    def __init__(self, sink: Sink | None = None, **options: Any) -> None:
+    def __init__(self, sink: Sink | None = None, *, port: int = 0, **options: Any) -> None:
         self.sink = sink or Sink()
-        with socket.socket() as probe:  # a free port (the controller cannot be given port 0)
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
+        if not port:
+            with socket.socket() as probe:  # a free port (the controller cannot take port 0)
+                probe.bind(("127.0.0.1", 0))
+                port = probe.getsockname()[1]
         self.port = port
         if "authenticator" in options:  # login over plain text, which loopback tests allow
             options.update(auth_require_tls=False, auth_exclude_mechanism=["CRAM-MD5"])

@@ -158,10 +158,12 @@ def test_local_images_are_linked_under_the_asset_base_url(example: BuildResult) 
         sources[0] == "https://www.gzeromedia.com/newsletter/assets/putin-poaches-the-neighbors.jpg"
     )
     assert all(s.startswith("https://www.gzeromedia.com/newsletter/assets/") for s in sources)
-    assert example.artifact.warnings == ()
+    assert not [f for f in example.findings if f.id == "image-relative"]
+    files = {image.path.name for image in example.artifact.rewrites.images if image.path}
+    assert "putin-poaches-the-neighbors.jpg" in files
 
 
-def test_without_an_asset_base_url_the_build_warns(
+def test_without_an_asset_base_url_local_images_are_an_error(
     build: Callable[..., BuildResult], workspace_dir: Path
 ) -> None:
     config = workspace_dir / "newsletter.toml"
@@ -172,10 +174,13 @@ def test_without_an_asset_base_url_the_build_warns(
         parse(result.email.html).find(".//img").get("src")
         == "assets/putin-poaches-the-neighbors.jpg"
     )
-    assert result.artifact.warnings == (
-        "4 local image(s) are linked as relative paths (assets/putin-poaches-the-neighbors.jpg ...): "
-        "set [newsletter] asset_base_url to where assets/ is published",
+    relative = [f for f in result.findings if f.id == "image-relative"]
+    assert (relative[0].severity, relative[0].location) == (
+        "error",
+        f"issues/{EXAMPLE}.yaml:11: lead.image.src",
     )
+    assert len(relative) == 4  # the lead's image and three teasers', each named once
+    assert "set [newsletter] asset_base_url" in relative[0].message
 
 
 HOSTILE = """\

@@ -25,7 +25,7 @@ Examples:
 \b
 Writes out/<slug>/: email.html (inlined, for any ESP), email.txt (plain text),
 email.mjml (for theme debugging), message.eml (a complete message to the sample
-subscriber) and meta.json (sizes, timings, warnings).""",
+subscriber) and meta.json (sizes, timings, findings).""",
 )
 @issues_argument
 @workspace_option
@@ -73,8 +73,6 @@ def _report(folder: str, built: Built, *, clip_kb: float) -> None:
     click.echo(
         f"built {folder}/  html {clip}, text {sizes['email.txt'] / 1024:.1f} KB, {total:.0f} ms"
     )
-    for warning in artifact.warnings:
-        click.echo(f"  warning: {warning}")
     if artifact.findings:
         counts = summary(f.severity for f in artifact.findings)
         click.echo(f"  {counts} (run newsletter check for details)")

@@ -23,8 +23,11 @@ def command(folder: Path, name: str) -> None:
 
     The first issue it writes builds as it is.
     """
-    from newsletter.commands.scaffold import create_workspace
+    from newsletter.commands.scaffold import BEFORE_THE_FIRST_SEND, create_workspace
 
     for path in create_workspace(folder, name, today=dt.date.today()):
         click.echo(f"wrote {path}")
     click.echo(f"next: cd {folder} && newsletter build")
+    click.echo("before the first real send, fill in (the lines marked TODO in newsletter.toml):")
+    for item in BEFORE_THE_FIRST_SEND:
+        click.echo(f"  - {item}")

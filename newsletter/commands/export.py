@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from newsletter.commands.gate import blocking
 from newsletter.commands.output import replace_folder
 from newsletter.errors import NewsletterError, ProblemsError
 from newsletter.model.workspace import Workspace
@@ -30,13 +31,17 @@ def export_issue(
 ) -> list[Exported]:
     """Export ``issue`` for each of ``esps`` into ``out/<slug>/export/<esp>/``.
 
-    All or nothing: when any ESP cannot take the issue (a merge field it has no tag for, a
-    size over its limit), every reason is raised together and no file is written.
+    All or nothing: when the email holds what no inbox can load (a relative image or link),
+    or any ESP cannot take it (a merge field it has no tag for, a size over its limit), every
+    reason is raised together and no file is written.
     """
     now = now or dt.datetime.now(dt.UTC)
     result = build_issue(issue, workspace, now=now)
     if result.artifact is None:
         raise ProblemsError(result.problems)
+    refused = blocking(result.artifact)
+    if refused:
+        raise ProblemsError(refused)
     context = ExportContext(workspace.settings, workspace.root, now)
     exports: dict[str, dict[str, bytes]] = {}
     errors: list[str] = []

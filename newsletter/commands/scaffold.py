@@ -13,37 +13,94 @@ from pathlib import Path
 from newsletter.errors import NewsletterError
 from newsletter.model.workspace import CONFIG_NAME
 
-__all__ = ["create_issue", "create_workspace", "issue_skeleton", "settings_skeleton"]
+__all__ = [
+    "BEFORE_THE_FIRST_SEND",
+    "GITIGNORE",
+    "create_issue",
+    "create_workspace",
+    "issue_skeleton",
+    "settings_skeleton",
+]
 
 
 def settings_skeleton(name: str) -> str:
-    """A commented ``newsletter.toml`` for a newsletter called ``name``."""
-    return f'''# Settings of this newsletter workspace. Every key is described in the README.
+    """A complete, commented ``newsletter.toml`` for a newsletter called ``name``.
+
+    Every table a command reads is there, with values that work on this machine as they are:
+    builds, checks, exports for every ESP, and test sends to a mail server on localhost:1025.
+    The lines marked TODO are what :data:`BEFORE_THE_FIRST_SEND` lists.
+    """
+    return f'''# Settings of this newsletter workspace. Every key is described in the README ("Settings").
+# Lines marked TODO hold placeholders: fill them in before the first real send.
+
 [newsletter]
 name = "{name}"
 brand = "{name}"                        # as in "More from {{brand}}"
 template = "gzero"                      # a folder under templates/, or a built-in theme
 from_name = "{name}"
-from_email = "newsletter@example.com"
-postal_address = "123 Example Street, Springfield, USA"   # required in the footer by law
-site_url = "https://example.com"
+from_email = "newsletter@example.com"   # TODO: an address of a domain you send from
+postal_address = "123 Example Street, Springfield, USA"   # TODO: yours; the law wants it in the footer
+site_url = "https://example.com"        # TODO: your site
 lang = "en"
-web_version_url = "https://example.com/newsletter/{{slug}}"
-# asset_base_url = "https://example.com/newsletter/"  # assets/x.jpg is linked as <this>assets/x.jpg
+web_version_url = "https://example.com/newsletter/{{slug}}"   # TODO: where issues are on the web
+preferences_url = "https://example.com/newsletter/preferences"
+# The URL this workspace's files are published under, for images in issues: assets/x.jpg is
+# linked as <asset_base_url>assets/x.jpg. Without it, an issue with a local image builds and
+# previews, but export and send refuse it (no inbox can load a relative path).
+# asset_base_url = "https://example.com/newsletter/"   # TODO when you add images
 
-[newsletter.utm]                        # added to every content link; remove to turn off
+[newsletter.utm]                        # added to every content link; remove the table to turn off
 utm_source = "newsletter"
 utm_medium = "email"
 utm_campaign = "{{slug}}"
 
+[transforms]
+assets = true
+utm = true
+inline = true
+inliner = "premailer"                   # or "css-inline", several times faster
+
+[check]                                 # thresholds of `newsletter check`; rules in [check.rules]
+clip_kb = 102
+subject_max = 60
+
+[smtp]                                  # test sends (--to) and list sends (--list) go through it
+host = "localhost"                      # TODO: your mail server; localhost:1025 is a local test
+port = 1025                             #   server (for example: python -m aiosmtpd -n -l localhost:1025)
+security = "none"                       # "starttls" or "tls" for a real server
+# username = "newsletter"               # with password_env, the NAME of the variable holding it
+# password_env = "NEWSLETTER_SMTP_PASSWORD"
+
 [send]
-unsubscribe_url = "https://example.com/unsubscribe?token={{token}}"
-unsubscribe_mailto = "unsubscribe@example.com"
+unsubscribe_url = "https://example.com/unsubscribe?token={{token}}"   # TODO: your unsubscribe page
+unsubscribe_mailto = "unsubscribe@example.com"                       # TODO
+# The NAME of the environment variable holding the secret that signs {{token}}, so that
+# nobody can unsubscribe someone else by guessing: set it before a list send.
+# unsubscribe_secret_env = "NEWSLETTER_UNSUBSCRIBE_SECRET"
+test_prefix = "[TEST] "
+rate = 10                               # messages per second, at most
+connections = 2
 
 [send.sample]                           # merge fields for builds, previews and test sends
 first_name = "Alex"
 email = "alex@example.com"
+
+[export]                                # links for ESPs that have no tag of their own for them
+web_version_url = "https://example.com/newsletter/{{slug}}"   # TODO: as web_version_url above
+preferences_url = "https://example.com/newsletter/preferences"
 '''
+
+
+#: What ``newsletter init`` tells the editor to fill in before a real send.
+BEFORE_THE_FIRST_SEND = (
+    "[newsletter] from_email, postal_address, site_url and web_version_url",
+    "[smtp] host (and username with password_env) of your mail server",
+    "[send] unsubscribe_url and unsubscribe_mailto, and unsubscribe_secret_env",
+    "[newsletter] asset_base_url, once an issue has images",
+)
+
+#: What ``init`` keeps out of version control: builds, and the send journal's folder.
+GITIGNORE = "out/\n.newsletter/\n"
 
 
 def issue_skeleton(headline: str, day: dt.date, brand: str) -> str:
@@ -83,10 +140,12 @@ def create_workspace(folder: Path, name: str, *, today: dt.date) -> list[Path]:
         (folder / sub).mkdir(parents=True, exist_ok=True)
     config = folder / CONFIG_NAME
     config.write_text(settings_skeleton(name), encoding="utf-8")
+    ignore = folder / ".gitignore"
+    ignore.write_text(GITIGNORE, encoding="utf-8")
     issue = create_issue(
         folder / "issues", "first-issue", today, brand=name, headline=f"The first issue of {name}"
     )
-    return [config, issue]
+    return [config, ignore, issue]
 
 
 def create_issue(

@@ -28,6 +28,7 @@ from typing import IO, Any, Protocol
 
 import click
 
+from newsletter.commands.gate import blocking, list_send_errors
 from newsletter.delivery.journal import STATES, Journal, JournalRow
 from newsletter.delivery.plan import (
     journal_path,
@@ -169,10 +170,10 @@ def preflight(
         )
     problems = [*build_problems, *list_problems]
     if artifact is not None:
-        problems += [
-            Problem(finding.location or artifact.display, f"check {finding.id}", finding.message)
-            for finding in artifact.errors()
-        ]
+        refused = blocking(artifact)
+        if refused:
+            raise Refused([*problems, *refused], ": fix them first (no --force sends these)")
+        problems += list_send_errors(artifact)
     if problems and (not force or artifact is None):
         raise Refused(
             problems, "" if artifact is None else ": fix them, or send anyway with --force"
@@ -203,6 +204,9 @@ def test_send(
         raise click.BadParameter("; ".join(problems), param_hint="'--to'")
     settings = workspace.settings
     artifact = _built(workspace, issue)
+    refused = blocking(artifact)
+    if refused:
+        raise Refused(refused, ": fix them first")
     deliveries = test_deliveries(
         settings, artifact.slug, addresses, data or {}, secret=unsubscribe_secret(settings)
     )

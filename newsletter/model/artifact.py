@@ -86,7 +86,6 @@ class Artifact:
     findings: tuple[Finding, ...] = ()
     timings: Mapping[str, float] = field(default_factory=dict)
     rewrites: Rewrites = field(default_factory=Rewrites)
-    warnings: tuple[str, ...] = ()
 
     @property
     def slug(self) -> str:

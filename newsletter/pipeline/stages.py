@@ -36,7 +36,7 @@ from newsletter.model import mergefields
 from newsletter.model.artifact import Artifact, BuildResult, Rewrites
 from newsletter.model.email import Email
 from newsletter.model.findings import Finding
-from newsletter.model.issue import Issue, is_local_src
+from newsletter.model.issue import Issue
 from newsletter.model.settings import Settings
 from newsletter.model.workspace import Workspace
 from newsletter.pipeline.checks import run_checks
@@ -99,7 +99,6 @@ class Draft:
             findings=self.findings,
             timings=dict(self.timings),
             rewrites=self.rewrites,
-            warnings=tuple(_warnings(self)),
         )
 
 
@@ -241,19 +240,3 @@ def compose(issue: Issue, workspace: Workspace) -> Email:
     draft = Draft(source, workspace.display(source), workspace, dt.datetime.now(dt.UTC))
     middle = tuple(s for s in STAGES if s.name not in ("load", "eml", "checks"))
     return run(replace(draft, issue=issue), middle).email()
-
-
-def _warnings(draft: Draft) -> list[str]:
-    """What the build should tell the editor even though the email was made."""
-    issue = draft.the_issue
-    images = [issue.lead.image, *(t.image for t in issue.teasers)]
-    local = [i.src for i in images if i is not None and is_local_src(i.src)]
-    settings = draft.settings
-    if local and not (
-        (draft.asset_base_url or settings.newsletter.asset_base_url) and settings.transforms.assets
-    ):
-        return [
-            f"{len(local)} local image(s) are linked as relative paths ({local[0]} ...): "
-            "set [newsletter] asset_base_url to where assets/ is published"
-        ]
-    return []

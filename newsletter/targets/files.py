@@ -34,6 +34,5 @@ def meta(artifact: Artifact, sizes: dict[str, int]) -> dict[str, object]:
         "built_at": artifact.built_at.isoformat(timespec="seconds"),
         "sizes": sizes,
         "timings_ms": {stage: round(ms, 2) for stage, ms in artifact.timings.items()},
-        "warnings": list(artifact.warnings),
         "findings": [finding.to_dict() for finding in artifact.findings],
     }

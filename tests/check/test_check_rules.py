@@ -13,7 +13,7 @@ import pytest
 
 from newsletter.pipeline.checks import RULES, Finding
 
-from .conftest import by_id, check, make_workspace, write_issue
+from .conftest import EXAMPLE, by_id, check, make_workspace, write_issue
 
 #: Markup the broken theme adds to the header: each line breaks one rule.
 BROKEN_MARKUP = """
@@ -164,6 +164,52 @@ def test_heavy_local_image(tmp_path: Path) -> None:
     findings = check(root, write_issue(root, "2025-07-02-heavy", heavy))
     (finding,) = by_id(findings, "image-heavy")
     assert "293 KB" in finding.message and finding.location.endswith("lead.image.src")
+
+
+def test_relative_images_are_an_error_and_no_export_takes_them(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from newsletter.cli import cli
+
+    base = 'asset_base_url = "https://www.gzeromedia.com/newsletter/"'
+    root = make_workspace(tmp_path / "ws", toml=[(base, "")])
+    relative = by_id(check(root), "image-relative")
+    assert [f.severity for f in relative] == ["error"] * 4
+    assert relative[0].location.endswith(".yaml:11: lead.image.src")
+    result = CliRunner().invoke(
+        cli, ["export", "-w", str(root), str(root / "issues" / EXAMPLE), "--all"]
+    )
+    assert result.exit_code == 1
+    assert "check image-relative: image assets/putin-poaches-the-neighbors.jpg is a path" in (
+        result.output
+    )
+    assert not (root / "out").exists()
+
+
+def test_placeholders_of_a_new_issue_and_workspace(tmp_path: Path, example: list[Finding]) -> None:
+    import datetime as dt
+
+    from newsletter.commands.scaffold import create_issue, settings_skeleton
+
+    assert by_id(example, "placeholder") == []
+    root = make_workspace(tmp_path / "ws")
+    issue = create_issue(root / "issues", "fresh", dt.date(2025, 7, 3), brand="GZERO Media")
+    found = by_id(check(root, issue), "placeholder")
+    assert {f.severity for f in found} == {"warning"}
+    fields = [f.location.split(": ", 1)[1] for f in found]
+    assert fields == [
+        "preheader",
+        "lead.url",
+        "lead.body",
+        "teasers[0].headline",
+        "teasers[0].url",
+        "teasers[0].summary",
+    ], fields
+    assert "the skeleton's 'One sentence that inboxes show" in found[0].message
+    (root / "newsletter.toml").write_text(settings_skeleton("Fresh"))
+    (settings,) = [f for f in by_id(check(root), "placeholder") if f.location == "newsletter.toml"]
+    assert settings.message.startswith("from_email, site_url, web_version_url, unsubscribe_url,")
+    assert "postal_address" in settings.message
 
 
 # ---- subject and preheader -------------------------------------------------------------------

@@ -64,7 +64,6 @@ def state_of(build: Build, name: str) -> dict[str, Any]:
         "ok": result.ok and workspace is not None,
         "problems": [str(problem) for problem in result.problems],
         "findings": [],
-        "warnings": [],
     }
     count = len(result.problems)
     if count:
@@ -81,7 +80,6 @@ def state_of(build: Build, name: str) -> dict[str, Any]:
         text=fill(email.text, values, html_escape=False),
         html_bytes=len(email.html.encode()),
         clip_bytes=round(workspace.settings.check.clip_kb * 1024),
-        warnings=list(artifact.warnings),
         findings=[finding.to_dict() for finding in artifact.findings],
     )
     return state

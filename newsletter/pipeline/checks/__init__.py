@@ -31,6 +31,7 @@ from newsletter.pipeline.checks import (
     images,
     leftovers,
     links,
+    placeholders,
     plaintext,
     size,
     subject,
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
     from newsletter.model.artifact import Artifact
     from newsletter.model.workspace import Workspace
 
-__all__ = ["RULES", "Rule", "run_checks"]
+__all__ = ["BLOCKS_EXPORT", "LIST_SEND_ERRORS", "RULES", "Rule", "run_checks"]
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ _TABLE: tuple[tuple[str, Severity, Callable[[Context], Iterator[Hit]]], ...] = (
     ("link-text", "warning", links.vague_text),
     ("link-utm", "warning", links.utm),
     ("link-unsubscribe", "error", links.unsubscribe),
+    ("image-relative", "error", images.relative),
     ("image-alt-missing", "error", images.alt_missing),
     ("image-alt-filename", "warning", images.alt_filename),
     ("image-insecure", "warning", images.insecure),
@@ -90,11 +92,19 @@ _TABLE: tuple[tuple[str, Severity, Callable[[Context], Iterator[Hit]]], ...] = (
     ("text-missing", "error", plaintext.missing),
     ("text-markup", "warning", plaintext.markup),
     ("text-links", "warning", plaintext.missing_links),
+    ("placeholder", "warning", placeholders.placeholder),
     ("from-address", "error", deliverability.from_address),
     ("list-unsubscribe", "warning", deliverability.list_unsubscribe),
     ("list-unsubscribe-one-click", "warning", deliverability.one_click),
     ("client-support", "info", clients.client_support),
 )
+
+#: Rules whose findings stop what leaves the machine (``export``, every send) whatever their
+#: severity in ``[check.rules]``: a relative image or link cannot work in anyone's inbox.
+BLOCKS_EXPORT = frozenset({"image-relative", "link-local"})
+#: Rules a list send treats as errors although ``check`` only warns: placeholders are fine in
+#: a test send to the editor, never in one to the list.
+LIST_SEND_ERRORS = frozenset({"placeholder"})
 
 #: rule id -> rule, in the order the rules run.
 RULES: Mapping[str, Rule] = {

@@ -15,7 +15,7 @@ from newsletter.pipeline.checks.context import Context, Hit
 if TYPE_CHECKING:
     from lxml.html import HtmlElement
 
-__all__ = ["alt_filename", "alt_missing", "heavy", "insecure", "no_width"]
+__all__ = ["alt_filename", "alt_missing", "heavy", "insecure", "no_width", "relative"]
 
 #: Alt texts that only say "there is an image here".
 GENERIC_ALT = frozenset(
@@ -108,4 +108,26 @@ def no_width(ctx: Context) -> Iterator[Hit]:
                 f'image {_name(img)} has {got}: give it a width in pixels (width="600") '
                 "so that Outlook for Windows does not show it at full size",
                 _where(ctx, img, "width"),
+            )
+
+
+def relative(ctx: Context) -> Iterator[Hit]:
+    """Images linked as paths on this computer (``assets/x.jpg``): no inbox can load them, so
+    an export or a send with one is refused."""
+    seen: set[str] = set()
+    published = bool(ctx.workspace.settings.newsletter.asset_base_url)
+    for img in ctx.images:
+        src = str(img.get("src") or "")
+        # A src the assets stage rewrote counts as published only under the configured URL:
+        # the preview links images to itself, which no inbox can reach either.
+        rewritten = ctx.artifact.rewrites.original_image(src) != src
+        if (
+            (rewritten and not published) or (not rewritten and is_local_src(src))
+        ) and src not in seen:
+            seen.add(src)
+            shown = ctx.artifact.rewrites.original_image(src)
+            yield Hit(
+                f"image {shown} is a path on this computer, which no inbox can load: set "
+                "[newsletter] asset_base_url to the URL assets/ is published under",
+                _where(ctx, img, "src"),
             )
