@@ -106,7 +106,7 @@ def test_a_yes_headline_asks_for_quotes_rather_than_passing_as_a_boolean() -> No
 
 def test_a_local_image_must_exist_and_stay_inside_the_workspace(tmp_path: Path) -> None:
     (tmp_path / "assets").mkdir()
-    (tmp_path / "assets" / "real.jpg").write_bytes(b"\xff\xd8")
+    (tmp_path / "assets" / "real.jpg").write_bytes(b"\xff\xd8\xff\xe0")
     base = MINIMAL.replace("  body: |", "  image: {src: SRC, alt: A photo.}\n  body: |")
     assert parse_issue(base.replace("SRC", "assets/real.jpg"), slug="x", root=tmp_path).lead.image
     assert problems_of(base.replace("SRC", "assets/missing.jpg"), root=tmp_path) == [

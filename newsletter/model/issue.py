@@ -20,11 +20,13 @@ from newsletter.model.settings import http_url
 from newsletter.model.validation import lookup_line
 
 __all__ = [
+    "MAX_IMAGE_BYTES",
     "Image",
     "Issue",
     "Lead",
     "Teaser",
     "is_local_src",
+    "local_image",
     "text_direction",
 ]
 
@@ -57,6 +59,63 @@ def is_local_src(src: str) -> bool:
     return bool(src) and not (urlsplit(src).scheme or src.startswith(("//", "%%", "#", "*|")))
 
 
+#: The image formats every mail client shows, by the bytes a file of each starts with. SVG is
+#: not among them: Gmail and Outlook do not show it, and it can carry script.
+_IMAGE_MAGIC = {
+    b"\xff\xd8\xff": "JPEG",
+    b"\x89PNG\r\n\x1a\n": "PNG",
+    b"GIF87a": "GIF",
+    b"GIF89a": "GIF",
+}
+#: The heaviest local image accepted at all (the image-heavy check warns far below it).
+MAX_IMAGE_BYTES = 10 * 1024 * 1024
+
+
+def local_image(root: Path, src: str) -> Path:
+    """The workspace file a local image ``src`` names, checked to be a real image inside the
+    workspace: raises :class:`ValueError` saying why not.
+
+    Whatever a ``src`` says must not turn a secret into an "image" that an export packs or
+    the preview serves: the path may not leave the workspace (``..``, or a symlink that points
+    out), may not go through a hidden folder (``.newsletter/`` holds the send journal), and the
+    file must be a JPEG, PNG, GIF or WebP by its content, not by its name.
+    """
+    relative = PurePosixPath(src)
+    if relative.is_absolute() or ".." in relative.parts:
+        raise ValueError(
+            f"a local image must be a path inside the workspace, like assets/photo.jpg, got {src!r}"
+        )
+    if any(part.startswith(".") for part in relative.parts):
+        raise ValueError(f"{src}: a local image may not be in a hidden folder or file")
+    top = root.resolve()
+    path = (top / relative).resolve()
+    if not path.is_relative_to(top):
+        raise ValueError(f"{src} leads outside the workspace (a symlink?): copy the image in")
+    if any(part.startswith(".") for part in path.relative_to(top).parts):
+        raise ValueError(f"{src} leads into a hidden folder (a symlink?): copy the image in")
+    try:
+        with path.open("rb") as file:
+            head = file.read(12)
+            size = path.stat().st_size
+    except FileNotFoundError:
+        raise ValueError(f"image file not found: {src}") from None
+    except OSError as error:
+        raise ValueError(f"{src}: cannot read the image: {error.strerror or error}") from None
+    webp = head[:4] == b"RIFF" and head[8:12] == b"WEBP"
+    if not webp and not any(head.startswith(magic) for magic in _IMAGE_MAGIC):
+        hint = (
+            " (SVG is not shown by Gmail or Outlook: export it as PNG)"
+            if path.suffix.lower() == ".svg"
+            else ""
+        )
+        raise ValueError(f"{src} is not a JPEG, PNG, GIF or WebP image by its content{hint}")
+    if size > MAX_IMAGE_BYTES:
+        raise ValueError(
+            f"{src} weighs {size / 1024 / 1024:.0f} MB: resize it (at most 1200 px wide)"
+        )
+    return path
+
+
 def _check_image_src(src: str, info: ValidationInfo) -> str:
     parts = urlsplit(src)
     if parts.scheme in ("http", "https"):
@@ -65,14 +124,15 @@ def _check_image_src(src: str, info: ValidationInfo) -> str:
         return src
     if parts.scheme or src.startswith("//"):
         raise ValueError(f"expected an https URL or a path like assets/photo.jpg, got {src!r}")
-    path = PurePosixPath(src)
-    if path.is_absolute() or ".." in path.parts:
-        raise ValueError(
-            f"a local image must be a path inside the workspace, like assets/photo.jpg, got {src!r}"
-        )
     root = (info.context or {}).get("root")
-    if root is not None and not (Path(root) / path).is_file():
-        raise ValueError(f"image file not found: {src}")
+    if root is not None:
+        local_image(Path(root), src)
+    else:
+        path = PurePosixPath(src)
+        if path.is_absolute() or ".." in path.parts:
+            raise ValueError(
+                f"a local image must be a path inside the workspace, like assets/photo.jpg, got {src!r}"
+            )
     return src
 
 

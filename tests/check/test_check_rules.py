@@ -160,7 +160,7 @@ def test_heavy_local_image(tmp_path: Path) -> None:
         data["lead"]["image"]["src"] = "assets/huge.jpg"
 
     root = make_workspace(tmp_path / "ws")
-    (root / "assets" / "huge.jpg").write_bytes(b"\xff" * 300_000)
+    (root / "assets" / "huge.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"\0" * 300_000)
     findings = check(root, write_issue(root, "2025-07-02-heavy", heavy))
     (finding,) = by_id(findings, "image-heavy")
     assert "293 KB" in finding.message and finding.location.endswith("lead.image.src")

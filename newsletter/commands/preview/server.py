@@ -38,6 +38,7 @@ from newsletter.commands.preview.scheme import Scheme, force_scheme
 from newsletter.commands.preview.watcher import Watcher
 from newsletter.errors import NewsletterError
 from newsletter.mail.values import sample_values
+from newsletter.model.issue import local_image
 from newsletter.model.mergefields import fill
 
 __all__ = ["PreviewServer", "state_of"]
@@ -248,11 +249,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _file(self, parts: list[str], head: bool) -> None:
         root = self.server.preview.root
-        path = root.joinpath(*parts).resolve()
-        kind = mimetypes.guess_type(path.name)[0] or ""
-        if not (path.is_relative_to(root) and path.is_file() and kind.startswith("image/")):
+        try:  # the same test as an issue's images: a real image, inside, not hidden
+            path = local_image(root, "/".join(parts))
+        except ValueError:
             self._send(HTTPStatus.NOT_FOUND, "text/plain", b"not found\n", head)
             return
+        kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         # An SVG opened on its own runs no script in the preview's origin.
         policy = {"Content-Security-Policy": "sandbox"}
         self._send(HTTPStatus.OK, kind, path.read_bytes(), head, policy)

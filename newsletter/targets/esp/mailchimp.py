@@ -20,7 +20,7 @@ import zipfile
 from pathlib import Path
 
 from newsletter.model.artifact import Artifact
-from newsletter.model.issue import is_local_src
+from newsletter.model.issue import is_local_src, local_image
 from newsletter.model.mergefields import MergeField
 from newsletter.targets.esp.base import ExportContext, json_file
 from newsletter.targets.esp.dialect import ZWSP, Dialect, Kind, convert, fixed_urls, require
@@ -128,5 +128,7 @@ def _local_image(src: str, artifact: Artifact, context: ExportContext) -> Path |
         return published
     if not is_local_src(src):
         return None
-    path = context.root / src
-    return path if path.is_file() else None
+    try:
+        return local_image(context.root, src)
+    except ValueError:  # the issue's images were checked when it was loaded; not the theme's
+        return None

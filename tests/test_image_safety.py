@@ -1,0 +1,103 @@
+"""An image ``src`` cannot turn a secret into an "image": not through a symlink, a hidden
+folder, or a file that only has an image's name. Each attack goes through the real loader, the
+Mailchimp export (which packs local images into its ZIP) and the preview's file route."""
+
+from __future__ import annotations
+
+import io
+import os
+import urllib.request
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from newsletter.commands.preview import PreviewServer
+from newsletter.errors import ProblemsError
+from newsletter.pipeline.load import parse_issue
+
+from .delivery_support import ISSUE, make_workspace
+
+JPEG = b"\xff\xd8\xff\xe0" + b"\0" * 64
+MINIMAL = """\
+subject: S
+date: 2025-06-26
+lead:
+  headline: H
+  image: {src: SRC, alt: A photo.}
+  body: |
+    A first paragraph.
+teasers: []
+"""
+
+
+def _problem(root: Path, src: str) -> str:
+    with pytest.raises(ProblemsError) as raised:
+        parse_issue(MINIMAL.replace("SRC", src), slug="x", root=root, file="issues/x.yaml")
+    (problem,) = raised.value.problems
+    assert problem.field == "lead.image.src" and problem.line == 5
+    return problem.message
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "assets" / "real.jpg").write_bytes(JPEG)
+    (tmp_path / ".newsletter").mkdir()
+    (tmp_path / ".newsletter" / "sends.sqlite").write_bytes(b"SQLite format 3\0 ann@example.com")
+    (tmp_path / "dkim.pem").write_text("-----BEGIN PRIVATE KEY-----\nMIIE...\n")
+    return tmp_path
+
+
+def test_a_real_image_passes(root: Path) -> None:
+    issue = parse_issue(MINIMAL.replace("SRC", "assets/real.jpg"), slug="x", root=root)
+    assert issue.lead.image is not None
+
+
+@pytest.mark.parametrize(
+    ("src", "link", "message"),
+    [
+        ("dkim.pem", None, "dkim.pem is not a JPEG, PNG, GIF or WebP image by its content"),
+        ("newsletter.toml", None, "image file not found: newsletter.toml"),
+        (".newsletter/sends.sqlite", None, "may not be in a hidden folder or file"),
+        ("assets/x.jpg", "/proc/self/environ", "leads outside the workspace (a symlink?)"),
+        ("assets/key.jpg", "../dkim.pem", "is not a JPEG, PNG, GIF or WebP image by its content"),
+        ("assets/journal.jpg", "../.newsletter/sends.sqlite", "leads into a hidden folder"),
+        ("assets/up/real.jpg", "/", "leads outside the workspace"),
+        ("assets/logo.svg", None, "SVG is not shown by Gmail or Outlook: export it as PNG"),
+    ],
+)
+def test_what_no_image_src_may_name(root: Path, src: str, link: str | None, message: str) -> None:
+    if link is not None:
+        target = Path(src).parent if src.endswith("real.jpg") else Path(src)
+        os.symlink(link, root / target)
+    if src.endswith(".svg"):
+        (root / src).write_text('<svg xmlns="http://www.w3.org/2000/svg"><script/></svg>')
+    assert message in _problem(root, src)
+
+
+def test_no_export_or_preview_serves_a_secret_behind_an_image_name(tmp_path: Path) -> None:
+    ws = make_workspace(tmp_path / "ws")
+    os.symlink("/proc/self/environ", ws / "assets" / "environ.jpg")
+    (ws / ".newsletter").mkdir()
+    (ws / ".newsletter" / "secret.jpg").write_bytes(JPEG)
+    server = PreviewServer(ws, port=0)
+    server.start()
+    try:
+        for path in ("assets/environ.jpg", ".newsletter/secret.jpg", "newsletter.toml"):
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(f"{server.url}{path}", timeout=10)
+            assert refused.value.code == 404, path
+        with urllib.request.urlopen(f"{server.url}assets/budapest-pride.jpg", timeout=10) as ok:
+            assert ok.read(3) == b"\xff\xd8\xff"
+    finally:
+        server.close()
+    from newsletter.commands.export import export_issue
+    from newsletter.workspace import load_workspace
+
+    (done,) = export_issue(load_workspace(ws), ws / ISSUE, ["mailchimp"])
+    packed = zipfile.ZipFile(io.BytesIO((done.folder / "template.zip").read_bytes()))
+    for name in packed.namelist():
+        data = packed.read(name)
+        assert name == "index.html" or data.startswith(b"\xff\xd8\xff"), name
+        assert b"NEWSLETTER" not in data and b"PATH=" not in data
