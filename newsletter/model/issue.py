@@ -71,6 +71,16 @@ _IMAGE_MAGIC = {
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
 
 
+def _inside(src: str) -> PurePosixPath:
+    """``src`` as a relative path that cannot climb out of the folder it is read in."""
+    relative = PurePosixPath(src)
+    if relative.is_absolute() or ".." in relative.parts:
+        raise ValueError(
+            f"a local image must be a path inside the workspace, like assets/photo.jpg, got {src!r}"
+        )
+    return relative
+
+
 def local_image(root: Path, src: str) -> Path:
     """The workspace file a local image ``src`` names, checked to be a real image inside the
     workspace: raises :class:`ValueError` saying why not.
@@ -80,11 +90,7 @@ def local_image(root: Path, src: str) -> Path:
     out), may not go through a hidden folder (``.newsletter/`` holds the send journal), and the
     file must be a JPEG, PNG, GIF or WebP by its content, not by its name.
     """
-    relative = PurePosixPath(src)
-    if relative.is_absolute() or ".." in relative.parts:
-        raise ValueError(
-            f"a local image must be a path inside the workspace, like assets/photo.jpg, got {src!r}"
-        )
+    relative = _inside(src)
     if any(part.startswith(".") for part in relative.parts):
         raise ValueError(f"{src}: a local image may not be in a hidden folder or file")
     top = root.resolve()
@@ -128,11 +134,7 @@ def _check_image_src(src: str, info: ValidationInfo) -> str:
     if root is not None:
         local_image(Path(root), src)
     else:
-        path = PurePosixPath(src)
-        if path.is_absolute() or ".." in path.parts:
-            raise ValueError(
-                f"a local image must be a path inside the workspace, like assets/photo.jpg, got {src!r}"
-            )
+        _inside(src)
     return src
 
 
