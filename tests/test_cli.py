@@ -138,7 +138,30 @@ def test_many_issues_build_in_parallel_processes(workspace_dir: Path) -> None:
     code, out, err = run("build", "--workspace", str(workspace_dir), "--jobs", "2")
     assert code == 0, err
     assert out.count("built out/") == 6
-    assert len(list((workspace_dir / "out").iterdir())) == 6
+    assert len([p for p in (workspace_dir / "out").iterdir() if not p.name.startswith(".")]) == 6
+
+
+def test_an_unchanged_issue_is_not_built_again(workspace_dir: Path) -> None:
+    issue = workspace_dir / "issues" / f"{EXAMPLE}.yaml"
+    assert run("build", "--workspace", str(workspace_dir), str(issue))[0] == 0
+    meta = workspace_dir / "out" / EXAMPLE / "meta.json"
+    first = meta.read_bytes()
+    code, out, _ = run("build", "--workspace", str(workspace_dir), str(issue))
+    assert code == 0
+    assert out == f"unchanged: out/{EXAMPLE}/ (--force builds them again)\n"
+    assert meta.read_bytes() == first  # not even rewritten
+    code, out, _ = run("build", "--workspace", str(workspace_dir), str(issue), "--force")
+    assert out.startswith(f"built out/{EXAMPLE}/") and meta.read_bytes() != first
+    # any input of the build counts: the issue, an asset, the theme, the settings
+    for path in (
+        issue,
+        workspace_dir / "assets" / "budapest-pride.jpg",
+        workspace_dir / "newsletter.toml",
+    ):
+        with path.open("ab") as out_file:
+            out_file.write(b"\n" if path.suffix != ".jpg" else b"\0")
+        code, out, _ = run("build", "--workspace", str(workspace_dir), str(issue))
+        assert out.startswith(f"built out/{EXAMPLE}/"), path
 
 
 def test_usage_errors_exit_2(workspace_dir: Path) -> None:

@@ -31,6 +31,9 @@ subscriber) and meta.json (sizes, timings, findings).""",
 @workspace_option
 @click.option("--json", "as_json", is_flag=True, help="Print a summary as JSON on stdout.")
 @click.option(
+    "--force", is_flag=True, help="Build every issue, even those unchanged since their last build."
+)
+@click.option(
     "--jobs",
     "-j",
     type=click.IntRange(min=1),
@@ -38,7 +41,7 @@ subscriber) and meta.json (sizes, timings, findings).""",
     help="Processes to build on (default: every core when there are 4 or more issues).",
 )
 def command(
-    issues: tuple[Path, ...], workspace: Path | None, as_json: bool, jobs: int | None
+    issues: tuple[Path, ...], workspace: Path | None, as_json: bool, force: bool, jobs: int | None
 ) -> None:
     """Build issues into out/<slug>/. Without ISSUE, builds every issue in issues/.
 
@@ -49,9 +52,10 @@ def command(
     from newsletter.errors import ProblemsError
 
     ws = open_workspace(workspace)
-    report = build(ws, issue_paths(ws, issues), jobs=jobs)
+    report = build(ws, issue_paths(ws, issues), jobs=jobs, force=force)
     if as_json:
         summary = [{"ok": True, "out": ws.display(b.folder), **b.meta()} for b in report.built]
+        summary += [{"ok": True, "out": ws.display(f), "unchanged": True} for f in report.unchanged]
         summary += [
             {"ok": False, "source": name, "problems": [*map(str, problems)]}
             for name, problems in report.failed.items()
@@ -60,6 +64,10 @@ def command(
     else:
         for built in report.built:
             _report(ws.display(built.folder), built, clip_kb=ws.settings.check.clip_kb)
+        if report.unchanged:
+            names = ", ".join(f"{ws.display(f)}/" for f in report.unchanged[:3])
+            more = f" and {len(report.unchanged) - 3} more" if len(report.unchanged) > 3 else ""
+            click.echo(f"unchanged: {names}{more} (--force builds them again)")
     if report.problems:
         raise ProblemsError(report.problems)
 

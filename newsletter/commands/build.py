@@ -9,13 +9,15 @@ inlining) and issues are independent.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from newsletter.commands.output import replace_folder
+from newsletter.commands.output import replace_file, replace_folder
 from newsletter.errors import Problem
 from newsletter.model.artifact import Artifact, BuildResult
 from newsletter.model.workspace import Workspace
@@ -42,6 +44,8 @@ class BuildReport:
     """What ``build`` did: the issues written, in the order given, and every problem."""
 
     built: list[Built] = field(default_factory=list)
+    #: the output folders left as they were, their issue, theme and settings unchanged
+    unchanged: list[Path] = field(default_factory=list)
     #: issue file (as the editor names it) -> its problems, for each issue not built
     failed: dict[str, list[Problem]] = field(default_factory=dict)
 
@@ -50,15 +54,32 @@ class BuildReport:
         return [problem for problems in self.failed.values() for problem in problems]
 
 
-def build(workspace: Workspace, paths: Sequence[Path], *, jobs: int | None = None) -> BuildReport:
+def build(
+    workspace: Workspace,
+    paths: Sequence[Path],
+    *,
+    jobs: int | None = None,
+    force: bool = False,
+) -> BuildReport:
     """Build ``paths`` into ``out/<slug>/``; an issue with a problem writes nothing.
 
-    Two issue files with the same slug would overwrite each other's folder: the second is a
-    problem, named with the first.
+    An issue whose file, assets, theme, settings and tool are as they were at its last build
+    is not built again (``force`` builds it anyway): ``out/.build-cache.json`` keeps the key
+    of each. Two issue files with the same slug would overwrite each other's folder: the
+    second is a problem, named with the first.
     """
     report = BuildReport()
+    cache = _Cache(workspace)
     slugs: dict[str, str] = {}
-    results = sorted(build_issues(paths, workspace, jobs=jobs), key=lambda r: paths.index(r.source))
+    todo: list[Path] = []
+    for path in paths:
+        hit = None if force else cache.hit(path)
+        if hit is None:
+            todo.append(path)
+        else:
+            slugs[hit.name] = workspace.display(path)
+            report.unchanged.append(hit)
+    results = sorted(build_issues(todo, workspace, jobs=jobs), key=lambda r: todo.index(r.source))
     for result in results:
         name = workspace.display(result.source)
         artifact = result.artifact
@@ -68,13 +89,82 @@ def build(workspace: Workspace, paths: Sequence[Path], *, jobs: int | None = Non
             continue
         if artifact is None:
             report.failed[name] = list(result.problems)
+            cache.forget(result.source)
             continue
         slugs[artifact.slug] = name
         folder = workspace.out_dir / artifact.slug
         files = email_files(artifact)
         replace_folder(folder, files, keep=("export",))
+        cache.remember(result.source, artifact.slug)
         report.built.append(Built(folder, artifact, {n: len(d) for n, d in files.items()}))
+    cache.save()
     return report
+
+
+class _Cache:
+    """Which issue built which folder from what: a key over everything a build reads."""
+
+    NAME = ".build-cache.json"
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
+        self.path = workspace.out_dir / self.NAME
+        try:
+            entries = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            entries = {}
+        self.entries: dict[str, dict[str, str]] = entries if isinstance(entries, dict) else {}
+        self._shared: str | None = None
+
+    def _shared_key(self) -> str:
+        """The part of every key that all issues share: tool, settings, theme and assets."""
+        if self._shared is None:
+            digest = hashlib.sha256()
+            package = Path(__file__).resolve().parent.parent
+            stats = [*_stats(package, "*.py"), *_stats(self.workspace.root / "assets", "*")]
+            for folder in self.workspace.theme_dirs:
+                stats.extend(_stats(folder, "*"))
+            digest.update(self.workspace.config_path.read_bytes())
+            digest.update(repr(sorted(stats)).encode())
+            secret = self.workspace.settings.send.unsubscribe_secret_env  # signs message.eml
+            digest.update(os.environ.get(secret, "").encode() if secret else b"")
+            self._shared = digest.hexdigest()
+        return self._shared
+
+    def key(self, path: Path) -> str:
+        return hashlib.sha256(self._shared_key().encode() + path.read_bytes()).hexdigest()
+
+    def hit(self, path: Path) -> Path | None:
+        """The output folder of ``path`` when nothing it was built from has changed."""
+        entry = self.entries.get(str(path.resolve()))
+        if not entry or entry.get("key") != self.key(path):
+            return None
+        folder = self.workspace.out_dir / entry["slug"]
+        return folder if (folder / "meta.json").is_file() else None
+
+    def remember(self, path: Path, slug: str) -> None:
+        self.entries[str(path.resolve())] = {"key": self.key(path), "slug": slug}
+
+    def forget(self, path: Path) -> None:
+        self.entries.pop(str(path.resolve()), None)
+
+    def save(self) -> None:
+        if self.entries:
+            replace_file(self.path, json.dumps(self.entries, indent=1).encode())
+
+
+def _stats(folder: Path, pattern: str) -> list[tuple[str, int, int]]:
+    """Name, size and modification time of each file under ``folder``: what a change to any
+    of them changes."""
+    found = []
+    for path in folder.rglob(pattern) if folder.is_dir() else ():
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        if path.is_file():
+            found.append((str(path), stat.st_size, stat.st_mtime_ns))
+    return found
 
 
 def build_issues(

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from newsletter.errors import NewsletterError
 
-__all__ = ["replace_folder"]
+__all__ = ["replace_file", "replace_folder"]
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -58,6 +58,20 @@ def replace_folder(folder: Path, files: Mapping[str, bytes], *, keep: Iterable[s
         shutil.rmtree(staging, ignore_errors=True)
         if parked is not None:
             shutil.rmtree(parked, ignore_errors=True)
+
+
+def replace_file(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` under a temporary name and rename it over the old file."""
+    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.chmod(temp, 0o666 & ~_UMASK)
+        os.replace(temp, path)
+    except OSError as error:
+        raise NewsletterError(f"cannot write {path}: {error.strerror or error}") from None
+    finally:
+        Path(temp).unlink(missing_ok=True)
 
 
 def _exchange(a: Path, b: Path) -> bool:
