@@ -1,4 +1,5 @@
-"""The wheel carries the theme: an install outside the repository can init and build."""
+"""The wheel carries the theme and py.typed: an install outside the repository can init and
+build, and type checkers read its hints."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ def test_the_wheel_installs_a_working_tool_with_its_theme(tmp_path: Path) -> Non
     (wheel,) = wheels.glob("newsletter-*.whl")
     subprocess.run([*pip, "install", "--no-deps", "--target", str(target), str(wheel)], check=True)
     assert (target / "newsletter" / "templates" / "gzero" / "email.mjml.j2").is_file()
+    assert (target / "newsletter" / "py.typed").is_file()  # a user's mypy reads the hints
 
     env = {**os.environ, "PYTHONPATH": str(target)}
     where = subprocess.run(
