@@ -16,7 +16,7 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from newsletter import compose, load_issue
+from newsletter import build_issue
 from newsletter.pipeline.checks import RULES, run_checks
 from newsletter.pipeline.checks.clients import caniemail, unsupported
 from newsletter.pipeline.checks.context import Context
@@ -39,21 +39,22 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=50, help="runs per measurement")
     args = parser.parse_args()
     workspace = load_workspace(REPO)
-    issue = load_issue(EXAMPLE, workspace.root)
-    email = compose(issue, workspace)
+    artifact = build_issue(EXAMPLE, workspace).artifact
+    assert artifact is not None
+    email = artifact.email
 
     load = ms(caniemail)
     index = ms(lambda: unsupported(tuple(workspace.settings.check.clients)))
-    first = ms(lambda: run_checks(email, issue, workspace))
+    first = ms(lambda: run_checks(artifact, workspace))
 
     samples: dict[str, list[float]] = {name: [] for name in (*SHARED, *RULES, "run_checks")}
     for _ in range(args.runs):
-        context = Context(email, issue, workspace)
+        context = Context(artifact, workspace)
         for name in SHARED:
             samples[name].append(ms(partial(getattr, context, name)))
         for rule in RULES.values():
             samples[rule.id].append(ms(partial(lambda run, c: list(run(c)), rule.run, context)))
-        samples["run_checks"].append(ms(lambda: run_checks(email, issue, workspace)))
+        samples["run_checks"].append(ms(lambda: run_checks(artifact, workspace)))
 
     print(f"Checks on the example issue ({len(email.html.encode()):,} bytes of HTML)")
     print(f"Once per process: caniemail.json read {load:.1f} ms, support index {index:.1f} ms;")

@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 from newsletter import Workspace
-from newsletter.commands.build import build_issue
 from newsletter.delivery.journal import Journal
 from newsletter.delivery.plan import list_deliveries
 from newsletter.delivery.recipients import Recipient
@@ -38,6 +37,7 @@ from newsletter.delivery.smtp import SmtpSender
 from newsletter.mail.message import MessageTemplate
 from newsletter.mail.values import merge_values
 from newsletter.model.settings import SmtpSettings
+from newsletter.pipeline.stages import build_issue
 from newsletter.workspace import load_workspace
 
 REPO = Path(__file__).resolve().parent.parent

@@ -97,7 +97,9 @@ def main(package: Path) -> None:
                 length = (node.end_lineno or node.lineno) - node.lineno + 1
                 functions.append((length, f"{path.relative_to(package)}:{node.name}"))
     functions.sort(reverse=True)
-    print(f"| import cycles | {len(cycles)} ({', '.join(str(len(c)) + ' modules' for c in cycles) or '-'}) |")
+    print(
+        f"| import cycles | {len(cycles)} ({', '.join(str(len(c)) + ' modules' for c in cycles) or '-'}) |"
+    )
     print(f"| largest module | {largest.relative_to(package)} ({sizes[largest]} lines) |")
     print(f"| longest function | {functions[0][1]} ({functions[0][0]} lines) |")
     print(f"| modules / lines | {len(files)} / {sum(sizes.values())} |")
@@ -105,14 +107,18 @@ def main(package: Path) -> None:
     rows = []
     for path in sorted(cli.glob("*.py")):
         tree = ast.parse(path.read_text())
-        commands = [
-            n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "command"
-        ]
+        commands = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "command"]
         if commands:
-            total = sum(_logic_lines(n) for n in tree.body if isinstance(n, ast.FunctionDef | ast.ClassDef))
+            total = sum(
+                _logic_lines(n) for n in tree.body if isinstance(n, ast.FunctionDef | ast.ClassDef)
+            )
             rows.append(f"{path.stem} {_logic_lines(commands[0])}/{total}")
     print(f"| CLI lines of logic (command/module) | {', '.join(rows)} |")
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent.parent / "newsletter")
+    main(
+        Path(sys.argv[1])
+        if len(sys.argv) > 1
+        else Path(__file__).resolve().parent.parent / "newsletter"
+    )
