@@ -39,6 +39,7 @@ class Site:
 
     routes: dict[str, tuple[int, dict[str, str], bytes]]
     requests: list[str] = field(default_factory=list)
+    hosts: list[str] = field(default_factory=list)  # the Host header of each request
     release: threading.Event = field(default_factory=threading.Event)
     server: ThreadingHTTPServer | None = None
 
@@ -63,6 +64,7 @@ def _start(site: Site) -> Site:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             site.requests.append(self.path)
+            site.hosts.append(self.headers.get("Host", ""))
             if self.path == "/slow":
                 site.release.wait(5)
             route = self.path.split("?")[0]
@@ -123,6 +125,16 @@ def site(other: Site) -> Iterator[Site]:
             "/server-error": (503, HTML, b"down"),
             "/with-image": (200, HTML, b""),  # filled in below, it needs the server's address
             "/with-broken-image": (200, HTML, b""),
+            "/merge-field": (
+                200,
+                HTML,
+                b"<title>Save 10%%firstname%% now</title><meta name='description' content='x'>",
+            ),
+            "/unlisted": (
+                200,
+                {**HTML, "X-Robots-Tag": "noindex"},
+                b"<title>Unlisted</title><meta name='description' content='Not for search.'>",
+            ),
         }
     )
     started = _start(Site(routes))
@@ -476,3 +488,49 @@ def test_help_has_examples() -> None:
     assert "Examples:" in result.stdout and "--allow-host HOST[:PORT]" in result.stdout
     result = CliRunner().invoke(cli, ["teasers", "add", "x.yaml", "u", "--allow-host", "a:b"])
     assert result.exit_code == 2
+
+
+def test_a_teaser_that_would_not_load_is_not_added(ws: Path, site: Site, run: Run) -> None:
+    issue = issue_of(ws)
+    before = issue.read_text(encoding="utf-8")
+    code, out, err = run("teasers", "add", str(issue), site.url("/merge-field"))
+    assert (code, out) == (1, "")
+    assert err.splitlines()[0] == (
+        f"error: {site.url('/merge-field')}: the teaser would not load (teasers[1].headline: "
+        "unknown merge field '%%firstname%%' (known: first_name, email, unsubscribe_url, "
+        "web_version_url, preferences_url)); nothing added for it"
+    )
+    assert issue.read_text(encoding="utf-8") == before
+
+
+def test_a_story_in_another_language_gets_its_lang(ws: Path, site: Site, run: Run) -> None:
+    issue = issue_of(ws)
+    url = site.url("/news/arabic")
+    code, _, err = run("teasers", "add", str(issue), url, site.url("/unlisted"))
+    assert code == 0
+    assert err == (
+        f"warning: {url}: the page gives no alt text for its image: describe it in image.alt\n"
+        f"warning: {site.url('/unlisted')}: the page asks search engines not to index it "
+        "(robots noindex): check that it is meant to be public\n"
+    )
+    arabic = teasers_of(issue)[-2]
+    assert arabic["lang"] == "ar"
+    assert arabic["url"] == "https://arabic.example.com/news/nato-summit"
+    assert arabic["image"] == {"src": "https://arabic.example.com/images/nato.jpg", "alt": ""}
+    code, _, err = run("build")
+    assert code == 0, err
+    html = next((ws / "out").glob("*/email.html")).read_text(encoding="utf-8")
+    assert '<h3 dir="rtl" lang="ar"' in html
+
+
+def test_the_connection_goes_to_the_checked_address_under_the_real_name(site: Site) -> None:
+    from newsletter.fetch.client import FetchPolicy, fetch
+
+    port = int(site.host.split(":")[1])
+    policy = FetchPolicy(allow_hosts=frozenset({("localhost", port)}), user_agent="test-agent")
+    try:
+        result = fetch(f"http://localhost:{port}/news/plain-html", policy)
+    except Exception as error:  # localhost may resolve to ::1 first, where nothing listens
+        pytest.fail(f"fetching through localhost failed: {error}")
+    assert result.body.startswith(b"<!DOCTYPE html>")
+    assert site.hosts[-1] == f"localhost:{port}"

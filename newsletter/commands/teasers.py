@@ -128,6 +128,7 @@ def add_teasers(
     policy = _policy(workspace, allow_hosts)
     document = IssueDocument.read(issue_path, display)
     _check_loads(document.original, issue_path, workspace, display)
+    language = workspace.settings.newsletter.lang
     teasers = document.teasers()
     known = {
         canonical_url(item["url"]): number
@@ -153,6 +154,9 @@ def add_teasers(
             else:
                 src = _remote_image(article, found.warnings)
             teaser = _teaser(article, url, src, found.warnings)
+            if _foreign(article.lang, document.data.get("lang") or language):
+                teaser["lang"] = article.lang
+                mark(teaser, ["lang"], f"from {url}")
             teasers.append(teaser)
             try:
                 _check_loads(document.text(), issue_path, workspace, display)
@@ -216,7 +220,8 @@ def new_issue_from_url(
             picture = _download(article, workspace, policy, found.warnings)
         document = IssueDocument.read(path, display)
         src = picture if download else _remote_image(article, found.warnings)
-        _fill_lead(document.lead(), article, url, src, found.warnings)
+        language = workspace.settings.newsletter.lang
+        _fill_lead(document.lead(), article, url, src, found.warnings, language)
         text = document.text()
         _check_loads(text, path, workspace, display)
         replace_file(path, text, document.original, display)
@@ -368,7 +373,12 @@ def _teaser(article: Article, url: str, src: str | None, warnings: list[str]) ->
 
 
 def _fill_lead(
-    lead: CommentedMap, article: Article, url: str, src: str | None, warnings: list[str]
+    lead: CommentedMap,
+    article: Article,
+    url: str,
+    src: str | None,
+    warnings: list[str],
+    workspace_lang: str,
 ) -> None:
     """Set the lead's fields from ``article`` where the page has them, in the skeleton's order."""
     note = f"from {url}"
@@ -386,12 +396,22 @@ def _fill_lead(
         image = _image_map(article.image, src, note, caption=True, warnings=warnings)
         keys = list(lead)
         lead.insert(keys.index("url") + 1 if "url" in keys else len(keys), "image", image)
+    if _foreign(article.lang, workspace_lang):
+        lead["lang"] = article.lang
+        mark(lead, ["lang"], note)
     if article.description:
         paragraph = _markdown_text(trim(article.description, LEAD_PARAGRAPH_MAX) or "")
         lead["body"] = LiteralScalarString(paragraph + "\n")
         mark(lead, ["body"], f"{note} (its summary: write the story below it)")
     else:
         warnings.append("the page has no description: the body is still the skeleton's")
+
+
+def _foreign(lang: str | None, issue_lang: object) -> bool:
+    """Whether a story's language differs from its issue's (so it needs its own ``lang``)."""
+    if not lang or not isinstance(issue_lang, str):
+        return False
+    return lang.split("-")[0].lower() != issue_lang.split("-")[0].lower()
 
 
 def _byline(author: str | None) -> str | None:

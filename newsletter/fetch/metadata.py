@@ -86,6 +86,7 @@ class Article:
     image: ArticleImage | None
     site_name: str | None
     noindex: bool
+    lang: str | None = None  # BCP 47, when the page says
 
 
 def canonical_url(url: str) -> str:
@@ -168,7 +169,14 @@ def extract(body: bytes, url: str, charset: str | None = None) -> Article:
         _not_url(meta.get("article:author")), _not_url(meta.get("author"))
     )
     canonical = _first(root.xpath("//link[@rel='canonical']/@href"))
-    page_url = _absolute(canonical, url) or _absolute(meta.get("og:url"), url) or url
+    entity = ld.get("mainEntityOfPage")
+    page_url = (
+        _absolute(canonical, url)
+        or _absolute(meta.get("og:url"), url)
+        or _absolute(ld.get("url"), url)
+        or _absolute(entity.get("@id") if isinstance(entity, dict) else entity, url)
+        or url
+    )
     robots = " ".join(meta.get(name, "") for name in ("robots", "googlebot")).lower()
     return Article(
         url=canonical_url(page_url),
@@ -179,7 +187,18 @@ def extract(body: bytes, url: str, charset: str | None = None) -> Article:
         image=_image(ld.get("image"), meta, url),
         site_name=site_name,
         noindex="noindex" in robots or "none" in robots.replace(",", " ").split(),
+        lang=_lang(_name(ld.get("inLanguage")), root.get("lang"), meta.get("og:locale")),
     )
+
+
+def _lang(*values: Any) -> str | None:
+    """The first value that is a language tag (``og:locale``'s ``en_US`` becomes ``en-US``)."""
+    for value in values:
+        if isinstance(value, str):
+            tag = value.strip().replace("_", "-")
+            if re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*", tag):
+                return tag
+    return None
 
 
 def _parse(body: bytes, charset: str | None) -> Any:
