@@ -130,6 +130,7 @@ def site(other: Site) -> Iterator[Site]:
                 HTML,
                 b"<title>Save 10%%firstname%% now</title><meta name='description' content='x'>",
             ),
+            "/merge-field-image": (200, HTML, b""),
             "/unlisted": (
                 200,
                 {**HTML, "X-Robots-Tag": "noindex"},
@@ -148,6 +149,12 @@ def site(other: Site) -> Iterator[Site]:
             b"<meta property='og:image:alt' content='A red square'></head></html>"
         )
         started.routes[path] = (200, HTML, page)
+    started.routes["/merge-field-image"] = (
+        200,
+        HTML,
+        b"<title>10%%firstname%% off</title><meta name='description' content='x'>"
+        b"<meta property='og:image' content='" + started.url("/images/photo.jpg").encode() + b"'>",
+    )
     started.routes["/r2"] = (302, {"Location": started.url("/r3")}, b"")
     yield started
     _stop(started)
@@ -534,3 +541,40 @@ def test_the_connection_goes_to_the_checked_address_under_the_real_name(site: Si
         pytest.fail(f"fetching through localhost failed: {error}")
     assert result.body.startswith(b"<!DOCTYPE html>")
     assert site.hosts[-1] == f"localhost:{port}"
+
+
+def test_downloads_never_overwrite_and_are_undone_with_their_teaser(
+    ws: Path, site: Site, run: Run
+) -> None:
+    from newsletter.fetch.images import prepare
+
+    issue = issue_of(ws)
+    own = ws / "assets" / "with-image.jpg"
+    own.write_bytes(b"the editor's own file")
+    code, out, err = run("teasers", "add", str(issue), site.url("/with-image"), "--download")
+    assert code == 0, err
+    assert own.read_bytes() == b"the editor's own file"
+    assert teasers_of(issue)[-1]["image"]["src"] == "assets/with-image-2.jpg"
+    assert "saved assets/with-image-2.jpg\n" in out
+
+    failing = site.url("/merge-field-image")
+    code, _, err = run("teasers", "add", str(issue), failing, "--download")
+    assert code == 1 and "unknown merge field" in err
+    assert not (ws / "assets" / "merge-field-image.jpg").exists()  # written, then undone
+    same = ws / "assets" / "merge-field-image.jpg"
+    same.write_bytes(prepare(_jpeg(1200, 800)).data)  # already there, identical: reused
+    assert run("teasers", "add", str(issue), failing, "--download")[0] == 1
+    assert same.exists()
+
+
+def test_new_with_lead_and_download_saves_the_image(ws: Path, site: Site, run: Run) -> None:
+    code, out, err = run(
+        "new", "photo", "--date", "2025-06-29", "--lead", site.url("/with-image"), "--download"
+    )
+    assert (code, err) == (0, "")
+    assert out == (
+        "saved assets/with-image.jpg\nwrote issues/2025-06-29-photo.yaml (lead: A photo story)\n"
+    )
+    lead = yaml.safe_load((ws / "issues" / "2025-06-29-photo.yaml").read_text())["lead"]
+    assert lead["image"] == {"src": "assets/with-image.jpg", "alt": "A red square"}
+    assert lead["body"] == "An article with a real photo.\n"

@@ -55,6 +55,8 @@ def command(
         )
         for warning in report.warnings:
             click.echo(f"warning: {report.url}: {warning}", err=True)
+        for image in report.images:
+            click.echo(f"saved {image}")
         click.echo(f"wrote {report.issue} (lead: {report.headline})")
         return
     path = create_issue(ws.issues_dir, slug, date, brand=ws.settings.newsletter.brand)

@@ -11,7 +11,9 @@ print: the CLI shows the report.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -137,12 +139,12 @@ def add_teasers(
     }
     added: list[CommentedMap] = []
     outcomes: list[UrlOutcome] = []
-    saved: list[Path] = []
+    saved: list[_Saved] = []
     for url in (u.strip() for u in urls):
         if canonical_url(url) in known:
             outcomes.append(_already(url, known[canonical_url(url)]))
             continue
-        picture = None
+        picture: _Saved | None = None
         try:
             found = _read(url, policy)
             article = found.article
@@ -150,7 +152,8 @@ def add_teasers(
                 outcomes.append(_already(url, known[article.url]))
                 continue
             if download and not dry_run:
-                src = picture = _download(article, workspace, policy, found.warnings)
+                picture = _download(article, workspace, policy, found.warnings, "teaser")
+                src = picture.src if picture else None
             else:
                 src = _remote_image(article, found.warnings)
             teaser = _teaser(article, url, src, found.warnings)
@@ -165,11 +168,11 @@ def add_teasers(
                 raise FetchError(_problem_text(error)) from None
         except FetchError as error:
             if picture:
-                (workspace.root / picture).unlink(missing_ok=True)
+                picture.undo(workspace.root)
             outcomes.append(UrlOutcome(url, "failed", str(error)))
             continue
         if picture:
-            saved.append(workspace.root / picture)
+            saved.append(picture)
         known[article.url] = known[canonical_url(url)] = len(teasers)
         added.append(teaser)
         outcomes.append(UrlOutcome(url, "added", str(teaser["headline"]), tuple(found.warnings)))
@@ -178,8 +181,8 @@ def add_teasers(
         try:
             replace_file(issue_path, document.text(), document.original, display)
         except NewsletterError:
-            for path in saved:
-                path.unlink(missing_ok=True)
+            for picture in saved:
+                picture.undo(workspace.root)
             raise
     return TeasersReport(
         issue=display,
@@ -187,7 +190,7 @@ def add_teasers(
         written=written,
         dry_run=dry_run,
         added_yaml=yaml_text(CommentedSeq(added)) if added else "",
-        images=tuple(workspace.display(p) for p in saved),
+        images=tuple(p.src for p in saved if p.created),
     )
 
 
@@ -214,12 +217,14 @@ def new_issue_from_url(
     article = found.article
     path = create_issue(workspace.issues_dir, slug, day, brand=workspace.settings.newsletter.brand)
     display = workspace.display(path)
-    picture = None
+    picture: _Saved | None = None
     try:
-        if download and article.image:
-            picture = _download(article, workspace, policy, found.warnings)
+        if download:
+            picture = _download(article, workspace, policy, found.warnings, "lead")
+            src = picture.src if picture else None
+        else:
+            src = _remote_image(article, found.warnings)
         document = IssueDocument.read(path, display)
-        src = picture if download else _remote_image(article, found.warnings)
         language = workspace.settings.newsletter.lang
         _fill_lead(document.lead(), article, url, src, found.warnings, language)
         text = document.text()
@@ -228,14 +233,14 @@ def new_issue_from_url(
     except BaseException:
         path.unlink(missing_ok=True)  # the skeleton this call wrote, and nothing else
         if picture:
-            (workspace.root / picture).unlink(missing_ok=True)
+            picture.undo(workspace.root)
         raise
     return LeadReport(
         issue=display,
         url=url,
         headline=article.headline or "",
         warnings=tuple(found.warnings),
-        images=(picture,) if picture else (),
+        images=(picture.src,) if picture and picture.created else (),
     )
 
 
@@ -289,10 +294,28 @@ def _remote_image(article: Article, warnings: list[str]) -> str | None:
     return article.image.src
 
 
+@dataclass(frozen=True)
+class _Saved:
+    """An image under ``assets/``: its workspace path, and whether this run wrote it."""
+
+    src: str
+    created: bool
+
+    def undo(self, root: Path) -> None:
+        """Remove the file if this run wrote it (an identical file that was there stays)."""
+        if self.created:
+            (root / self.src).unlink(missing_ok=True)
+
+
 def _download(
-    article: Article, workspace: Workspace, policy: FetchPolicy, warnings: list[str]
-) -> str | None:
-    """Save the article's image under ``assets/``; its workspace path, or None with a warning."""
+    article: Article, workspace: Workspace, policy: FetchPolicy, warnings: list[str], what: str
+) -> _Saved | None:
+    """Save the article's image under ``assets/``; None, with a warning, if it cannot be used.
+
+    The file is named after the article; an existing file of that name with other content is
+    never overwritten (the next free ``-2``, ``-3`` ... is taken), one with the same content
+    is reused.
+    """
     if article.image is None:
         return None
     try:
@@ -306,26 +329,43 @@ def _download(
         )
         picture = images.prepare(page.body)
     except (FetchError, ValueError) as error:
-        warnings.append(f"the image {article.image.src} {error}; the teaser has no image")
+        warnings.append(f"the image {article.image.src} {error}; the {what} has no image")
         return None
     folder = workspace.root / "assets"
-    folder.mkdir(exist_ok=True)
     stem = _slug(article.url)
-    for number in range(1, 100):
-        name = (
-            f"{stem}.{picture.extension}" if number == 1 else f"{stem}-{number}.{picture.extension}"
+    try:
+        folder.mkdir(exist_ok=True)
+        for number in range(1, 100):
+            name = f"{stem}-{number}" if number > 1 else stem
+            target = folder / f"{name}.{picture.extension}"
+            if target.exists():
+                if target.read_bytes() == picture.data:
+                    return _Saved(f"assets/{target.name}", created=False)
+                continue
+            if _write_new(target, picture.data):
+                return _Saved(f"assets/{target.name}", created=True)
+    except OSError as error:
+        warnings.append(
+            f"cannot save the image under assets/ ({error.strerror}); the {what} has no image"
         )
-        target = folder / name
-        try:
-            with target.open("xb") as out:
-                out.write(picture.data)
-        except FileExistsError:
-            if target.read_bytes() == picture.data:
-                return f"assets/{name}"
-            continue
-        return f"assets/{name}"
-    warnings.append(f"assets/ has 99 images named {stem}-N; the teaser has no image")
+        return None
+    warnings.append(f"assets/ has 99 images named {stem}-N; the {what} has no image")
     return None
+
+
+def _write_new(target: Path, data: bytes) -> bool:
+    """Write ``target`` whole or not at all, never over an existing file; False if one is there."""
+    handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    temporary = Path(name)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.link(temporary, target)  # fails if the name was taken meanwhile
+    except FileExistsError:
+        return False
+    finally:
+        temporary.unlink(missing_ok=True)
+    return True
 
 
 def _slug(url: str) -> str:

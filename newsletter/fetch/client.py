@@ -14,8 +14,8 @@ sits inside a newsroom network. So every hop of a fetch is vetted before anythin
   article the editor meant is not what would be read;
 - a connect timeout, and a total one checked between reads; a body limit enforced while
   streaming (on the decoded bytes, so a compressed bomb stops too); a Content-Type check;
-- no proxy from the environment (it would connect where the check did not look), no cookies
-  kept, no connection reused between hops.
+- no proxy from the environment (it would connect where the check did not look), no
+  connection reused between hops, nothing kept from one fetch to the next.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import ipaddress
 import socket
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from urllib.parse import urljoin
 
@@ -103,7 +103,7 @@ class FetchPolicy:
     max_bytes: int = 3_000_000
     max_image_bytes: int = 8_000_000
     max_redirects: int = 5
-    user_agent: str = ""
+    user_agent: str = field(default_factory=_default_user_agent)
 
     @classmethod
     def from_settings(cls, settings: FetchSettings, allow: Iterable[str] = ()) -> FetchPolicy:
@@ -255,7 +255,6 @@ def _get(
         "Host": url.netloc.decode("ascii"),
         "User-Agent": policy.user_agent,
         "Accept": accept,
-        "Accept-Language": "en;q=1, *;q=0.5",
     }
     extensions = {"sni_hostname": host} if url.scheme == "https" else {}
     last: httpx.ConnectError | None = None
