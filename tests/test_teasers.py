@@ -361,12 +361,16 @@ def test_a_private_address_given_by_name_is_refused(ws: Path, site: Site, run: R
     assert len(site.requests) == seen
 
 
-def test_only_http_urls_are_read(ws: Path, run: Run) -> None:
-    code, _, err = run("teasers", "add", str(issue_of(ws)), "file:///etc/passwd")
+def test_only_http_urls_without_passwords_are_read(ws: Path, run: Run) -> None:
+    secret = "https://editor:hunter2@cms.example.com/draft"
+    code, _, err = run("teasers", "add", str(issue_of(ws)), "file:///etc/passwd", secret)
     assert code == 1
-    assert err.splitlines()[0] == (
-        "error: file:///etc/passwd: not an http(s) URL; paste the article's address, https://..."
-    )
+    assert err.splitlines()[:2] == [
+        "error: file:///etc/passwd: not an http(s) URL; paste the article's address, https://...",
+        "error: https://***@cms.example.com/draft: has a user name or password in it; paste the "
+        "article's public URL",
+    ]
+    assert "hunter2" not in err
 
 
 def test_a_slow_page_times_out(ws: Path, site: Site, run: Run) -> None:

@@ -169,7 +169,7 @@ def add_teasers(
         except FetchError as error:
             if picture:
                 picture.undo(workspace.root)
-            outcomes.append(UrlOutcome(url, "failed", str(error)))
+            outcomes.append(UrlOutcome(_shown(url), "failed", str(error)))
             continue
         if picture:
             saved.append(picture)
@@ -213,7 +213,7 @@ def new_issue_from_url(
     try:
         found = _read(url, policy)
     except FetchError as error:
-        raise NewsletterError(f"{url}: {error}; no issue written") from None
+        raise NewsletterError(f"{_shown(url)}: {error}; no issue written") from None
     article = found.article
     path = create_issue(workspace.issues_dir, slug, day, brand=workspace.settings.newsletter.brand)
     display = workspace.display(path)
@@ -252,7 +252,16 @@ def _policy(workspace: Workspace, allow_hosts: Sequence[str]) -> FetchPolicy:
 
 
 def _already(url: str, number: int) -> UrlOutcome:
-    return UrlOutcome(url, "skipped", f"already in the issue (teaser {number})")
+    return UrlOutcome(_shown(url), "skipped", f"already in the issue (teaser {number})")
+
+
+def _shown(url: str) -> str:
+    """``url`` fit to print: a user name or password in it is replaced by ``***``."""
+    scheme, sep, rest = url.partition("://")
+    netloc, slash, path = rest.partition("/")
+    if sep and "@" in netloc:
+        return f"{scheme}://***@{netloc.rpartition('@')[2]}{slash}{path}"
+    return url
 
 
 def _check_loads(text: str, path: Path, workspace: Workspace, display: str) -> None:
