@@ -80,21 +80,9 @@ def add(
     report = add_teasers(
         ws, issue, urls, allow_hosts=allow_hosts, dry_run=dry_run, download=download
     )
-    for outcome in report.outcomes:
-        for warning in outcome.warnings:
-            click.echo(f"warning: {outcome.url}: {warning}", err=True)
-        if outcome.status == "failed":
-            click.echo(f"error: {outcome.url}: {outcome.message}", err=True)
-        else:
-            click.echo(f"{outcome.status} {outcome.url}: {outcome.message}", err=dry_run)
-    for image in report.images:
-        click.echo(f"saved {image}")
+    for kind, line in report.lines():
+        click.echo(line, err=kind != "note" or dry_run)
     if dry_run:
         click.echo(report.added_yaml, nl=False)
-    elif report.written:
-        click.echo(f"wrote {report.issue} ({report.added} teaser(s) added)")
     if not report.ok:
-        click.echo(
-            f"{report.failed} of {len(urls)} URL(s) failed; nothing was added for them", err=True
-        )
         raise click.exceptions.Exit(1)

@@ -88,6 +88,30 @@ class TeasersReport:
         """True when every URL was added or was already there."""
         return self.failed == 0
 
+    def lines(self) -> list[tuple[Literal["note", "warning", "error"], str]]:
+        """What to tell the editor, one line each, in order: per URL its warnings and what
+        happened to it, the images saved, the file written, and how many URLs failed. The
+        command line and the preview show the same lines."""
+        lines: list[tuple[Literal["note", "warning", "error"], str]] = []
+        for outcome in self.outcomes:
+            lines += [("warning", f"warning: {outcome.url}: {w}") for w in outcome.warnings]
+            if outcome.status == "failed":
+                lines.append(("error", f"error: {outcome.url}: {outcome.message}"))
+            else:
+                lines.append(("note", f"{outcome.status} {outcome.url}: {outcome.message}"))
+        lines += [("note", f"saved {image}") for image in self.images]
+        if self.written:
+            lines.append(("note", f"wrote {self.issue} ({self.added} teaser(s) added)"))
+        if self.failed:
+            lines.append(
+                (
+                    "error",
+                    f"{self.failed} of {len(self.outcomes)} URL(s) failed; "
+                    "nothing was added for them",
+                )
+            )
+        return lines
+
 
 @dataclass(frozen=True)
 class LeadReport:
