@@ -60,7 +60,7 @@ class _Server(ThreadingHTTPServer):
         """A client that gave up (the timeout test) is expected; keep the output clean."""
 
 
-def _start(site: Site) -> Site:
+def start_site(site: Site) -> Site:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             site.requests.append(self.path)
@@ -85,7 +85,7 @@ def _start(site: Site) -> Site:
     return site
 
 
-def _stop(site: Site) -> None:
+def stop_site(site: Site) -> None:
     assert site.server is not None
     site.release.set()
     site.server.shutdown()
@@ -98,9 +98,9 @@ HTML = {"Content-Type": "text/html; charset=utf-8"}
 @pytest.fixture(scope="module")
 def other() -> Iterator[Site]:
     """A second loopback server, never allowed: nothing may ever reach it."""
-    site = _start(Site({"/secret": (200, HTML, b"<title>internal</title>")}))
+    site = start_site(Site({"/secret": (200, HTML, b"<title>internal</title>")}))
     yield site
-    _stop(site)
+    stop_site(site)
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +138,7 @@ def site(other: Site) -> Iterator[Site]:
             ),
         }
     )
-    started = _start(Site(routes))
+    started = start_site(Site(routes))
     head = b"<meta property='og:description' content='An article with a real photo.'>"
     for path, image in (("/with-image", "photo.jpg"), ("/with-broken-image", "not-an-image.jpg")):
         page = (
@@ -157,7 +157,7 @@ def site(other: Site) -> Iterator[Site]:
     )
     started.routes["/r2"] = (302, {"Location": started.url("/r3")}, b"")
     yield started
-    _stop(started)
+    stop_site(started)
 
 
 @pytest.fixture
