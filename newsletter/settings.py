@@ -277,6 +277,11 @@ class FetchSettings(_Table):
     user_agent: str | None = Field(
         None, description="The User-Agent header (default: newsletter/<version> and what it does)."
     )
+    ca_file: str | None = Field(
+        None,
+        description="A PEM file of certificate authorities to trust besides the usual ones "
+        "(an intranet CMS with its own CA); a path relative to the workspace.",
+    )
 
 
 class Settings(_Table):

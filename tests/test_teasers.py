@@ -10,6 +10,7 @@ for real through click's CliRunner on a workspace made by ``newsletter init``.
 from __future__ import annotations
 
 import io
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -60,7 +61,7 @@ class _Server(ThreadingHTTPServer):
         """A client that gave up (the timeout test) is expected; keep the output clean."""
 
 
-def start_site(site: Site) -> Site:
+def start_site(site: Site, tls: ssl.SSLContext | None = None) -> Site:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             site.requests.append(self.path)
@@ -81,6 +82,8 @@ def start_site(site: Site) -> Site:
             pass
 
     site.server = _Server(("127.0.0.1", 0), Handler)
+    if tls is not None:
+        site.server.socket = tls.wrap_socket(site.server.socket, server_side=True)
     threading.Thread(target=site.server.serve_forever, daemon=True).start()
     return site
 
@@ -582,3 +585,34 @@ def test_new_with_lead_and_download_saves_the_image(ws: Path, site: Site, run: R
     lead = yaml.safe_load((ws / "issues" / "2025-06-29-photo.yaml").read_text())["lead"]
     assert lead["image"] == {"src": "assets/with-image.jpg", "alt": "A red square"}
     assert lead["body"] == "An article with a real photo.\n"
+
+
+def test_https_checks_the_certificate_of_the_real_name_at_the_checked_address(
+    tmp_path: Path,
+) -> None:
+    import trustme
+
+    from newsletter.fetch.client import FetchError, FetchPolicy, fetch
+
+    authority = trustme.CA()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    authority.issue_cert("localhost").configure_cert(context)
+    names: list[str | None] = []
+    context.sni_callback = lambda _socket, name, _context: names.append(name)
+    body = (ARTICLES / "plain-html.html").read_bytes()
+    secure = start_site(Site({"/news/plain-html": (200, HTML, body)}), tls=context)
+    try:
+        port = int(secure.host.split(":")[1])
+        ca_file = tmp_path / "ca.pem"
+        authority.cert_pem.write_to_path(str(ca_file))
+        allowed = frozenset({("localhost", port)})
+        url = f"https://localhost:{port}/news/plain-html"
+        page = fetch(url, FetchPolicy(allow_hosts=allowed, ca_file=ca_file))
+        assert page.body == body
+        assert (names[-1], secure.hosts[-1]) == ("localhost", f"localhost:{port}")
+        with pytest.raises(FetchError, match="CERTIFICATE_VERIFY_FAILED"):
+            fetch(url, FetchPolicy(allow_hosts=allowed))  # an authority nobody trusts
+        with pytest.raises(FetchError, match="cannot use \\[fetch\\] ca_file"):
+            fetch(url, FetchPolicy(allow_hosts=allowed, ca_file=tmp_path / "missing.pem"))
+    finally:
+        stop_site(secure)

@@ -270,7 +270,7 @@ def new_issue_from_url(
 
 def _policy(workspace: Workspace, allow_hosts: Sequence[str]) -> FetchPolicy:
     try:
-        return FetchPolicy.from_settings(workspace.settings.fetch, allow_hosts)
+        return FetchPolicy.from_settings(workspace.settings.fetch, allow_hosts, root=workspace.root)
     except ValueError as error:
         raise NewsletterError(f"--allow-host: {error}") from None
 

@@ -22,12 +22,15 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import ssl
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from urllib.parse import urljoin
 
+import certifi
 import httpx
 
 from ..settings import FetchSettings
@@ -104,14 +107,21 @@ class FetchPolicy:
     max_image_bytes: int = 8_000_000
     max_redirects: int = 5
     user_agent: str = field(default_factory=_default_user_agent)
+    ca_file: Path | None = None  # trusted besides certifi's authorities
 
     @classmethod
-    def from_settings(cls, settings: FetchSettings, allow: Iterable[str] = ()) -> FetchPolicy:
-        """The policy of ``[fetch]``, with the ``--allow-host`` entries in ``allow`` added.
+    def from_settings(
+        cls, settings: FetchSettings, allow: Iterable[str] = (), *, root: Path | None = None
+    ) -> FetchPolicy:
+        """The policy of ``[fetch]``, with the ``--allow-host`` entries in ``allow`` added;
+        ``ca_file`` is found under ``root`` (the workspace) when relative.
 
         Raises ValueError naming an entry that is not ``HOST[:PORT]``.
         """
         hosts = frozenset(parse_host(entry) for entry in (*settings.allow_hosts, *allow))
+        ca_file = Path(settings.ca_file) if settings.ca_file else None
+        if ca_file is not None and root is not None and not ca_file.is_absolute():
+            ca_file = root / ca_file
         return cls(
             allow_hosts=hosts,
             timeout=settings.timeout,
@@ -120,6 +130,7 @@ class FetchPolicy:
             max_image_bytes=settings.max_image_bytes,
             max_redirects=settings.max_redirects,
             user_agent=settings.user_agent or _default_user_agent(),
+            ca_file=ca_file,
         )
 
     def allows(self, host: str, port: int) -> bool:
@@ -202,6 +213,7 @@ def fetch(
         trust_env=False,
         follow_redirects=False,
         limits=httpx.Limits(max_keepalive_connections=0),
+        verify=_tls(policy),
     ) as client:
         for _ in range(policy.max_redirects + 1):
             response = _get(client, current, policy, deadline, accept)
@@ -213,6 +225,18 @@ def fetch(
             finally:
                 response.close()
     raise FetchError(f"more than {policy.max_redirects} redirects ([fetch] max_redirects)")
+
+
+def _tls(policy: FetchPolicy) -> ssl.SSLContext:
+    """Certificates checked against certifi's authorities, and ``ca_file``'s when given."""
+    context = ssl.create_default_context(cafile=certifi.where())
+    if policy.ca_file is not None:
+        try:
+            context.load_verify_locations(cafile=policy.ca_file)
+        except (OSError, ssl.SSLError) as error:
+            reason = getattr(error, "strerror", None) or str(error)
+            raise FetchError(f"cannot use [fetch] ca_file {policy.ca_file} ({reason})") from None
+    return context
 
 
 def _next_hop(current: httpx.URL, location: str, policy: FetchPolicy, same_site: bool) -> httpx.URL:
