@@ -84,7 +84,7 @@ def start_site(site: Site, tls: ssl.SSLContext | None = None) -> Site:
     site.server = _Server(("127.0.0.1", 0), Handler)
     if tls is not None:
         site.server.socket = tls.wrap_socket(site.server.socket, server_side=True)
-    threading.Thread(target=site.server.serve_forever, daemon=True).start()
+    threading.Thread(target=site.server.serve_forever, args=(0.05,), daemon=True).start()
     return site
 
 

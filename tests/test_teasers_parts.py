@@ -47,6 +47,16 @@ def test_json_ld_inside_main_entity_with_a_broken_block_beside_it() -> None:
     )
 
 
+def test_the_pages_own_article_wins_over_related_ones_listed_before_it() -> None:
+    related = '{"@type": "ItemList", "itemListElement": [{"@type": "ListItem", "item": {"@type": "NewsArticle", "headline": "Related"}}]}'
+    own = '{"@type": "NewsArticle", "headline": "Own", "description": "Mine"}'
+    body = page(f'<script type="application/ld+json">[{related}, {own}]</script>')
+    assert extract(body, PAGE).headline == "Own"
+    deep = "[" * 5000 + "]" * 5000  # too deep for json: ignored, the rest still counts
+    body = page(f'<script type="application/ld+json">{deep}</script><title>Title</title>')
+    assert extract(body, PAGE).headline == "Title"
+
+
 def test_twitter_card_when_there_is_no_open_graph() -> None:
     body = page(
         "<title>Title | Site</title>"

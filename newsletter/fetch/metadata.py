@@ -234,7 +234,7 @@ def _meta(root: Any) -> dict[str, str]:
 
 
 def _json_ld_article(root: Any) -> dict[str, Any]:
-    """The first Article-like JSON-LD object of the page, its ``@id`` references resolved."""
+    """The page's own Article-like JSON-LD object, its ``@id`` references resolved."""
     nodes: list[Any] = []
     for script in root.xpath("//script[@type]"):
         if script.get("type", "").split(";")[0].strip().lower() != "application/ld+json":
@@ -243,30 +243,36 @@ def _json_ld_article(root: Any) -> dict[str, Any]:
         text = re.sub(r"^(<!--|/\*<!\[CDATA\[\*/|<!\[CDATA\[)|(-->|/\*\]\]>\*/|\]\]>)$", "", text)
         try:
             nodes.append(json.loads(text.strip().rstrip(";")))
-        except ValueError:
+        except (ValueError, RecursionError):
             continue  # a broken block is the page's problem; the other sources still count
-    objects = list(_objects(nodes))
-    by_id = {obj["@id"]: obj for obj in objects if isinstance(obj.get("@id"), str)}
-    for obj in objects:
-        types = obj.get("@type")
-        names = {types} if isinstance(types, str) else set(types or ())
-        if names & ARTICLE_TYPES:
-            return {key: _resolve(value, by_id) for key, value in obj.items()}
-    return {}
+    found = list(_objects(nodes))
+    by_id = {obj["@id"]: obj for _, obj in found if isinstance(obj.get("@id"), str)}
+    articles = [(depth, obj) for depth, obj in found if _types(obj) & ARTICLE_TYPES]
+    if not articles:
+        return {}
+    # The page's own article sits highest; a related story in an ItemList is nested deeper.
+    _, article = min(articles, key=lambda pair: pair[0])
+    return {key: _resolve(value, by_id) for key, value in article.items()}
 
 
-def _objects(value: Any, depth: int = 0) -> Iterator[dict[str, Any]]:
-    """Every JSON object in ``value``: lists, ``@graph`` and nested ones (``mainEntity``)."""
-    if depth > 8:
+def _types(obj: dict[str, Any]) -> set[str]:
+    types = obj.get("@type")
+    return {types} if isinstance(types, str) else {t for t in types or () if isinstance(t, str)}
+
+
+def _objects(value: Any, depth: int = 0, level: int = 0) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Every JSON object in ``value`` with how deep it is nested (lists and ``@graph`` add no
+    depth, so every object of a graph counts as top level); ``level`` bounds the walk."""
+    if level > 24:
         return
     if isinstance(value, list):
         for item in value:
-            yield from _objects(item, depth + 1)
+            yield from _objects(item, depth, level + 1)
     elif isinstance(value, dict):
-        yield value
-        for item in value.values():
+        yield depth, value
+        for key, item in value.items():
             if isinstance(item, dict | list):
-                yield from _objects(item, depth + 1)
+                yield from _objects(item, depth if key == "@graph" else depth + 1, level + 1)
 
 
 def _resolve(value: Any, by_id: dict[str, dict[str, Any]]) -> Any:
