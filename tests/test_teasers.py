@@ -616,3 +616,13 @@ def test_https_checks_the_certificate_of_the_real_name_at_the_checked_address(
             fetch(url, FetchPolicy(allow_hosts=allowed, ca_file=tmp_path / "missing.pem"))
     finally:
         stop_site(secure)
+
+
+def test_an_invalid_issue_is_reported_and_no_page_is_read(ws: Path, site: Site, run: Run) -> None:
+    issue = issue_of(ws)
+    issue.write_text(issue.read_text(encoding="utf-8").replace("date: ", "date: soon "))
+    seen = len(site.requests)
+    code, out, err = run("teasers", "add", str(issue), site.url("/news/og-only"))
+    assert (code, out) == (1, "")
+    assert err.endswith("1 problem found\n") and ": date: expected a date" in err
+    assert len(site.requests) == seen

@@ -40,7 +40,12 @@ def fetch_options(func: F) -> F:
     )(func)
 
 
-@click.group("teasers")
+@click.group(
+    "teasers",
+    epilog="""\b
+Examples:
+  newsletter teasers add issues/2025-06-26-putin.yaml https://www.gzeromedia.com/news/a-story""",
+)
 def command() -> None:
     """Fill the "More from" row from article URLs."""
 
