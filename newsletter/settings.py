@@ -268,7 +268,9 @@ class FetchSettings(_Table):
     timeout: float = Field(
         15.0, gt=0, description="Seconds a whole page may take, redirects and body included."
     )
-    connect_timeout: float = Field(5.0, gt=0, description="Seconds to wait for a connection.")
+    connect_timeout: float = Field(
+        5.0, gt=0, description="Seconds to wait for the name to resolve, and for a connection."
+    )
     max_bytes: int = Field(
         3_000_000, gt=0, description="The largest page read; a bigger one is refused."
     )

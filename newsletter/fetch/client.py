@@ -23,11 +23,13 @@ from __future__ import annotations
 import ipaddress
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Any
 from urllib.parse import urljoin
 
 import certifi
@@ -159,10 +161,32 @@ def _why_not_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> s
     return None if address.is_global else "non-public"
 
 
+def _resolve(host: str, port: int, seconds: float) -> list[Any]:
+    """``getaddrinfo`` bounded in time: the system resolver has no timeout of its own, so it
+    runs in a daemon thread that is left behind if it takes longer than ``seconds``."""
+    found: list[Any] = []
+    failed: list[Exception] = []
+
+    def run() -> None:
+        try:
+            found.extend(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+        except Exception as error:  # handed to the caller below
+            failed.append(error)
+
+    thread = threading.Thread(target=run, name="newsletter-resolve", daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        raise FetchError(f"timed out resolving {host} after {seconds:g} s")
+    if failed:
+        raise failed[0]
+    return found
+
+
 def _vetted_addresses(host: str, port: int, policy: FetchPolicy) -> list[str]:
     """The addresses of ``host`` that may be connected to, or a FetchError saying why none."""
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        infos = _resolve(host, port, policy.connect_timeout)
     except (socket.gaierror, UnicodeError) as error:
         reason = error.strerror if isinstance(error, socket.gaierror) else "not a valid name"
         raise FetchError(f"cannot resolve {host} ({reason})") from None
