@@ -194,7 +194,7 @@ def _teaser(document: IssueDocument, url: str) -> None:
 
     teaser = CommentedMap(headline="New", url=url, summary="A summary.")
     mark(teaser, ["headline", "url", "summary"], f"from {url}")
-    document.teasers().append(teaser)
+    document.append_teaser(teaser)
 
 
 def test_the_example_issue_keeps_every_line(workspace_dir: Path) -> None:
@@ -206,10 +206,27 @@ def test_the_example_issue_keeps_every_line(workspace_dir: Path) -> None:
     after = document.text()
     assert after.startswith(before)
     assert after[len(before) :] == (
+        "\n"  # its teasers are separated by blank lines, and so is the new one
         "  - headline: New  # from https://example.com/new\n"
         "    url: https://example.com/new # from https://example.com/new\n"
         "    summary: A summary. # from https://example.com/new\n"
     )
+
+
+def test_a_teaser_taken_off_again_leaves_no_trace_and_the_next_is_spaced_too(
+    workspace_dir: Path,
+) -> None:
+    path = workspace_dir / "issues" / f"{EXAMPLE}.yaml"
+    before = path.read_text(encoding="utf-8")
+    document = IssueDocument.read(path, "example")
+    _teaser(document, "https://example.com/refused")
+    document.teasers().pop()
+    assert document.text() == before
+    _teaser(document, "https://example.com/one")
+    _teaser(document, "https://example.com/two")
+    added = document.text()[len(before) :]
+    assert added.startswith("\n  - headline: New  # from https://example.com/one\n")
+    assert "\n\n  - headline: New  # from https://example.com/two\n" in added
 
 
 def test_other_indentation_and_a_flow_list_are_kept(tmp_path: Path) -> None:

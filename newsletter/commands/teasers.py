@@ -184,7 +184,7 @@ def add_teasers(
             if _foreign(article.lang, document.data.get("lang") or language):
                 teaser["lang"] = article.lang
                 mark(teaser, ["lang"], f"from {url}")
-            teasers.append(teaser)
+            document.append_teaser(teaser)
             try:
                 _check_loads(document.text(), issue_path, workspace, display)
             except ProblemsError as error:

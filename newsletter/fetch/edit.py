@@ -14,12 +14,14 @@ import io
 import os
 import tempfile
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import YAMLError
+from ruamel.yaml.error import CommentMark, YAMLError
+from ruamel.yaml.tokens import CommentToken
 from ruamel.yaml.util import load_yaml_guess_indent
 
 from ..problems import NewsletterError
@@ -108,6 +110,21 @@ class IssueDocument:
         self.data["teasers"] = fresh
         return fresh
 
+    def append_teaser(self, teaser: CommentedMap) -> None:
+        """Add ``teaser`` at the end of the list, after a blank line if the editor's teasers
+        are separated by blank lines (the blank belongs to the new item, so popping it off
+        again leaves the file as it was)."""
+        teasers = self.teasers()
+        if self.blank_separated:
+            teaser.ca.comment = [None, [CommentToken("\n", CommentMark(0), None)]]
+        teasers.append(teaser)
+
+    @cached_property
+    def blank_separated(self) -> bool:
+        """Whether the file's teasers (two at least) each end with a blank line before the next."""
+        items = list(self.teasers())
+        return len(items) > 1 and all(_ends_with_blank(item) for item in items[:-1])
+
     def lead(self) -> CommentedMap:
         """The ``lead`` mapping (made if missing) to fill in."""
         current = self.data.get("lead")
@@ -121,6 +138,19 @@ class IssueDocument:
         out = io.StringIO()
         self.yaml.dump(self.data, out)
         return self.head + out.getvalue() + self.tail
+
+
+def _ends_with_blank(item: object) -> bool:
+    """Whether a block mapping's last line is followed by an empty line."""
+    while isinstance(item, CommentedMap) and item:
+        last = list(item)[-1]
+        if isinstance(item[last], CommentedMap):
+            item = item[last]
+            continue
+        slots = item.ca.items.get(last)
+        token = slots[2] if slots and len(slots) > 2 else None
+        return token is not None and str(token.value).endswith("\n\n")
+    return False
 
 
 def mark(mapping: CommentedMap, keys: list[str], note: str) -> None:
@@ -156,7 +186,7 @@ def yaml_text(value: Any) -> str:
     """``value`` (plain or round-trip data) as block YAML, comments included."""
     out = io.StringIO()
     _yaml(2, 4, 2).dump(value, out)
-    return out.getvalue()
+    return out.getvalue().lstrip("\n")
 
 
 def replace_file(path: Path, text: str, expected: str, display: str) -> None:
