@@ -146,6 +146,8 @@ def test_canonical_url(url: str, expected: str) -> None:
         ("224.0.0.251", "multicast"),
         ("0.0.0.0", "unspecified"),
         ("::ffff:10.0.0.1", "private"),
+        ("2002:7f00:1::1", "loopback"),  # 6to4 of 127.0.0.1
+        ("64:ff9b::a9fe:a9fe", "link-local"),  # NAT64 of 169.254.169.254
         ("100.64.0.1", "non-public"),
         ("fc00::1", "private"),
     ],

@@ -73,6 +73,10 @@ _WALLS = {
 }
 
 
+#: The well-known NAT64 prefix (RFC 6052): its last 32 bits are an IPv4 address.
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+
 class FetchError(Exception):
     """Why a URL could not be read, as one line an editor can act on."""
 
@@ -153,8 +157,15 @@ class Page:
 
 def _why_not_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
     """The kind of a non-public address ("loopback", "private" ...), or None for a public one."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        # An IPv4 address inside an IPv6 one (mapped, 6to4, Teredo, NAT64) is judged as itself.
+        embedded = address.ipv4_mapped or address.sixtofour
+        if address.teredo:
+            embedded = address.teredo[1]
+        if address in _NAT64:
+            embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+        if embedded is not None:
+            address = embedded
     for kind in ("loopback", "unspecified", "link_local", "multicast", "private", "reserved"):
         if getattr(address, f"is_{kind}"):
             return kind.replace("_", "-")
