@@ -410,10 +410,14 @@ def test_dry_run_prints_yaml_and_touches_nothing(ws: Path, site: Site, run: Run)
     assert err.splitlines() == [
         f"warning: {url}: the page asks search engines not to index it (robots noindex): "
         "check that it is meant to be public",
-        f"warning: {url}: the image {site.url('/images/photo.jpg')} is not https: mail clients "
-        "may block it (use --download)",
         f"added {url}: Relative image, resolved",
     ]
+    code, _, err = run("teasers", "add", str(issue), url, "--dry-run")  # without --download
+    assert code == 0
+    assert (
+        f"warning: {url}: the image {site.url('/images/photo.jpg')} is not https: mail clients "
+        "may block it (use --download)"
+    ) in err.splitlines()
 
 
 def test_download_saves_a_resized_image_and_the_issue_builds(

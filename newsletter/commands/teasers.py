@@ -178,8 +178,8 @@ def add_teasers(
             if download and not dry_run:
                 picture = _download(article, workspace, policy, found.warnings, "teaser")
                 src = picture.src if picture else None
-            else:
-                src = _remote_image(article, found.warnings)
+            else:  # a dry run with --download would save it: no warning about its URL
+                src = _remote_image(article, [] if download else found.warnings)
             teaser = _teaser(article, url, src, found.warnings)
             if _foreign(article.lang, document.data.get("lang") or language):
                 teaser["lang"] = article.lang
