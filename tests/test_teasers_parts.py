@@ -268,6 +268,12 @@ def test_replace_file_is_atomic_and_refuses_a_file_changed_meanwhile(tmp_path: P
     assert path.read_text(encoding="utf-8") == "a: 2\n"
     assert path.stat().st_mode & 0o777 == 0o640
     assert [p.name for p in tmp_path.iterdir()] == ["x.yaml"]  # no temporary file left
+    windows = tmp_path / "w.yaml"
+    windows.write_bytes(b"a: 1\r\nb: 2\r\n")
+    document = IssueDocument.read(windows, "w.yaml")
+    document.data["c"] = 3
+    replace_file(windows, document.text(), document.original, "w.yaml")
+    assert windows.read_bytes() == b"a: 1\r\nb: 2\r\nc: 3\r\n"
 
 
 # -- images -----------------------------------------------------------------------------------

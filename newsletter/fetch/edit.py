@@ -190,9 +190,11 @@ def yaml_text(value: Any) -> str:
 
 
 def replace_file(path: Path, text: str, expected: str, display: str) -> None:
-    """Write ``text`` to ``path`` atomically, if ``path`` still holds ``expected``."""
+    """Write ``text`` to ``path`` atomically, if ``path`` still holds ``expected``; a file
+    with Windows line ends keeps them."""
     try:
-        if path.read_text(encoding="utf-8") != expected:
+        raw = path.read_bytes()
+        if raw.decode("utf-8", errors="replace").replace("\r\n", "\n") != expected:
             raise NewsletterError(
                 f"{display}: changed while the pages were read; nothing written, run the "
                 "command again"
@@ -201,7 +203,8 @@ def replace_file(path: Path, text: str, expected: str, display: str) -> None:
         handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         temporary = Path(name)
         try:
-            with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+            newline = "\r\n" if b"\r\n" in raw else "\n"
+            with os.fdopen(handle, "w", encoding="utf-8", newline=newline) as out:
                 out.write(text)
                 out.flush()
                 os.fsync(out.fileno())
