@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from newsletter.commands.export import Exported, export_issue
     from newsletter.commands.scaffold import create_issue, create_workspace
     from newsletter.commands.send import SendReport, StatusReport, list_send, send_status, test_send
+    from newsletter.commands.teasers import add_teasers
     from newsletter.errors import NewsletterError, Problem, ProblemsError
     from newsletter.mail.message import build_message
     from newsletter.mail.values import merge_values, sample_values
@@ -64,6 +65,7 @@ _EXPORTS = {
     "StatusReport": "commands.send",
     "Teaser": "model.issue",
     "Workspace": "model.workspace",
+    "add_teasers": "commands.teasers",
     "build": "commands.build",
     "build_issue": "pipeline.stages",
     "build_message": "mail.message",
@@ -106,6 +108,7 @@ __all__ = [
     "StatusReport",
     "Teaser",
     "Workspace",
+    "add_teasers",
     "build",
     "build_issue",
     "build_message",

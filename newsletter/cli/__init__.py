@@ -17,6 +17,7 @@ __all__ = ["cli", "main"]
 COMMANDS = {
     "init": ("init", "Make a new workspace folder with settings and a first issue."),
     "new": ("new", "Write a dated issue skeleton into issues/."),
+    "teasers": ("teasers", "Add teasers to an issue, read from article URLs."),
     "validate": ("validate", "Check issue files for mistakes without building them."),
     "build": ("build", "Build issues into out/<slug>/ (HTML, text, MJML, .eml, meta.json)."),
     "check": ("check", "Review built emails before sending: links, images, size, a11y, clients."),

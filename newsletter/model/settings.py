@@ -18,6 +18,7 @@ from newsletter.model.clients import CLIENTS, DEFAULT_CLIENTS
 __all__ = [
     "CheckSettings",
     "ExportSettings",
+    "FetchSettings",
     "NewsletterSettings",
     "SendSettings",
     "Settings",
@@ -220,6 +221,50 @@ class CheckSettings(_Table):
     )
 
 
+def _check_allowed_host(value: str) -> str:
+    """``host`` or ``host:port`` (``[v6]:port`` for an IPv6 address), lowercased."""
+    value = value.strip().lower()
+    if not re.fullmatch(r"(\[[0-9a-f:.]+\]|[a-z0-9._-]+)(:\d{1,5})?", value):
+        raise ValueError(
+            f"expected a host or host:port like intranet.example.com:8080, got {value!r}"
+        )
+    return value
+
+
+class FetchSettings(_Table):
+    """``[fetch]``: how ``newsletter teasers add`` and ``newsletter new --lead`` read article pages.
+
+    The defaults suit public news sites; ``allow_hosts`` is the one way to let the tool reach a
+    private, loopback or link-local address (an intranet CMS), so that a pasted URL can never
+    be used to probe the editor's own network by accident.
+    """
+
+    allow_hosts: list[Annotated[str, AfterValidator(_check_allowed_host)]] = Field(
+        default_factory=list,
+        description="Hosts (host or host:port) that may be fetched although they resolve to a "
+        "private, loopback or link-local address.",
+    )
+    timeout: float = Field(
+        15.0, gt=0, description="Seconds a whole page may take, redirects and body included."
+    )
+    connect_timeout: float = Field(
+        5.0, gt=0, description="Seconds to wait for the name to resolve, and for a connection."
+    )
+    max_bytes: int = Field(
+        3_000_000, gt=0, description="The largest page read; a bigger one is refused."
+    )
+    max_image_bytes: int = Field(8_000_000, gt=0, description="The largest image --download saves.")
+    max_redirects: int = Field(5, ge=0, le=20, description="Redirects followed, at most.")
+    user_agent: str | None = Field(
+        None, description="The User-Agent header (default: newsletter/<version> and what it does)."
+    )
+    ca_file: str | None = Field(
+        None,
+        description="A PEM file of certificate authorities to trust besides the usual ones "
+        "(an intranet CMS with its own CA); a path relative to the workspace.",
+    )
+
+
 class Settings(_Table):
     """The whole of ``newsletter.toml``."""
 
@@ -229,3 +274,4 @@ class Settings(_Table):
     check: CheckSettings = CheckSettings()
     smtp: SmtpSettings = SmtpSettings()
     export: ExportSettings = ExportSettings()
+    fetch: FetchSettings = FetchSettings()

@@ -11,6 +11,7 @@ Routes:
 | ``/_/email/<file>``        | the built HTML, ``?scheme=light|dark`` (see :mod:`.scheme`) |
 | ``/_/events``              | server-sent events: ``build`` with each new generation      |
 | ``/<path>``                | an image file of the workspace (``/assets/photo.jpg``)      |
+| ``POST /_/teasers/<file>`` | the paste field: teasers from URLs (see :mod:`.teasers`)    |
 
 Nothing else is served: a path is decoded once, and one with ``.``/``..`` segments, hidden
 names, backslashes or NUL is refused before it is looked up; a file must resolve (symlinks
@@ -35,6 +36,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from newsletter.commands.preview.builds import Build, Builds
 from newsletter.commands.preview.page import index_page, issue_page
 from newsletter.commands.preview.scheme import Scheme, force_scheme
+from newsletter.commands.preview.teasers import MAX_BODY, add_from_page
 from newsletter.commands.preview.watcher import Watcher
 from newsletter.errors import NewsletterError
 from newsletter.mail.values import sample_values
@@ -190,6 +192,30 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self._dispatch(head=False)
+
+    def do_POST(self) -> None:
+        preview = self.server.preview
+        if preview.loopback and not self._host_is_loopback():
+            self._send(HTTPStatus.FORBIDDEN, "text/plain", b"unexpected Host header\n", False)
+            return
+        parts = _safe_parts(urlsplit(self.path).path) or []
+        issues = preview.builds.issues()
+        if len(parts) != 3 or parts[:2] != ["_", "teasers"] or parts[2] not in issues:
+            self._send(HTTPStatus.NOT_FOUND, "text/plain", b"not found\n", False)
+            return
+        length = self.headers.get("Content-Length", "")
+        if not length.isdigit() or int(length) > MAX_BODY:
+            self._send(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "text/plain", b"too large\n", False)
+            return
+        status, answer = add_from_page(
+            preview.root,
+            issues[parts[2]],
+            body=self.rfile.read(int(length)),
+            content_type=self.headers.get("Content-Type", ""),
+            origin=self.headers.get("Origin"),
+            host=self.headers.get("Host"),
+        )
+        self._send(status, "application/json", json.dumps(answer).encode(), False)
 
     def _dispatch(self, *, head: bool) -> None:
         preview = self.server.preview
