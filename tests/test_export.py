@@ -8,8 +8,6 @@ import os
 import zipfile
 from pathlib import Path
 
-import chevron
-import pybars
 import pytest
 from click.testing import CliRunner
 from lxml import html as lxml_html
@@ -18,6 +16,7 @@ from newsletter.cli import cli
 from newsletter.targets.esp import mailgun, ses
 
 from .delivery_support import ISSUE, make_workspace, parse, parts
+from .esp_engines import Handlebars, mustachio
 
 TRICKY = "issues/2025-06-27-tricky.yaml"
 
@@ -99,7 +98,20 @@ def test_mailchimp(ws: Path) -> None:
     assert 'src="images/budapest-pride.jpg"' in index and "newsletter-assets" not in index
 
 
-def test_sendgrid_renders_in_handlebars(ws: Path) -> None:
+@pytest.fixture(scope="module")
+def handlebars() -> Handlebars:
+    return Handlebars()
+
+
+def test_mailchimp_preheader_is_the_preview_text_tag(ws: Path) -> None:
+    html = files(ws, "2025-06-27-tricky", "mailchimp")["template.html"].decode()
+    tree = lxml_html.fromstring(html)
+    (hidden,) = tree.xpath("//body/div[contains(@style, 'display:none')]")
+    assert hidden.text_content() == "*|MC_PREVIEW_TEXT|*"
+    assert "stay as written" not in html  # the preheader lives in campaign.json alone
+
+
+def test_sendgrid_renders_in_handlebars(ws: Path, handlebars: Handlebars) -> None:
     version = json.loads(files(ws, "2025-06-27-tricky", "sendgrid")["template-version.json"])
     assert set(version) == {
         "name",
@@ -113,21 +125,34 @@ def test_sendgrid_renders_in_handlebars(ws: Path) -> None:
     assert version["generate_plain_content"] is False
     assert version["editor"] == "code" and version["active"] == 1
     assert "{{#if first_name}}{{first_name}}{{else}}there{{/if}}" in version["html_content"]
-    assert 'href="{{{unsubscribe}}}"' in version["html_content"]
-    assert 'href="{{{unsubscribe_preferences}}}"' in version["html_content"]
+    assert 'href="<%asm_group_unsubscribe_raw_url%>"' in version["html_content"]
+    assert 'href="<%asm_preferences_raw_url%>"' in version["html_content"]
     # [export] web_version_url stands where SendGrid has no tag
     web = "https://www.gzeromedia.com/newsletter/2025-06-27-tricky"
     assert f'href="{web}"' in version["html_content"]
-    hbs = pybars.Compiler()
-    data = {"first_name": "Ann <3", "email": "ann@example.com", "unsubscribe": "U"}
-    html = str(hbs.compile(version["html_content"])(data))
+    data = {"first_name": "Ann <3", "email": "ann@example.com"}
+    html = handlebars.render(version["html_content"], data)
     assert "Hello Ann &lt;3, this goes to ann@example.com." in html
     assert headline(html) == "Typed tags *|FNAME|* and {{ 7*7 }} and {{{ raw }}}"
-    text = str(hbs.compile(version["plain_content"])({"first_name": "", "email": "x@y.z"}))
+    text = handlebars.render(version["plain_content"], {"first_name": "", "email": "x@y.z"})
     assert "Hello there, this goes to x@y.z." in text
     assert "{\u200b{ 7*7 }}" in text
-    subject = str(hbs.compile(version["subject"])({"first_name": "Ann & Bo"}))
+    subject = handlebars.render(version["subject"], {"first_name": "Ann & Bo"})
     assert subject == "Hi Ann & Bo: *|FNAME|* and {\u200b{ 7*7 }}"
+
+
+def test_sendgrid_subject_limit(tmp_path: Path) -> None:
+    from newsletter.targets.esp import sendgrid
+
+    root = make_workspace(tmp_path / "ws")
+    issue = root / "issues" / "2025-06-28-long-subject.yaml"
+    issue.write_text(
+        f"subject: {'Long ' * 50}%%first_name%%\npreheader: Long subject\ndate: 2025-06-28\n"
+        "lead:\n  headline: Long\n  body: Hello.\n"
+    )
+    code, output = export(root, str(issue), "--esp", "sendgrid")
+    assert code == 1
+    assert f"over sendgrid's limit of {sendgrid.SUBJECT_LIMIT}; shorten the subject" in output
 
 
 def test_mailgun(ws: Path) -> None:
@@ -136,24 +161,30 @@ def test_mailgun(ws: Path) -> None:
     assert set(template) == {"name", "description", "template", "engine", "headers"}
     assert template["engine"] == "handlebars" and template["name"] == "2025-06-27-tricky"
     assert 'href="%unsubscribe_url%"' in template["template"]
-    assert json.loads(template["headers"])["Subject"].startswith("Hi {{#if first_name}}")
+    subject = json.loads(template["headers"])["Subject"]
+    assert subject.startswith("Hi %recipient.first_name_or_")
     text = out["template.txt"].decode()
-    assert "Hello {{#if first_name}}{{{first_name}}}{{else}}there{{/if}}" in text
+    assert "{{" not in text.replace("{\u200b{", "")  # Mailgun does not render the text part
+    assert "Hello %recipient.first_name_or_" in text
     assert "Unsubscribe: %unsubscribe_url%" in " ".join(text.split())
+    described = json.loads(out["variables.json"])
+    assert {v["field"] for v in described.values()} == {"first_name", "email"}
+    assert {v["fallback"] for v in described.values()} == {"", "there"}
 
 
-def test_postmark_renders_in_mustache(ws: Path) -> None:
+def test_postmark_renders_in_mustachio(ws: Path) -> None:
     template = json.loads(files(ws, "2025-06-27-tricky", "postmark")["template.json"])
     assert set(template) == {"Name", "Alias", "Subject", "HtmlBody", "TextBody", "TemplateType"}
     assert template["TemplateType"] == "Standard"
     assert template["Alias"] == "issue-2025-06-27-tricky"  # an alias starts with a letter
     assert 'href="{{{ pm:unsubscribe }}}"' in template["HtmlBody"]
     assert "Unsubscribe: {{{ pm:unsubscribe }}}" in " ".join(template["TextBody"].split())
-    html = chevron.render(template["HtmlBody"], {"first_name": "", "email": "a@b.c"})
+    html = mustachio(template["HtmlBody"], {"first_name": "", "email": "a@b.c"})
     assert "Hello there, this goes to a@b.c." in html
     assert headline(html) == "Typed tags *|FNAME|* and {{ 7*7 }} and {{{ raw }}}"
-    text = chevron.render(template["TextBody"], {"first_name": "Bo & Co"})
+    text = mustachio(template["TextBody"], {"first_name": "Bo & Co", "email": "a@b.c"})
     assert "Hello Bo & Co," in text
+    assert mustachio(template["Subject"], {"first_name": "Alex"}).startswith("Hi Alex: ")
 
 
 def test_ses(ws: Path) -> None:
@@ -161,7 +192,12 @@ def test_ses(ws: Path) -> None:
     assert set(template) == {"TemplateName", "TemplateContent"}
     assert set(template["TemplateContent"]) == {"Subject", "Html", "Text"}
     assert template["TemplateName"] == "2025-06-27-tricky"
-    assert 'href="{{amazonSESUnsubscribeUrl}}"' in template["TemplateContent"]["Html"]
+    content = template["TemplateContent"]
+    # bulk sends cannot use SES list management: our own link, per destination, escaped in HTML
+    assert 'href="{{unsubscribe_url_html}}"' in content["Html"]
+    assert "amazonSESUnsubscribeUrl" not in json.dumps(content)
+    assert "{{#if first_name}}{{first_name_html}}{{else}}there{{/if}}" in content["Html"]
+    assert "{{{" not in content["Subject"] + content["Text"]  # moto and SES have no triple-stash
 
 
 def test_eml_is_the_sample_subscribers_message(ws: Path) -> None:
@@ -187,10 +223,10 @@ def test_exports_hold_no_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 
 def test_a_field_the_esp_lacks_is_an_error_naming_it(tmp_path: Path) -> None:
     root = make_workspace(tmp_path / "ws", export_urls=False)
-    code, output = export(root, str(root / ISSUE), "--esp", "ses", "--esp", "mailchimp")
+    code, output = export(root, str(root / ISSUE), "--esp", "postmark", "--esp", "mailchimp")
     assert code == 1
     assert output == (
-        f"error: {ISSUE}: ses has no merge tag for %%preferences_url%%, %%web_version_url%%; "
+        f"error: {ISSUE}: postmark has no merge tag for %%preferences_url%%, %%web_version_url%%; "
         "set [export] preferences_url, web_version_url in newsletter.toml to the URLs to use\n"
     )
     assert not (root / "out").exists()  # nothing written, not even Mailchimp's files

@@ -17,7 +17,7 @@ from newsletter.errors import NewsletterError
 from newsletter.model.artifact import Artifact
 from newsletter.model.settings import Settings
 
-__all__ = ["ExportContext", "Exporter", "check_size", "json_file"]
+__all__ = ["ExportContext", "Exporter", "check_size", "check_subject", "json_file"]
 
 
 @dataclass(frozen=True)
@@ -43,4 +43,13 @@ def check_size(esp: str, what: str, size: int, limit: int) -> None:
         raise NewsletterError(
             f"{esp}: the {what} is {size / 1024:.1f} KB, over {esp}'s limit of "
             f"{limit // 1024} KB; shorten the issue"
+        )
+
+
+def check_subject(esp: str, subject: str, limit: int) -> None:
+    """Refuse a subject (as the export writes it, tags included) longer than ``esp`` takes."""
+    if len(subject) > limit:
+        raise NewsletterError(
+            f"{esp}: the subject is {len(subject)} characters with its merge tags, over "
+            f"{esp}'s limit of {limit}; shorten the subject"
         )

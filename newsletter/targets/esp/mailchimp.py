@@ -10,6 +10,11 @@ only plain merge tags, the fallback is dropped and the audience field's default 
 ``template.zip`` is what "Import zip" in Mailchimp's template editor takes: ``index.html`` with
 the issue's local images beside it under ``images/``, which Mailchimp uploads to its content
 studio and links. ``campaign.json`` is the body of the create-campaign call.
+
+The hidden preheader at the top of the HTML is ``*|MC_PREVIEW_TEXT|*``, which Mailchimp fills
+with the campaign's preview text (``settings.preview_text``), so that an edit of the preview
+text in Mailchimp changes what inboxes show. Mailchimp makes its own plain-text part from the
+HTML; the issue's ``email.txt`` is not part of this export.
 """
 
 from __future__ import annotations
@@ -56,6 +61,17 @@ def _defuse(text: str, kind: Kind) -> str:
 
 DIALECT = Dialect("mailchimp", _tag, _defuse)
 
+# The hidden preheader MJML writes first in <body>, from <mj-preview>.
+_PREVIEW = re.compile(
+    r"(<body\b[^>]*>\s*<div style=\"display:none;[^\"]*\">)(.*?)(</div>)", re.DOTALL
+)
+
+
+def _preview_tag(html: str) -> str:
+    """The hidden preheader replaced by ``*|MC_PREVIEW_TEXT|*`` (the HTML as is without one)."""
+    return _PREVIEW.sub(lambda m: f"{m[1]}*|MC_PREVIEW_TEXT|*{m[3]}", html, count=1)
+
+
 _IMG_SRC = re.compile(r"""(<img\b[^>]*?\bsrc=)(["'])(.*?)\2""", re.IGNORECASE | re.DOTALL)
 
 
@@ -66,7 +82,7 @@ def export(artifact: Artifact, context: ExportContext) -> dict[str, bytes]:
     nl = settings.newsletter
     fixed = fixed_urls(settings, email.slug)
     require(DIALECT, fixed, email.subject, email.preheader, email.html, email.text)
-    html = convert(email.html, DIALECT, "html", fixed)
+    html = _preview_tag(convert(email.html, DIALECT, "html", fixed))
     campaign = {
         "type": "regular",
         "settings": {
