@@ -29,6 +29,7 @@ from typing import IO, Any, Protocol
 import click
 
 from newsletter.commands.gate import blocking, list_send_errors
+from newsletter.commands.via import esp_transport, send_via
 from newsletter.delivery.journal import STATES, Journal, JournalRow
 from newsletter.delivery.plan import (
     journal_path,
@@ -231,9 +232,12 @@ def list_send(
     changed: bool = False,
     connect: Connector | None = None,
     progress: Progress | None = None,
+    via: str | None = None,
 ) -> SendReport:
     """Send ``issue`` to every subscriber of the CSV ``subscribers``, journaled: run it again
     after any interruption and it resumes, sending nobody the issue twice.
+
+    ``via`` names an ESP whose bulk API sends instead of ``[smtp]`` (:mod:`.via`).
 
     ``changed`` resumes a send although the issue's content differs from what the journal
     recorded for its slug (a typo fixed half-way); without it such a send is refused.
@@ -262,7 +266,8 @@ def list_send(
             report.notes.append(f"{done} already done, see --status")
         report.forced = forced
         return report
-    connector = connect or smtp_connector(settings)
+    sender = esp_transport(via, artifact, workspace) if via else None
+    connector = None if sender else (connect or smtp_connector(settings))
     with Journal(path) as journal:
         _claim(journal, slug, identity(artifact.email), artifact.display, changed=changed)
         recovered = journal.recover(slug)
@@ -289,16 +294,28 @@ def list_send(
         else:
             progress = progress or _Silent()
             progress.start(len(deliveries))
-            report = _deliver(
-                workspace,
-                deliveries,
-                template,
-                sign,
-                connector,
-                journal=journal,
-                issue=slug,
-                on_outcome=progress.advance,
-            )
+            if sender is not None:
+                sent = send_via(
+                    workspace,
+                    deliveries,
+                    sender,
+                    journal=journal,
+                    issue=slug,
+                    on_outcome=progress.advance,
+                )
+                report = SendReport(sent.outcomes, planned=len(deliveries), seconds=sent.seconds)
+            else:
+                assert connector is not None
+                report = _deliver(
+                    workspace,
+                    deliveries,
+                    template,
+                    sign,
+                    connector,
+                    journal=journal,
+                    issue=slug,
+                    on_outcome=progress.advance,
+                )
     report.notes[:0] = notes
     report.forced = forced
     report.unknown_skipped = 0 if resend_unknown else unknown

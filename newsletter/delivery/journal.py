@@ -196,6 +196,22 @@ class Journal:
                 (state, code, detail, attempt, _now(), issue, recipient),
             )
 
+    def mark_many(self, issue: str, marks: Iterable[tuple[str, str, int | None, str]]) -> None:
+        """Record many recipients' new states (``(recipient, state, code, detail)``) in one
+        transaction, committed before this returns: a batch sent through an ESP's API."""
+        now = _now()
+        with self._lock:
+            self._db.execute("BEGIN")
+            self._db.executemany(
+                "UPDATE sends SET state = ?, code = ?, detail = ?, attempts = attempts + ?, "
+                "updated = ? WHERE issue = ? AND recipient = ?",
+                (
+                    (state, code, detail, 1 if state == "sending" else 0, now, issue, recipient)
+                    for recipient, state, code, detail in marks
+                ),
+            )
+            self._db.execute("COMMIT")
+
     def counts(self, issue: str) -> dict[str, int]:
         with self._lock:
             rows = self._db.execute(

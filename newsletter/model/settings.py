@@ -17,6 +17,7 @@ from newsletter.model.clients import CLIENTS, DEFAULT_CLIENTS
 
 __all__ = [
     "CheckSettings",
+    "EspSettings",
     "ExportSettings",
     "FetchSettings",
     "NewsletterSettings",
@@ -185,6 +186,43 @@ class ExportSettings(_Table):
     )
 
 
+class PostmarkSettings(_Table):
+    """``[esp.postmark]``: Postmark's API for ``send --list --via postmark``."""
+
+    token_env: str = Field(
+        "POSTMARK_SERVER_TOKEN",
+        description="The environment variable that holds the server API token (never the token).",
+    )
+    api_url: http_url = Field("https://api.postmarkapp.com", description="Postmark's API.")
+    stream: str = Field("broadcast", description="The message stream: a broadcast stream.")
+
+
+class SesSettings(_Table):
+    """``[esp.ses]``: Amazon SES for ``send --list --via ses``; credentials, region and
+    endpoint come from boto3's chain (``AWS_*`` environment variables, profiles)."""
+
+    configuration_set: str | None = Field(
+        None, description="The SES configuration set to send with (event publishing)."
+    )
+
+
+class EspSettings(_Table):
+    """``[esp]``: list sends through an ESP's bulk API (``send --list --via NAME``)."""
+
+    rate: float | None = Field(
+        None, gt=0, description="Recipients per second, at most; none: as fast as the ESP takes."
+    )
+    retries: int = Field(
+        5, ge=0, description="Tries again after 429, 5xx or a lost connection, per batch."
+    )
+    retry_delay: float = Field(
+        1.0, ge=0, description="Seconds before the first retry (then doubled, with jitter)."
+    )
+    timeout: float = Field(30.0, gt=0, description="Seconds to wait for the ESP's answer.")
+    postmark: PostmarkSettings = PostmarkSettings()
+    ses: SesSettings = SesSettings()
+
+
 def _check_client(name: str) -> str:
     if name not in CLIENTS:
         raise ValueError(f"unknown email client {name!r} (known: {', '.join(CLIENTS)})")
@@ -275,3 +313,4 @@ class Settings(_Table):
     smtp: SmtpSettings = SmtpSettings()
     export: ExportSettings = ExportSettings()
     fetch: FetchSettings = FetchSettings()
+    esp: EspSettings = EspSettings()

@@ -1,0 +1,131 @@
+"""A list send through an ESP's bulk API: batches, journaled, retried, never twice.
+
+For each batch, :func:`deliver_batches` marks every recipient "sending" in one committed
+transaction *before* the call, then records each recipient's answer after it. Whatever stops
+the process between the two (``kill -9``, a lost connection), the next run finds the batch
+"sending" and the journal turns it into "unknown": reported, and sent again only when the
+editor asks. A 429, a 5xx or a connection refused is retried after ``Retry-After`` or an
+exponential backoff with jitter, ``retries`` times at most, after which the batch is
+"deferred" (a next run tries again); a recipient the ESP refused is "failed".
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+
+from newsletter.delivery.journal import Journal
+from newsletter.delivery.ratelimit import RateLimiter
+from newsletter.delivery.send import Delivery, Outcome, Report
+from newsletter.delivery.transport import Answer, BatchTransport, Retry, Unknown
+from newsletter.errors import NewsletterError
+
+__all__ = ["deliver_batches"]
+
+#: The longest wait between two tries, whatever ``Retry-After`` says.
+MAX_WAIT = 60.0
+
+_UNSAFE = ("\r", "\n", "\0")
+
+
+def deliver_batches(
+    deliveries: Sequence[Delivery],
+    transport: BatchTransport,
+    *,
+    issue: str,
+    journal: Journal | None,
+    rate: float | None,
+    retries: int,
+    retry_delay: float,
+    on_outcome: Callable[[Outcome], None] = lambda outcome: None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Report:
+    """Send every delivery in batches; return the report (a refused send is in its ``error``)."""
+    started = time.monotonic()
+    report = Report()
+    limiter = RateLimiter(rate) if rate else None
+
+    def record(batch: Sequence[Delivery], answers: Sequence[Answer]) -> None:
+        if journal is not None:
+            journal.mark_many(
+                issue,
+                ((d.key, a.state, a.code, a.detail) for d, a in zip(batch, answers, strict=True)),
+            )
+        for delivery, answer in zip(batch, answers, strict=True):
+            outcome = Outcome(delivery.to, answer.state, answer.code, answer.detail)
+            report.outcomes.append(outcome)
+            on_outcome(outcome)
+
+    try:
+        transport.prepare()
+        for batch in _batches(deliveries, transport.batch_size):
+            unsafe = [d for d in batch if _unsafe(d)]
+            if unsafe:  # nothing from a list reaches a header unchecked
+                record(
+                    unsafe,
+                    [Answer("failed", None, "a merge value holds CR, LF or NUL")] * len(unsafe),
+                )
+                batch = [d for d in batch if not _unsafe(d)]
+                if not batch:
+                    continue
+            if limiter is not None:
+                for _ in batch:
+                    limiter.wait()
+            record(batch, _send(batch, transport, journal, issue, retries, retry_delay, sleep))
+    except KeyboardInterrupt:
+        report.interrupted = True
+    except Exception as error:  # a NewsletterError: the ESP refused the whole send
+        report.error = error
+    finally:
+        transport.close()
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _send(
+    batch: Sequence[Delivery],
+    transport: BatchTransport,
+    journal: Journal | None,
+    issue: str,
+    retries: int,
+    retry_delay: float,
+    sleep: Callable[[float], None],
+) -> list[Answer]:
+    """One batch's answers, retried as the ESP asks; marks the batch "sending" before each try."""
+
+    def mark(state: str, code: int | None = None, detail: str = "") -> None:
+        if journal is not None:
+            journal.mark_many(issue, ((d.key, state, code, detail) for d in batch))
+
+    attempt = 0
+    while True:
+        mark("sending")
+        try:
+            return transport.send(batch)
+        except Unknown as unknown:
+            return [Answer("unknown", None, f"{transport.name}: {unknown}")] * len(batch)
+        except Retry as retry:
+            if attempt >= retries:
+                return [Answer("deferred", retry.code, f"{transport.name}: {retry.detail}")] * len(
+                    batch
+                )
+            mark("deferred", retry.code, retry.detail)  # not "sending" while waiting
+            backoff = retry_delay * 2**attempt * (0.5 + random.random())
+            sleep(min(MAX_WAIT, retry.after if retry.after is not None else backoff))
+            attempt += 1
+        except NewsletterError:
+            mark("pending")  # the ESP refused the whole send: nothing of the batch was sent
+            raise
+        except BaseException as error:  # Ctrl-C or a surprise mid-call: it may have been sent
+            mark("unknown", None, f"{transport.name}: the call stopped: {error!r}")
+            raise
+
+
+def _unsafe(delivery: Delivery) -> bool:
+    return any(c in value for value in (delivery.to, *delivery.values.values()) for c in _UNSAFE)
+
+
+def _batches(deliveries: Sequence[Delivery], size: int) -> Iterator[Sequence[Delivery]]:
+    for start in range(0, len(deliveries), size):
+        yield deliveries[start : start + size]

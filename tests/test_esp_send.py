@@ -1,0 +1,376 @@
+"""``newsletter send ISSUE --list FILE --via ses|postmark``: the ESPs' bulk APIs behind the
+send journal, on real parts: SES through boto3 against moto in server mode on 127.0.0.1, and
+Postmark through httpx against a loopback HTTP server that checks every request and answers
+with 429, 500, per-message errors or silence when told to."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from newsletter.cli import cli
+
+from .delivery_support import ISSUE, make_workspace
+from .esp_engines import AWS_ENV, moto_server, reset_moto, ses_client
+
+SLUG = "2025-06-26-putin-poaches-the-neighbors"
+FROM = "newsletter@gzeromedia.com"
+HOSTILE = "<img src=x onerror=alert(1)> {{7*7}} *|UNSUB|*"
+TOKEN = "pm-s3cr3t-token"
+
+
+def write_list(ws: Path, count: int, *, hostile: str = "") -> tuple[Path, list[str]]:
+    addresses = [f"r{i:04}@example.com" for i in range(count)]
+    rows = ["email,first_name"] + [f"{a},R{i}" for i, a in enumerate(addresses)]
+    if hostile:
+        rows[1] = f'{addresses[0]},"{hostile}"'
+    path = ws / "subscribers.csv"
+    path.write_text("\n".join(rows) + "\n")
+    return path, addresses
+
+
+def journal_states(ws: Path) -> dict[str, str]:
+    with sqlite3.connect(ws / ".newsletter" / "sends.sqlite") as db:
+        return dict(db.execute("SELECT recipient, state FROM sends WHERE issue = ?", (SLUG,)))
+
+
+def send(ws: Path, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, ["send", "-w", str(ws), str(ws / ISSUE), *args])
+    return result.exit_code, result.output
+
+
+# --- SES -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def moto() -> Iterator[str]:
+    with moto_server() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def ses(moto: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    reset_moto(moto)
+    for name, value in {**AWS_ENV, "AWS_ENDPOINT_URL": moto}.items():
+        monkeypatch.setenv(name, value)
+    ses_client(moto).verify_email_identity(EmailAddress=FROM)
+    return moto
+
+
+def ses_sent(endpoint: str) -> list[dict[str, Any]]:
+    """Every destination in moto's store of sent messages."""
+    with urllib.request.urlopen(f"{endpoint}/moto-api/data.json") as answer:
+        data = json.load(answer)
+    return [
+        destination
+        for message in data.get("ses", {}).get("TemplateMessage", [])
+        for destination in message["destinations"]
+    ]
+
+
+def ses_counts(endpoint: str) -> Counter[str]:
+    return Counter(d["Destination"]["ToAddresses"][0] for d in ses_sent(endpoint))
+
+
+ESP_FAST = "[esp]\nretries = 2\nretry_delay = 0.01\n"
+
+
+def test_ses_sends_the_list_in_batches_of_50(tmp_path: Path, ses: str) -> None:
+    ws = make_workspace(tmp_path / "ws", ESP_FAST)
+    path, addresses = write_list(ws, 120, hostile=HOSTILE)
+    code, output = send(ws, "--list", str(path), "--via", "ses")
+    assert code == 0, output
+    assert "sent 120 of 120" in output
+    assert ses_counts(ses) == Counter(addresses)  # each exactly once
+    data = {
+        d["Destination"]["ToAddresses"][0]: json.loads(d["ReplacementTemplateData"])
+        for d in ses_sent(ses)
+    }
+    hostile = data[addresses[0]]
+    # SES does not escape: the HTML reads the escaped copy, the text and subject the raw value
+    assert hostile["first_name"] == HOSTILE
+    assert hostile["first_name_html"] == ("&lt;img src=x onerror=alert(1)&gt; {{7*7}} *|UNSUB|*")
+    assert hostile["unsubscribe_url"].startswith("https://www.gzeromedia.com/newsletter/unsub")
+    assert set(journal_states(ws).values()) == {"sent"}
+    code, output = send(ws, "--list", str(path), "--via", "ses")
+    assert code == 0 and output.startswith("nothing to send"), output
+    assert sum(ses_counts(ses).values()) == 120
+
+
+def test_ses_refusal_stops_the_send_and_sends_nobody(tmp_path: Path, ses: str) -> None:
+    ws = make_workspace(tmp_path / "ws", ESP_FAST)
+    ses_client(ses).delete_identity(Identity=FROM)  # SES refuses an unverified sender
+    path, _ = write_list(ws, 60)
+    code, output = send(ws, "--list", str(path), "--via", "ses")
+    assert code == 1
+    assert output.splitlines()[-1].startswith("error: ses: send_bulk_templated_email was refused")
+    assert set(journal_states(ws).values()) == {"pending"}  # nothing of the batch was sent
+    assert ses_sent(ses) == []
+
+
+def test_ses_killed_send_resumes_and_everyone_gets_it_at_most_once(
+    tmp_path: Path, ses: str
+) -> None:
+    ws = make_workspace(tmp_path / "ws", ESP_FAST + "rate = 150\n")  # about 2 s for 300
+    path, addresses = write_list(ws, 300)
+    command = [
+        str(Path(sys.executable).parent / "newsletter"),
+        "send",
+        "-w",
+        str(ws),
+        str(ws / ISSUE),
+        "--list",
+        str(path),
+        "--via",
+        "ses",
+    ]
+    env = {**os.environ, **AWS_ENV, "AWS_ENDPOINT_URL": ses}
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+    deadline = time.monotonic() + 60
+    while len(ses_sent(ses)) < 100:
+        assert process.poll() is None, process.communicate()[0]
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert 100 <= len(ses_sent(ses)) < 300
+    resumed = subprocess.run(command, capture_output=True, text=True, env=env)
+    states = journal_states(ws)
+    unknown = {a for a, state in states.items() if state == "unknown"}
+    assert len(unknown) <= 50  # at most the one batch in flight at the kill
+    assert resumed.returncode == (1 if unknown else 0), resumed.stdout + resumed.stderr
+    counts = ses_counts(ses)
+    assert all(counts[a] == 1 for a in addresses if a not in unknown), (counts, states)
+    assert all(counts[a] <= 1 for a in unknown)
+    assert {a for a, s in states.items() if s == "sent"} == set(addresses) - unknown
+
+
+# --- Postmark --------------------------------------------------------------------------------
+
+
+@dataclass
+class Postmark:
+    """What the loopback Postmark server does, and what it took."""
+
+    #: answers to give to the next batch calls, in order: "429", "500", "slow" (answer late)
+    script: list[str] = field(default_factory=list)
+    #: address -> (ErrorCode, Message) for a per-message failure
+    refuse: dict[str, tuple[int, str]] = field(default_factory=dict)
+    slow: float = 0.0
+    templates: dict[str, dict[str, Any]] = field(default_factory=dict)
+    accepted: list[dict[str, Any]] = field(default_factory=list)
+    invalid: list[str] = field(default_factory=list)
+    batch_sizes: list[int] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def counts(self) -> Counter[str]:
+        with self.lock:
+            return Counter(m["To"] for m in self.accepted)
+
+
+def _postmark_handler(state: Postmark) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *_: object) -> None:
+            pass
+
+        def answer(self, code: int, body: object, headers: dict[str, str] | None = None) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def body(self) -> Any:
+            return json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+
+        def authorised(self) -> bool:
+            if self.headers.get("X-Postmark-Server-Token") != TOKEN:
+                self.answer(401, {"ErrorCode": 10, "Message": "Bad or missing API token"})
+                return False
+            return True
+
+        def do_PUT(self) -> None:
+            if not self.authorised():
+                return
+            alias = self.path.rsplit("/", 1)[1]
+            template = self.body()
+            if alias not in state.templates:
+                self.answer(404, {"ErrorCode": 1101, "Message": "Template not found"})
+                return
+            state.templates[alias] = template
+            self.answer(200, {"TemplateId": 1, "Alias": alias})
+
+        def do_POST(self) -> None:
+            if not self.authorised():
+                return
+            body = self.body()
+            if self.path == "/templates":
+                missing = {"Name", "Alias", "Subject", "HtmlBody", "TextBody"} - set(body)
+                if missing:
+                    state.invalid.append(f"template without {missing}")
+                state.templates[body["Alias"]] = body
+                self.answer(200, {"TemplateId": 1, "Alias": body["Alias"]})
+                return
+            assert self.path == "/email/batchWithTemplates", self.path
+            messages = body["Messages"]
+            with state.lock:
+                action = state.script.pop(0) if state.script else "ok"
+            if action == "429":
+                self.answer(429, {"ErrorCode": 429, "Message": "Rate limit"}, {"Retry-After": "0"})
+                return
+            if action == "500":
+                self.answer(500, {"ErrorCode": 500, "Message": "Internal error"})
+                return
+            if not 1 <= len(messages) <= 500:
+                state.invalid.append(f"a batch of {len(messages)}")
+            results = []
+            for message in messages:
+                for key in ("From", "To", "TemplateAlias", "TemplateModel", "MessageStream"):
+                    if key not in message:
+                        state.invalid.append(f"a message without {key}")
+                if message.get("TemplateAlias") not in state.templates:
+                    state.invalid.append("a message naming no template")
+                refused = state.refuse.get(message["To"])
+                if refused:
+                    results.append(
+                        {"ErrorCode": refused[0], "Message": refused[1], "To": message["To"]}
+                    )
+                    continue
+                with state.lock:
+                    state.accepted.append(message)
+                results.append(
+                    {
+                        "ErrorCode": 0,
+                        "Message": "OK",
+                        "To": message["To"],
+                        "MessageID": f"id-{len(state.accepted)}",
+                    }
+                )
+            state.batch_sizes.append(len(messages))
+            if action == "slow":
+                time.sleep(state.slow)
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                self.answer(200, results)
+
+    return Handler
+
+
+@pytest.fixture
+def postmark() -> Iterator[tuple[Postmark, str]]:
+    state = Postmark()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _postmark_handler(state))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state, f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def postmark_toml(url: str, extra: str = "") -> str:
+    return f'{ESP_FAST}{extra}\n[esp.postmark]\napi_url = "{url}"\ntoken_env = "NL_PM_TOKEN"\n'
+
+
+def test_postmark_batches_retries_and_per_message_failures(
+    tmp_path: Path, postmark: tuple[Postmark, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state, url = postmark
+    monkeypatch.setenv("NL_PM_TOKEN", TOKEN)
+    ws = make_workspace(tmp_path / "ws", postmark_toml(url))
+    path, addresses = write_list(ws, 1200, hostile=HOSTILE)
+    state.script = ["429", "500"]  # the first batch is throttled, then fails, then goes
+    state.refuse = {
+        addresses[7]: (406, "You tried to send to a recipient that has been marked as inactive.")
+    }
+    code, output = send(ws, "--list", str(path), "--via", "postmark")
+    assert code == 1, output
+    assert "sent 1199 of 1200" in output and "1 failed" in output
+    assert f"  failed   {addresses[7]}  406 You tried to send" in output
+    assert state.invalid == []
+    assert state.batch_sizes == [500, 500, 200]
+    counts = state.counts()
+    assert counts == Counter(a for a in addresses if a != addresses[7])  # each exactly once
+    (template,) = state.templates.values()
+    assert template["Alias"] == f"issue-{SLUG}" and "{{{ pm:unsubscribe }}}" in template["HtmlBody"]
+    first = next(m for m in state.accepted if m["To"] == addresses[0])
+    assert first["TemplateModel"] == {"first_name": HOSTILE, "email": addresses[0]}
+    assert first["MessageStream"] == "broadcast"
+    states = journal_states(ws)
+    assert states[addresses[7]] == "failed" and Counter(states.values())["sent"] == 1199
+    # the token went nowhere but the request header
+    assert TOKEN not in output
+    for file in (ws / ".newsletter").iterdir():
+        assert TOKEN.encode() not in file.read_bytes()
+    # a rerun sends nobody again: the refused address is final
+    code, output = send(ws, "--list", str(path), "--via", "postmark")
+    assert code == 0 and output.startswith("nothing to send"), output
+    assert state.counts() == counts
+
+
+def test_postmark_timeout_is_unknown_and_not_sent_again(
+    tmp_path: Path, postmark: tuple[Postmark, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state, url = postmark
+    monkeypatch.setenv("NL_PM_TOKEN", TOKEN)
+    ws = make_workspace(tmp_path / "ws", postmark_toml(url, "timeout = 0.3\n"))
+    path, addresses = write_list(ws, 30)
+    state.script, state.slow = ["slow"], 1.0  # took the batch, answered too late
+    code, output = send(ws, "--list", str(path), "--via", "postmark")
+    assert code == 1, output
+    assert "30 unknown" in output
+    assert set(journal_states(ws).values()) == {"unknown"}
+    time.sleep(state.slow)
+    code, output = send(ws, "--list", str(path), "--via", "postmark")
+    assert code == 1 and "30 recipient(s) of unknown fate are not sent again" in output
+    assert state.counts() == Counter(addresses)  # once each, though the answer was lost
+
+
+def test_postmark_without_its_token_sends_nothing(
+    tmp_path: Path, postmark: tuple[Postmark, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state, url = postmark
+    monkeypatch.delenv("NL_PM_TOKEN", raising=False)
+    ws = make_workspace(tmp_path / "ws", postmark_toml(url))
+    path, _ = write_list(ws, 3)
+    code, output = send(ws, "--list", str(path), "--via", "postmark")
+    assert code == 1
+    assert output.splitlines()[-1] == (
+        "error: the environment variable NL_PM_TOKEN ([esp.postmark] token_env in "
+        "newsletter.toml) is not set; set it to the Postmark server API token"
+    )
+    assert state.accepted == [] and not (ws / ".newsletter" / "sends.sqlite").exists()
+    monkeypatch.setenv("NL_PM_TOKEN", "wrong")
+    code, output = send(ws, "--list", str(path), "--via", "postmark")
+    assert code == 1 and "postmark: the template was refused: HTTP 401" in output
+    assert "wrong" not in output
+
+
+def test_via_is_for_list_sends_and_names_every_transport(tmp_path: Path) -> None:
+    from newsletter.cli.send import VIA_NAMES
+    from newsletter.delivery.esp import VIAS
+
+    assert VIA_NAMES == VIAS
+    ws = make_workspace(tmp_path / "ws")
+    code, output = send(ws, "--to", "a@example.com", "--via", "ses")
+    assert code == 2 and "--via is for list sends (--list)" in output
