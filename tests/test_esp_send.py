@@ -1,7 +1,8 @@
-"""``newsletter send ISSUE --list FILE --via ses|postmark``: the ESPs' bulk APIs behind the
-send journal, on real parts: SES through boto3 against moto in server mode on 127.0.0.1, and
-Postmark through httpx against a loopback HTTP server that checks every request and answers
-with 429, 500, per-message errors or silence when told to."""
+"""``newsletter send ISSUE --list FILE --via ses|sendgrid|postmark|mailgun``: the ESPs' bulk
+APIs behind the send journal, on real parts: SES through boto3 against moto in server mode on
+127.0.0.1, and the others through httpx against loopback HTTP servers that check every request
+(batch bounds, fields, the key) and answer with 429, 500, 4xx, per-message errors or a late
+answer when told to."""
 
 from __future__ import annotations
 
@@ -46,13 +47,13 @@ def write_list(ws: Path, count: int, *, hostile: str = "") -> tuple[Path, list[s
     return path, addresses
 
 
-def journal_states(ws: Path) -> dict[str, str]:
+def journal_states(ws: Path, slug: str = SLUG) -> dict[str, str]:
     with sqlite3.connect(ws / ".newsletter" / "sends.sqlite") as db:
-        return dict(db.execute("SELECT recipient, state FROM sends WHERE issue = ?", (SLUG,)))
+        return dict(db.execute("SELECT recipient, state FROM sends WHERE issue = ?", (slug,)))
 
 
-def send(ws: Path, *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(cli, ["send", "-w", str(ws), str(ws / ISSUE), *args])
+def send(ws: Path, *args: str, issue: str = ISSUE) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, ["send", "-w", str(ws), str(ws / issue), *args])
     return result.exit_code, result.output
 
 
@@ -374,3 +375,269 @@ def test_via_is_for_list_sends_and_names_every_transport(tmp_path: Path) -> None
     ws = make_workspace(tmp_path / "ws")
     code, output = send(ws, "--to", "a@example.com", "--via", "ses")
     assert code == 2 and "--via is for list sends (--list)" in output
+
+
+# --- SendGrid and Mailgun: one loopback server, a handler per ESP ----------------------------
+
+
+@dataclass
+class Api:
+    """A loopback ESP API: what to answer next, and what it took."""
+
+    key: str
+    #: answers to give to the next send calls, in order: "429", "500", "400"
+    script: list[str] = field(default_factory=list)
+    accepted: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (to, data)
+    invalid: list[str] = field(default_factory=list)
+    batch_sizes: list[int] = field(default_factory=list)
+    templates: list[dict[str, Any]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def counts(self) -> Counter[str]:
+        with self.lock:
+            return Counter(to for to, _ in self.accepted)
+
+    def next(self) -> str:
+        with self.lock:
+            return self.script.pop(0) if self.script else "ok"
+
+
+def _api_handler(api: Api, esp: str) -> type[BaseHTTPRequestHandler]:
+    import base64
+    from urllib.parse import parse_qs, urlsplit
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *_: object) -> None:
+            pass
+
+        def answer(
+            self, code: int, body: object = None, headers: dict[str, str] | None = None
+        ) -> None:
+            data = b"" if body is None else json.dumps(body).encode()
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def raw(self) -> bytes:
+            return self.rfile.read(int(self.headers.get("Content-Length", 0)))
+
+        def authorised(self) -> bool:
+            given = self.headers.get("Authorization", "")
+            expected = (
+                f"Bearer {api.key}"
+                if esp == "sendgrid"
+                else "Basic " + base64.b64encode(f"api:{api.key}".encode()).decode()
+            )
+            if given != expected:
+                self.answer(401, {"errors": [{"message": "authorization required"}]})
+                return False
+            return True
+
+        def scripted(self) -> bool:
+            action = api.next()
+            if action == "429":
+                self.answer(429, {"message": "too many requests"}, {"Retry-After": "0"})
+            elif action == "500":
+                self.answer(500, {"message": "internal error"})
+            elif action == "400":
+                self.answer(400, {"errors": [{"message": "bad request"}]})
+            return action != "ok"
+
+        def do_GET(self) -> None:
+            if not self.authorised():
+                return
+            assert urlsplit(self.path).path == "/v3/templates", self.path
+            self.answer(200, {"result": api.templates})
+
+        def do_POST(self) -> None:
+            if not self.authorised():
+                return
+            path = urlsplit(self.path).path
+            raw = self.raw()
+            if esp == "sendgrid":
+                self.sendgrid(path, json.loads(raw))
+            else:
+                self.mailgun(path, parse_qs(raw.decode(), keep_blank_values=True))
+
+        def sendgrid(self, path: str, body: dict[str, Any]) -> None:
+            if path == "/v3/templates":
+                template = {
+                    "id": f"d-{len(api.templates) + 1}",
+                    "name": body["name"],
+                    "generation": body["generation"],
+                    "versions": [],
+                }
+                api.templates.append(template)
+                self.answer(201, template)
+                return
+            if path.startswith("/v3/templates/"):
+                (template,) = [t for t in api.templates if t["id"] == path.split("/")[3]]
+                for key in ("name", "subject", "html_content", "plain_content"):
+                    if key not in body:
+                        api.invalid.append(f"a version without {key}")
+                template["versions"].append({"id": "v", "name": body["name"]})
+                self.answer(201, {"id": "v", "name": body["name"]})
+                return
+            assert path == "/v3/mail/send", path
+            personalizations = body.get("personalizations", [])
+            if not 1 <= len(personalizations) <= 1000:  # as SendGrid's schema says
+                self.answer(
+                    400,
+                    {
+                        "errors": [
+                            {
+                                "message": "The personalizations field must "
+                                "have at least 1 and at most 1000 items",
+                                "field": "personalizations",
+                            }
+                        ]
+                    },
+                )
+                return
+            problems = [k for k in ("from", "template_id", "asm") if k not in body]
+            if body.get("template_id") not in {t["id"] for t in api.templates}:
+                problems.append("an unknown template_id")
+            if problems:
+                api.invalid.extend(problems)
+                self.answer(400, {"errors": [{"message": str(problems)}]})
+                return
+            if self.scripted():
+                return
+            with api.lock:
+                for p in personalizations:
+                    api.accepted.append((p["to"][0]["email"], p["dynamic_template_data"]))
+            api.batch_sizes.append(len(personalizations))
+            self.answer(202, None, {"X-Message-Id": f"m{len(api.batch_sizes)}"})
+
+        def mailgun(self, path: str, form: dict[str, list[str]]) -> None:
+            assert path == "/v3/mg.example.org/messages", path
+            to = form.get("to", [])
+            variables = json.loads(form.get("recipient-variables", ["{}"])[0])
+            if not 1 <= len(to) <= 1000 or set(variables) != set(to):
+                api.invalid.append(f"a batch of {len(to)} with {len(variables)} variables")
+            for key in ("from", "subject", "html", "text"):
+                if key not in form:
+                    api.invalid.append(f"a message without {key}")
+            if self.scripted():
+                return
+            with api.lock:
+                for address in to:
+                    api.accepted.append(
+                        (
+                            address,
+                            {
+                                **variables[address],
+                                "_parts": {k: form[k][0] for k in ("subject", "html", "text")},
+                            },
+                        )
+                    )
+            api.batch_sizes.append(len(to))
+            self.answer(
+                200,
+                {"id": f"<{len(api.batch_sizes)}@mg.example.org>", "message": "Queued. Thank you."},
+            )
+
+    return Handler
+
+
+@contextlib.contextmanager
+def api_server(api: Api, esp: str) -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _api_handler(api, esp))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_sendgrid_sends_1000_personalizations_a_call_through_its_template(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import httpx
+
+    api = Api("SG.s3cr3t")
+    monkeypatch.setenv("NL_SG_KEY", api.key)
+    with api_server(api, "sendgrid") as url:
+        # the loopback server keeps SendGrid's bound: 1,000 personalizations, not 1,001
+        many = {"personalizations": [{"to": [{"email": "a@example.com"}]}] * 1001}
+        refused = httpx.post(
+            f"{url}/v3/mail/send", json=many, headers={"Authorization": f"Bearer {api.key}"}
+        )
+        assert refused.status_code == 400 and "at most 1000" in refused.text
+        toml = (
+            f'{ESP_FAST}\n[esp.sendgrid]\napi_url = "{url}"\nkey_env = "NL_SG_KEY"\n'
+            "asm_group_id = 42\n"
+        )
+        ws = make_workspace(tmp_path / "ws", toml)
+        path, addresses = write_list(ws, 2001, hostile=HOSTILE)
+        api.script = ["429", "500", "ok", "ok", "400"]  # the third batch is refused
+        code, output = send(ws, "--list", str(path), "--via", "sendgrid")
+        assert code == 1, output
+        assert "sent 2000 of 2001" in output and "1 failed" in output
+        assert f"  failed   {addresses[2000]}  400 HTTP 400: bad request" in output
+        assert api.invalid == [] and api.batch_sizes == [1000, 1000]
+        assert api.counts() == Counter(addresses[:2000])  # each exactly once
+        data = dict(api.accepted)
+        assert data[addresses[0]] == {"first_name": HOSTILE, "email": addresses[0]}
+        assert api.key not in output
+        # a rerun sends nobody again and makes no second template or version
+        code, output = send(ws, "--list", str(path), "--via", "sendgrid")
+        assert code == 0 and output.startswith("nothing to send"), output
+        (template,) = api.templates
+        assert len(template["versions"]) == 1
+
+
+def test_sendgrid_needs_an_unsubscribe_group(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SENDGRID_API_KEY", "k")
+    ws = make_workspace(tmp_path / "ws")
+    path, _ = write_list(ws, 2)
+    code, output = send(ws, "--list", str(path), "--via", "sendgrid")
+    assert code == 1
+    assert "esp.sendgrid.asm_group_id: name the unsubscribe group" in output
+
+
+def test_mailgun_batches_with_recipient_variables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import re
+
+    api = Api("key-s3cr3t")
+    monkeypatch.setenv("NL_MG_KEY", api.key)
+    tricky, slug = "issues/2025-06-27-tricky.yaml", "2025-06-27-tricky"
+    with api_server(api, "mailgun") as url:
+        toml = (
+            f'{ESP_FAST}\n[esp.mailgun]\napi_url = "{url}"\nkey_env = "NL_MG_KEY"\n'
+            'domain = "mg.example.org"\n'
+        )
+        ws = make_workspace(tmp_path / "ws", toml)
+        path, addresses = write_list(ws, 1500, hostile=HOSTILE)
+        api.script = ["429"]
+        # the tricky issue holds typed tags on purpose, which the checks flag
+        code, output = send(ws, "--list", str(path), "--via", "mailgun", "--force", issue=tricky)
+        assert code == 0, output
+        assert api.invalid == [] and api.batch_sizes == [1000, 500]
+        assert api.counts() == Counter(addresses)
+        assert set(journal_states(ws, slug).values()) == {"sent"}
+        data = dict(api.accepted)
+        hostile = data[addresses[0]]
+        parts = hostile.pop("_parts")
+
+        def substituted(text: str) -> str:  # Mailgun's %recipient.x% for this recipient
+            return re.sub(r"%recipient\.(\w+)%", lambda m: hostile[m[1]], text)
+
+        html = substituted(parts["html"])
+        assert "<img src=x" not in html  # escaped: the name prints, no element appears
+        assert "Hello &lt;img src=x onerror=alert(1)&gt; {{7*7}} *|UNSUB|*, this goes to" in html
+        assert f"Hello {HOSTILE}, this goes to {addresses[0]}." in substituted(parts["text"])
+        assert substituted(parts["subject"]).startswith(f"Hi {HOSTILE}: ")
+        named = data[addresses[1]]
+        assert named[next(k for k in named if k.startswith("first_name_or_"))] == "R1"
+        assert api.key not in output

@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # imported for type checkers only, at no run-time cost
 
 #: The ESPs of ``--via``, named here so that --help imports no transport (a test keeps this
 #: equal to :data:`newsletter.delivery.esp.VIAS`).
-VIA_NAMES = ("ses", "postmark")
+VIA_NAMES = ("ses", "sendgrid", "postmark", "mailgun")
 
 
 def _data(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> dict[str, str]:

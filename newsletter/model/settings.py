@@ -197,6 +197,32 @@ class PostmarkSettings(_Table):
     stream: str = Field("broadcast", description="The message stream: a broadcast stream.")
 
 
+class SendgridSettings(_Table):
+    """``[esp.sendgrid]``: SendGrid's v3 API for ``send --list --via sendgrid``."""
+
+    key_env: str = Field(
+        "SENDGRID_API_KEY", description="The environment variable that holds the API key."
+    )
+    api_url: http_url = Field("https://api.sendgrid.com", description="SendGrid's API.")
+    asm_group_id: int | None = Field(
+        None,
+        description="The unsubscribe group: without it SendGrid leaves the unsubscribe link empty.",
+    )
+
+
+class MailgunSettings(_Table):
+    """``[esp.mailgun]``: Mailgun's API for ``send --list --via mailgun``."""
+
+    key_env: str = Field(
+        "MAILGUN_API_KEY", description="The environment variable that holds the API key."
+    )
+    api_url: http_url = Field(
+        "https://api.mailgun.net",
+        description="Mailgun's API (https://api.eu.mailgun.net in the EU).",
+    )
+    domain: str | None = Field(None, description="The sending domain, as Mailgun knows it.")
+
+
 class SesSettings(_Table):
     """``[esp.ses]``: Amazon SES for ``send --list --via ses``; credentials, region and
     endpoint come from boto3's chain (``AWS_*`` environment variables, profiles)."""
@@ -220,6 +246,8 @@ class EspSettings(_Table):
     )
     timeout: float = Field(30.0, gt=0, description="Seconds to wait for the ESP's answer.")
     postmark: PostmarkSettings = PostmarkSettings()
+    sendgrid: SendgridSettings = SendgridSettings()
+    mailgun: MailgunSettings = MailgunSettings()
     ses: SesSettings = SesSettings()
 
 

@@ -1,4 +1,4 @@
-"""Bulk transports, one module per ESP (:mod:`.ses`, :mod:`.postmark`), made by name."""
+"""Bulk transports, one module per ESP, made by name."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from newsletter.model.settings import Settings
 __all__ = ["VIAS", "transport"]
 
 #: The ESPs ``send --list --via`` sends through.
-VIAS = ("ses", "postmark")
+VIAS = ("ses", "sendgrid", "postmark", "mailgun")
 
 
 def transport(
@@ -24,6 +24,14 @@ def transport(
         from newsletter.delivery.esp.ses import SesTransport
 
         return SesTransport(artifact, settings)
+    if via == "sendgrid":
+        from newsletter.delivery.esp.sendgrid import SendgridTransport
+
+        return SendgridTransport(artifact, settings, root, environ)
+    if via == "mailgun":
+        from newsletter.delivery.esp.mailgun import MailgunTransport
+
+        return MailgunTransport(artifact, settings, root, environ)
     from newsletter.delivery.esp.postmark import PostmarkTransport
 
     return PostmarkTransport(artifact, settings, root, environ)
