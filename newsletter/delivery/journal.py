@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import json
 import os
 import sqlite3
 import threading
@@ -198,18 +199,28 @@ class Journal:
 
     def mark_many(self, issue: str, marks: Iterable[tuple[str, str, int | None, str]]) -> None:
         """Record many recipients' new states (``(recipient, state, code, detail)``) in one
-        transaction, committed before this returns: a batch sent through an ESP's API."""
+        transaction, committed before this returns: a batch sent through an ESP's API.
+        Recipients given the same state, code and detail are updated by one statement."""
+        groups: dict[tuple[str, int | None, str], list[str]] = {}
+        for recipient, state, code, detail in marks:
+            groups.setdefault((state, code, detail), []).append(recipient)
         now = _now()
         with self._lock:
             self._db.execute("BEGIN")
-            self._db.executemany(
-                "UPDATE sends SET state = ?, code = ?, detail = ?, attempts = attempts + ?, "
-                "updated = ? WHERE issue = ? AND recipient = ?",
-                (
-                    (state, code, detail, 1 if state == "sending" else 0, now, issue, recipient)
-                    for recipient, state, code, detail in marks
-                ),
-            )
+            for (state, code, detail), recipients in groups.items():
+                self._db.execute(
+                    "UPDATE sends SET state = ?, code = ?, detail = ?, attempts = attempts + ?, "
+                    "updated = ? WHERE issue = ? AND recipient IN (SELECT value FROM json_each(?))",
+                    (
+                        state,
+                        code,
+                        detail,
+                        1 if state == "sending" else 0,
+                        now,
+                        issue,
+                        json.dumps(recipients),
+                    ),
+                )
             self._db.execute("COMMIT")
 
     def counts(self, issue: str) -> dict[str, int]:
