@@ -53,10 +53,12 @@ async def _http(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
         path = target.split("?")[0]
         status, answer = "200 OK", b"{}"
         if path == "/email/batchWithTemplates":
-            count = body.count(b'"TemplateAlias"')
-            answer = (
-                b"[" + b",".join([b'{"ErrorCode":0,"Message":"OK","MessageID":"m"}'] * count) + b"]"
+            count = body.count(b'"TemplateAlias"')  # a message id of its own, as Postmark gives
+            results = (
+                b'{"ErrorCode":0,"Message":"OK","MessageID":"m-%d-%d"}' % (id(body), i)
+                for i in range(count)
             )
+            answer = b"[" + b",".join(results) + b"]"
         elif path == "/v3/templates" and method == "GET":
             answer = b'{"result": []}'
         elif path == "/v3/templates" or path.endswith("/versions"):

@@ -126,6 +126,16 @@ def test_ses_refusal_stops_the_send_and_sends_nobody(tmp_path: Path, ses: str) -
     assert ses_sent(ses) == []
 
 
+def test_ses_list_management_cannot_unsubscribe_a_bulk_send(tmp_path: Path, ses: str) -> None:
+    ws = make_workspace(
+        tmp_path / "ws", ESP_FAST + '\n[esp.ses]\nunsubscribe = "list-management"\n'
+    )
+    path, _ = write_list(ws, 3)
+    code, output = send(ws, "--list", str(path), "--via", "ses")
+    assert code == 1 and 'esp.ses.unsubscribe: "list-management" works only for' in output
+    assert ses_sent(ses) == []
+
+
 def test_ses_killed_send_resumes_and_everyone_gets_it_at_most_once(
     tmp_path: Path, ses: str
 ) -> None:
@@ -175,6 +185,8 @@ class Postmark:
     #: address -> (ErrorCode, Message) for a per-message failure
     refuse: dict[str, tuple[int, str]] = field(default_factory=dict)
     slow: float = 0.0
+    #: answers to give to the next template calls: "429"
+    template_script: list[str] = field(default_factory=list)
     templates: dict[str, dict[str, Any]] = field(default_factory=dict)
     accepted: list[dict[str, Any]] = field(default_factory=list)
     invalid: list[str] = field(default_factory=list)
@@ -212,6 +224,9 @@ def _postmark_handler(state: Postmark) -> type[BaseHTTPRequestHandler]:
 
         def do_PUT(self) -> None:
             if not self.authorised():
+                return
+            if state.template_script and state.template_script.pop(0) == "429":
+                self.answer(429, {"ErrorCode": 429, "Message": "Rate limit"}, {"Retry-After": "0"})
                 return
             alias = self.path.rsplit("/", 1)[1]
             template = self.body()
@@ -301,6 +316,7 @@ def test_postmark_batches_retries_and_per_message_failures(
     ws = make_workspace(tmp_path / "ws", postmark_toml(url))
     path, addresses = write_list(ws, 1200, hostile=HOSTILE)
     state.script = ["429", "500"]  # the first batch is throttled, then fails, then goes
+    state.template_script = ["429"]  # and so is making the template
     state.refuse = {
         addresses[7]: (406, "You tried to send to a recipient that has been marked as inactive.")
     }

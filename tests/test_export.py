@@ -200,6 +200,16 @@ def test_ses(ws: Path) -> None:
     assert "{{{" not in content["Subject"] + content["Text"]  # moto and SES have no triple-stash
 
 
+def test_ses_list_management_is_offered_for_one_recipient_sends(tmp_path: Path) -> None:
+    root = make_workspace(tmp_path / "ws", '[esp.ses]\nunsubscribe = "list-management"\n')
+    code, output = export(root, str(root / ISSUE), "--esp", "ses")
+    assert code == 0, output
+    slug = "2025-06-26-putin-poaches-the-neighbors"
+    content = json.loads(files(root, slug, "ses")["template.json"])["TemplateContent"]
+    assert 'href="{{amazonSESUnsubscribeUrl}}"' in content["Html"]
+    assert "unsubscribe_url" not in content["Html"]
+
+
 def test_eml_is_the_sample_subscribers_message(ws: Path) -> None:
     message = parse(files(ws, "2025-06-27-tricky", "eml")["message.eml"])
     assert message["To"] == "alex@example.com"

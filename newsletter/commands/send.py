@@ -290,6 +290,8 @@ def list_send(
         if deliveries and before:
             notes.append(f"resuming: {before} already sent, {len(deliveries)} to send")
         if not deliveries:
+            if sender is not None:
+                sender.close()
             report = SendReport(nothing_left=True, planned=len(keys))
         else:
             progress = progress or _Silent()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
+from typing import TypeVar
 
 from newsletter.delivery.journal import Journal
 from newsletter.delivery.ratelimit import RateLimiter
@@ -27,6 +28,8 @@ __all__ = ["deliver_batches"]
 MAX_WAIT = 60.0
 
 _UNSAFE = ("\r", "\n", "\0")
+
+T = TypeVar("T")
 
 
 def deliver_batches(
@@ -58,7 +61,13 @@ def deliver_batches(
             on_outcome(outcome)
 
     try:
-        transport.prepare()
+        try:
+            _retrying(transport.prepare, retries, retry_delay, sleep)
+        except Retry as retry:
+            raise NewsletterError(
+                f"{transport.name}: preparing the send failed {retries + 1} times: {retry.detail}; "
+                "nothing was sent, try again later"
+            ) from None
         for batch in _batches(deliveries, transport.batch_size):
             unsafe = [d for d in batch if _unsafe(d)]
             if unsafe:  # nothing from a list reaches a header unchecked
@@ -98,28 +107,48 @@ def _send(
         if journal is not None:
             journal.mark_many(issue, ((d.key, state, code, detail) for d in batch))
 
+    def attempt() -> list[Answer]:
+        mark("sending")
+        return transport.send(batch)
+
+    def waiting(retry: Retry) -> None:
+        mark("deferred", retry.code, retry.detail)  # not "sending" while waiting
+
+    try:
+        return _retrying(attempt, retries, retry_delay, sleep, waiting)
+    except Unknown as unknown:
+        return [Answer("unknown", None, f"{transport.name}: {unknown}")] * len(batch)
+    except Retry as retry:
+        return [Answer("deferred", retry.code, f"{transport.name}: {retry.detail}")] * len(batch)
+    except NewsletterError:
+        mark("pending")  # the ESP refused the whole send: nothing of the batch was sent
+        raise
+    except BaseException as error:  # Ctrl-C or a surprise mid-call: it may have been sent
+        mark("unknown", None, f"{transport.name}: the call stopped: {error!r}")
+        raise
+
+
+def _retrying(
+    action: Callable[[], T],
+    retries: int,
+    retry_delay: float,
+    sleep: Callable[[float], None],
+    waiting: Callable[[Retry], None] = lambda retry: None,
+) -> T:
+    """``action()``, tried again after each :class:`Retry` it raises (``Retry-After``, else a
+    doubling delay with jitter, at most :data:`MAX_WAIT`), ``retries`` times; the last
+    :class:`Retry` is raised."""
     attempt = 0
     while True:
-        mark("sending")
         try:
-            return transport.send(batch)
-        except Unknown as unknown:
-            return [Answer("unknown", None, f"{transport.name}: {unknown}")] * len(batch)
+            return action()
         except Retry as retry:
             if attempt >= retries:
-                return [Answer("deferred", retry.code, f"{transport.name}: {retry.detail}")] * len(
-                    batch
-                )
-            mark("deferred", retry.code, retry.detail)  # not "sending" while waiting
+                raise
+            waiting(retry)
             backoff = retry_delay * 2**attempt * (0.5 + random.random())
             sleep(min(MAX_WAIT, retry.after if retry.after is not None else backoff))
             attempt += 1
-        except NewsletterError:
-            mark("pending")  # the ESP refused the whole send: nothing of the batch was sent
-            raise
-        except BaseException as error:  # Ctrl-C or a surprise mid-call: it may have been sent
-            mark("unknown", None, f"{transport.name}: the call stopped: {error!r}")
-            raise
 
 
 def _unsafe(delivery: Delivery) -> bool:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
-import json
 import os
 import sqlite3
 import threading
@@ -207,20 +206,25 @@ class Journal:
         now = _now()
         with self._lock:
             self._db.execute("BEGIN")
+            singles = []
             for (state, code, detail), recipients in groups.items():
-                self._db.execute(
-                    "UPDATE sends SET state = ?, code = ?, detail = ?, attempts = attempts + ?, "
-                    "updated = ? WHERE issue = ? AND recipient IN (SELECT value FROM json_each(?))",
-                    (
-                        state,
-                        code,
-                        detail,
-                        1 if state == "sending" else 0,
-                        now,
-                        issue,
-                        json.dumps(recipients),
-                    ),
-                )
+                attempt = 1 if state == "sending" else 0
+                if len(recipients) == 1:  # a message id of its own, say
+                    singles.append((state, code, detail, attempt, now, issue, recipients[0]))
+                    continue
+                for start in range(0, len(recipients), 500):  # an IN list uses the key's index
+                    chunk = recipients[start : start + 500]
+                    self._db.execute(
+                        "UPDATE sends SET state = ?, code = ?, detail = ?, "
+                        "attempts = attempts + ?, updated = ? WHERE issue = ? AND recipient IN "
+                        f"({','.join('?' * len(chunk))})",
+                        (state, code, detail, attempt, now, issue, *chunk),
+                    )
+            self._db.executemany(
+                "UPDATE sends SET state = ?, code = ?, detail = ?, attempts = attempts + ?, "
+                "updated = ? WHERE issue = ? AND recipient = ?",
+                singles,
+            )
             self._db.execute("COMMIT")
 
     def counts(self, issue: str) -> dict[str, int]:

@@ -230,6 +230,14 @@ class SesSettings(_Table):
     configuration_set: str | None = Field(
         None, description="The SES configuration set to send with (event publishing)."
     )
+    unsubscribe: Literal["signed", "list-management"] = Field(
+        "signed",
+        description=(
+            'The unsubscribe link of the ses export: "signed" ([send] unsubscribe_url, per '
+            'destination; works for bulk sends) or "list-management" (SES\'s '
+            "{{amazonSESUnsubscribeUrl}}, only for one-recipient SendEmail with a contact list)."
+        ),
+    )
 
 
 class EspSettings(_Table):

@@ -45,7 +45,13 @@ class SesTransport:
         import boto3
         from botocore.config import Config
 
-        self._content = dialect.content(artifact)
+        if settings.esp.ses.unsubscribe == "list-management":
+            raise NewsletterError(
+                'newsletter.toml: esp.ses.unsubscribe: "list-management" works only for '
+                "one-recipient SendEmail; SES's bulk call cannot fill "
+                '{{amazonSESUnsubscribeUrl}}, so set it to "signed" for a list send'
+            )
+        self._content = dialect.content(artifact, settings)
         self._template = dialect.template_name(artifact.slug)
         nl = settings.newsletter
         self._source = formataddr((nl.from_name, nl.from_email))
