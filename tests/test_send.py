@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -14,19 +13,28 @@ from pathlib import Path
 
 import dkim
 import pytest
-from click.testing import CliRunner
 
 from newsletter import build_issue
-from newsletter.cli import cli
-from newsletter.delivery.plan import journal_path
 from newsletter.mail.message import MessageTemplate
 from newsletter.mail.values import merge_values
 from newsletter.model import mergefields
 from newsletter.workspace import load_workspace
 
-from .delivery_support import ISSUE, Sink, SmtpServer, make_workspace, parse, parts
+from .delivery_support import (
+    ISSUE,
+    SLUG,
+    Sink,
+    SmtpServer,
+    environment,
+    journal_file,
+    journal_states,
+    make_workspace,
+    parse,
+    parts,
+    send,
+    write_list,
+)
 
-SLUG = "2025-06-26-putin-poaches-the-neighbors"
 TRICKY_SLUG = "2025-06-27-tricky"
 TRICKY = f"issues/{TRICKY_SLUG}.yaml"
 FAST = "retries = 2\nretry_delay = 0.01\nrate = 1000\nconnections = 2"
@@ -36,47 +44,6 @@ FAST = "retries = 2\nretry_delay = 0.01\nrate = 1000\nconnections = 2"
 def server() -> Iterator[SmtpServer]:
     with SmtpServer() as running:
         yield running
-
-
-SECRET = "test-unsubscribe-secret"
-
-
-def environment(ws: Path, **extra: str) -> dict[str, str]:
-    """The environment a send runs in: the unsubscribe secret, and a state folder (where the
-    journal lives) of the test's own."""
-    return {
-        "NEWSLETTER_UNSUBSCRIBE_SECRET": SECRET,
-        "NEWSLETTER_STATE_DIR": str(ws.parent / "state"),
-        **extra,
-    }
-
-
-def send(
-    ws: Path, *args: str, env: dict[str, str] | None = None, issue: str = ISSUE, yes: bool = True
-) -> tuple[int, str]:
-    """``newsletter send`` on ``issue`` of ``ws``; a list send with ``--yes`` unless not ``yes``."""
-    extra = ["--yes"] if yes and "--list" in args else []
-    result = CliRunner().invoke(
-        cli,
-        ["send", "-w", str(ws), str(ws / issue), *args, *extra],
-        env=environment(ws, **(env or {})),
-    )
-    return result.exit_code, result.output
-
-
-def write_list(ws: Path, rows: list[str], name: str = "subscribers.csv") -> Path:
-    path = ws / name
-    path.write_text("email,first_name\n" + "".join(row + "\n" for row in rows))
-    return path
-
-
-def journal_file(ws: Path) -> Path:
-    return journal_path(load_workspace(ws), environment(ws))
-
-
-def journal_states(ws: Path, slug: str = SLUG) -> dict[str, str]:
-    with sqlite3.connect(journal_file(ws)) as db:
-        return dict(db.execute("SELECT recipient, state FROM sends WHERE issue = ?", (slug,)))
 
 
 # -- the message ---------------------------------------------------------------------------

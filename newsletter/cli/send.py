@@ -162,7 +162,9 @@ def _confirm(*, yes: bool) -> Callable[[SendSummary], bool]:
         if yes:
             return True
         if not (sys.stdin.isatty() and sys.stdout.isatty()):
-            raise click.ClickException(
+            from newsletter.errors import NewsletterError
+
+            raise NewsletterError(
                 "no terminal to ask on, so nothing was sent: pass --yes to start a list send "
                 "without asking"
             )

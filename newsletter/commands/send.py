@@ -315,7 +315,10 @@ def list_send(
     recorded for its slug (a typo fixed half-way); without it such a send is refused.
     """
     settings = workspace.settings
-    listed = read_recipients(subscribers, display=workspace.display(subscribers))
+    try:
+        listed = read_recipients(subscribers, display=workspace.display(subscribers))
+    except ProblemsError as broken:  # the list as a whole cannot be trusted: no --force
+        raise Refused(broken.problems, ": fix the list (--force does not skip these)") from None
     result = build_issue(issue, workspace)
     forced = preflight(result.artifact, result.problems, listed.problems, settings, force=force)
     artifact = result.artifact
@@ -332,7 +335,7 @@ def list_send(
     keys = {r.key for r in listed.recipients}
     with Journal(path, workspace=workspace.root.resolve()) as journal:
         replace = _claimable(journal, slug, ident, artifact.display, changed=changed)
-        if replace is None:
+        if replace is False:  # new to this journal: new to every other one too?
             _not_started_elsewhere(workspace, ident, artifact.display)
         states = journal.states(slug)
         deliveries = list_deliveries(

@@ -108,6 +108,11 @@ def _explain(path: Path, reason: str) -> str:
             f"{path}: the disk is full ({reason}); free some space and run the same command "
             "again: it resumes where the journal stopped"
         )
+    if "i/o error" in lowered:
+        return (
+            f"{path}: cannot write the send journal ({reason}): is the disk full? free some "
+            "space and run the same command again: it resumes where the journal stopped"
+        )
     if "not a database" in lowered or "malformed" in lowered or "corrupt" in lowered:
         return (
             f"{path}: the send journal is damaged ({reason}); it records who was sent what, so "

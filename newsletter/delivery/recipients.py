@@ -159,7 +159,7 @@ def _parse(text: str, name: str) -> RecipientList:
         try:
             record = next(reader, None)
         except csv.Error as error:
-            fatal.append(_csv_problem(name, error, start))
+            fatal.append(_csv_problem(name, error, start, reader.line_num))
             break
         if record is None:
             break
@@ -245,8 +245,9 @@ def _structure(
     return found
 
 
-def _csv_problem(name: str, error: csv.Error, line: int) -> Problem:
-    """The ``csv`` module's complaint as one line, with what to do about it."""
+def _csv_problem(name: str, error: csv.Error, line: int, end: int = 1) -> Problem:
+    """The ``csv`` module's complaint as one line, with what to do about it; ``line`` is where
+    the record starts, ``end`` where the reader was when it gave up."""
     message = str(error)
     if "field larger than field limit" in message:
         message = (
@@ -254,6 +255,11 @@ def _csv_problem(name: str, error: csv.Error, line: int) -> Problem:
         )
     elif "unexpected end of data" in message:
         message = "the file ends inside a quoted field: a quote that does not close?"
+    elif "expected after" in message:
+        message = (
+            "a stray quote: the quoted field that opens here closes inside a field on line "
+            f'{end} (quote a whole field: "Smith, Ann"; write a quote in it as "")'
+        )
     elif "NUL" in message:
         message = "holds a NUL character: is this a CSV file?"
     else:

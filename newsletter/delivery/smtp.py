@@ -113,9 +113,11 @@ class _Watchdog:
         self._target: smtplib.SMTP | None = None
         self._closed = False
         self._thread: threading.Thread | None = None
+        self.fired = False  # the last armed connection was cut: what it read since is partial
 
     def arm(self, smtp: smtplib.SMTP, seconds: float) -> None:
         with self._changed:
+            self.fired = False
             self._target, self._deadline = smtp, time.monotonic() + seconds
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, daemon=True)
@@ -130,6 +132,7 @@ class _Watchdog:
         """Cut the armed connection now."""
         with self._changed:
             target, self._target, self._deadline = self._target, None, None
+            self.fired = True
         _shut(target)
 
     def close(self) -> None:
@@ -149,6 +152,7 @@ class _Watchdog:
                     self._changed.wait(left)
                     continue
                 target, self._target, self._deadline = self._target, None, None
+                self.fired = True
                 _shut(target)
 
 
@@ -276,9 +280,9 @@ class SmtpSender:
     ) -> Reply:
         timeout = self._settings.timeout
         try:
-            code, text = smtp.mail(mail_from)
+            code, text = self._answer(smtp.mail(mail_from))
             if code == 250:
-                code, text = smtp.rcpt(to)
+                code, text = self._answer(smtp.rcpt(to))
         except (OSError, smtplib.SMTPException) as error:
             self.close()
             raise ConnectionLost(_describe(error, timeout), fate_unknown=False) from None
@@ -287,7 +291,7 @@ class SmtpSender:
             return Reply(code, _text(text))
         before_data()
         try:
-            code, text = smtp.docmd("data")
+            code, text = self._answer(smtp.docmd("data"))
             if code != 354:  # DATA itself refused: nothing was sent
                 self._reset(smtp)
                 return Reply(code, _text(text))
@@ -298,13 +302,24 @@ class SmtpSender:
             self.close()
             raise ConnectionLost(_describe(error, timeout), fate_unknown=False) from None
         try:
-            code, text = smtp.getreply()
+            code, text = self._answer(smtp.getreply())
         except (OSError, smtplib.SMTPException) as error:
             self.close()
             raise ConnectionLost(_describe(error, timeout), fate_unknown=True) from None
         if code // 100 != 2:
             self._reset(smtp)
         return Reply(code, _text(text))
+
+    def _answer(self, reply: tuple[int, bytes]) -> tuple[int, bytes]:
+        """``reply``, unless the deadline cut it short or it is no SMTP answer at all (a
+        partial ``2`` read before the cut would otherwise pass for a code)."""
+        if self._watchdog.fired:
+            raise smtplib.SMTPServerDisconnected(
+                f"no complete answer within {self._settings.timeout:g} s"
+            )
+        if not 200 <= reply[0] <= 599:
+            raise smtplib.SMTPServerDisconnected(f"not an SMTP answer: {reply[1][:80]!r}")
+        return reply
 
     def _reset(self, smtp: smtplib.SMTP) -> None:
         """Make the connection ready for the next message after a refusal, or drop it: a server
@@ -356,6 +371,8 @@ def _text(reply: bytes | str) -> str:
 def _describe(error: BaseException, timeout: float) -> str:
     if isinstance(error, smtplib.SMTPResponseException):
         return f"{error.smtp_code} {_text(error.smtp_error)}"
-    if isinstance(error, smtplib.SMTPServerDisconnected | ConnectionError):
+    if isinstance(error, smtplib.SMTPServerDisconnected | ConnectionError) and "within" not in str(
+        error
+    ):
         return f"{error or type(error).__name__} (or no answer within {timeout:g} s)"
     return str(error) or type(error).__name__
