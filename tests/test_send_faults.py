@@ -195,12 +195,10 @@ def test_resuming_on_a_full_disk_is_one_line_and_doubles_nobody(tmp_path: Path) 
     sink = Sink()
     with SmtpServer(sink) as server:
         ws = make_workspace(tmp_path / "ws", server.toml(), send=FAST)
-        addresses = [f"r{i:03}@example.com" for i in range(120)]
+        addresses = [f"r{i:03}@example.com" for i in range(80)]
+        code, output = send(ws, "--list", str(write_list(ws, [f"{a},R" for a in addresses[:10]])))
+        assert code == 0, output  # a first run sent 10; the list has grown since
         path = write_list(ws, [f"{a},R" for a in addresses])
-        sink.rcpt_codes = dict.fromkeys(addresses[10:], "451 4.3.0 later")
-        code, output = send(ws, "--list", str(path), env={})
-        assert code == 1  # 10 sent, the rest deferred
-        sink.rcpt_codes = {}
         journal = journal_file(ws)
         room = max(p.stat().st_size for p in journal.parent.iterdir()) + 16 * 1024
 

@@ -36,6 +36,7 @@ import click
 from newsletter.commands.gate import blocking, list_send_errors
 from newsletter.delivery.journal import STATES, Journal, JournalRow, started_elsewhere
 from newsletter.delivery.plan import (
+    LEGACY_JOURNAL,
     journal_path,
     list_deliveries,
     other_journals,
@@ -482,14 +483,16 @@ def _claimable(
 def _not_started_elsewhere(workspace: Workspace, ident: str, source: str) -> None:
     """Refuse an issue that another journal (a copy of the workspace, its old place, its old
     ``.newsletter/``) has started sending: this one would send everyone the issue again."""
+    own = journal_path(workspace)
     for path in other_journals(workspace):
         found = started_elsewhere(path, ident)
         if found is not None:
             where, count = found
             raise NewsletterError(
                 f"{source}: this issue was already started from the workspace {where} "
-                f"({count} recipient(s) sent or tried, journal {path}); send it from there, "
-                "or move that journal here, rather than send it to the list again"
+                f"({count} recipient(s) sent or tried, journal {path}); send it from there, or, "
+                f"if this is that workspace moved, move the journal to {own} (with its -wal "
+                "file, if any), rather than send it to the list again"
             )
 
 
@@ -497,6 +500,9 @@ def send_status(workspace: Workspace, issue: Path) -> StatusReport:
     """The journal of ``issue``'s list send: counts by state, and everyone not sent."""
     slug = load_issue(issue, workspace.root, display=workspace.display(issue)).slug
     path = journal_path(workspace)
+    legacy = workspace.root / LEGACY_JOURNAL
+    if not path.exists() and legacy.is_file():  # a send from before the journal moved
+        path = legacy
     if not path.exists():
         return StatusReport(slug, dict.fromkeys(STATES, 0), [])
     with Journal(path, exclusive=False) as journal:

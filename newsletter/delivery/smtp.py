@@ -96,7 +96,11 @@ _UNSAFE = re.compile(rb"\r(?!\n)|(?<!\r)\n|\0")
 
 def unsafe_line_break(data: bytes) -> str | None:
     """Where ``data`` holds a bare CR, a bare LF or a NUL (``"a bare LF at byte 1,204"``), or
-    None when every line ends in CRLF."""
+    None when every line ends in CRLF (counted first: a regular expression over every byte of a
+    45 KB message takes milliseconds, the counts microseconds)."""
+    pairs = data.count(b"\r\n")
+    if data.count(b"\r") == pairs == data.count(b"\n") and b"\0" not in data:
+        return None
     found = _UNSAFE.search(data)
     if found is None:
         return None
