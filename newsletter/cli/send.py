@@ -135,6 +135,8 @@ def command(
                 f" ({outcome.code} {outcome.detail})" if outcome.code else f" ({outcome.detail})"
             )
             click.echo(f"{outcome.state} {outcome.to}{reply if outcome.state != 'sent' else ''}")
+        if report.interrupted:
+            click.echo("interrupted: the addresses not listed above were not sent", err=True)
     else:
         assert subscribers is not None
         with _ProgressBar() as bar:
