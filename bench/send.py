@@ -132,7 +132,12 @@ def send(
     with tempfile.TemporaryDirectory() as folder, Journal(Path(folder) / "sends.sqlite") as journal:
         journal.add("bench", (r.key for r in people))
         deliveries = list_deliveries(
-            ws.settings, "bench", people, journal.states("bench"), resend_unknown=False
+            ws.settings,
+            "bench",
+            people,
+            journal.states("bench"),
+            resend_unknown=False,
+            secret="bench-secret",
         )
         report = deliver(
             deliveries,

@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
-from newsletter.cli import cli
+from newsletter.delivery.plan import journal_path
+from newsletter.workspace import load_workspace
 
-from .delivery_support import ISSUE, make_workspace
+from .delivery_support import ISSUE, environment, make_workspace, send
 from .esp_engines import AWS_ENV, moto_server, reset_moto, ses_client
 
 SLUG = "2025-06-26-putin-poaches-the-neighbors"
@@ -47,14 +47,14 @@ def write_list(ws: Path, count: int, *, hostile: str = "") -> tuple[Path, list[s
     return path, addresses
 
 
+def journal_file(ws: Path) -> Path:
+    """The workspace's send journal, in the test's own state folder."""
+    return journal_path(load_workspace(ws), environment(ws))
+
+
 def journal_states(ws: Path, slug: str = SLUG) -> dict[str, str]:
-    with sqlite3.connect(ws / ".newsletter" / "sends.sqlite") as db:
+    with sqlite3.connect(journal_file(ws)) as db:
         return dict(db.execute("SELECT recipient, state FROM sends WHERE issue = ?", (slug,)))
-
-
-def send(ws: Path, *args: str, issue: str = ISSUE) -> tuple[int, str]:
-    result = CliRunner().invoke(cli, ["send", "-w", str(ws), str(ws / issue), *args])
-    return result.exit_code, result.output
 
 
 # --- SES -----------------------------------------------------------------------------------
@@ -151,8 +151,9 @@ def test_ses_killed_send_resumes_and_everyone_gets_it_at_most_once(
         str(path),
         "--via",
         "ses",
+        "--yes",
     ]
-    env = {**os.environ, **AWS_ENV, "AWS_ENDPOINT_URL": ses}
+    env = {**os.environ, **AWS_ENV, "AWS_ENDPOINT_URL": ses, **environment(ws)}
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
     deadline = time.monotonic() + 60
     while len(ses_sent(ses)) < 100:
@@ -337,11 +338,13 @@ def test_postmark_batches_retries_and_per_message_failures(
     assert states[addresses[7]] == "failed" and Counter(states.values())["sent"] == 1199
     # the token went nowhere but the request header
     assert TOKEN not in output
-    for file in (ws / ".newsletter").iterdir():
+    for file in journal_file(ws).parent.iterdir():
         assert TOKEN.encode() not in file.read_bytes()
     # a rerun sends nobody again: the refused address is final
     code, output = send(ws, "--list", str(path), "--via", "postmark")
-    assert code == 0 and output.startswith("nothing to send"), output
+    # nothing is sent again; the exit says some recipients were refused, and lists them
+    assert code == 1 and output.startswith("nothing to send"), output
+    assert "  failed   " in output
     assert state.counts() == counts
 
 
@@ -376,7 +379,7 @@ def test_postmark_without_its_token_sends_nothing(
         "error: the environment variable NL_PM_TOKEN ([esp.postmark] token_env in "
         "newsletter.toml) is not set; set it to the Postmark server API token"
     )
-    assert state.accepted == [] and not (ws / ".newsletter" / "sends.sqlite").exists()
+    assert state.accepted == [] and not journal_file(ws).exists()
     monkeypatch.setenv("NL_PM_TOKEN", "wrong")
     code, output = send(ws, "--list", str(path), "--via", "postmark")
     assert code == 1 and "postmark: the template was refused: HTTP 401" in output
@@ -604,7 +607,9 @@ def test_sendgrid_sends_1000_personalizations_a_call_through_its_template(
         assert api.key not in output
         # a rerun sends nobody again and makes no second template or version
         code, output = send(ws, "--list", str(path), "--via", "sendgrid")
-        assert code == 0 and output.startswith("nothing to send"), output
+        # nothing is sent again; the exit says some recipients were refused, and lists them
+        assert code == 1 and output.startswith("nothing to send"), output
+        assert "  failed   " in output
         (template,) = api.templates
         assert len(template["versions"]) == 1
 

@@ -15,14 +15,21 @@ from lxml import html as lxml_html
 
 from newsletter.pipeline import markdown
 
-from .delivery_support import ISSUE, SmtpServer, make_workspace
+from .delivery_support import ISSUE, SmtpServer, journal_file, make_workspace, process_env
 
 NEWSLETTER = str(Path(sys.executable).parent / "newsletter")
 
 
 def _send(ws: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """A send as its own process, with the unsubscribe secret, the test's own state folder (where
+    the journal lives), and --yes for a list send (no terminal to confirm on here)."""
+    yes = ["--yes"] if "--list" in args else []
     return subprocess.run(
-        [NEWSLETTER, "send", "-w", str(ws), *args], capture_output=True, text=True, timeout=120
+        [NEWSLETTER, "send", "-w", str(ws), *args, *yes],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=process_env(ws),
     )
 
 
@@ -38,7 +45,7 @@ def test_a_second_send_in_the_same_workspace_is_refused(tmp_path: Path) -> None:
             "import sys, time; from pathlib import Path; "
             "from newsletter.delivery.journal import Journal; "
             "j = Journal(Path(sys.argv[1])); print('locked', flush=True); time.sleep(60)",
-            str(ws / ".newsletter" / "sends.sqlite"),
+            str(journal_file(ws)),
         ],
         stdout=subprocess.PIPE,
         text=True,

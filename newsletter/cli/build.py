@@ -55,7 +55,10 @@ def command(
     report = build(ws, issue_paths(ws, issues), jobs=jobs, force=force)
     if as_json:
         summary = [{"ok": True, "out": ws.display(b.folder), **b.meta()} for b in report.built]
-        summary += [{"ok": True, "out": ws.display(f), "unchanged": True} for f in report.unchanged]
+        summary += [
+            {"ok": True, "out": ws.display(f), "slug": f.name, "unchanged": True}
+            for f in report.unchanged
+        ]
         summary += [
             {"ok": False, "source": name, "problems": [*map(str, problems)]}
             for name, problems in report.failed.items()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 import time
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,7 +14,7 @@ import click
 from newsletter.cli.options import open_workspace, workspace_option
 
 if TYPE_CHECKING:  # imported for type checkers only, at no run-time cost
-    from newsletter.commands.send import SendReport, StatusReport
+    from newsletter.commands.send import SendReport, SendSummary, StatusReport
     from newsletter.delivery.send import Outcome
 
 
@@ -40,17 +42,21 @@ Examples:
   newsletter send issues/x.yaml --list subscribers.csv --dry-run
   newsletter send issues/x.yaml --list subscribers.csv
   newsletter send issues/x.yaml --list subscribers.csv --via ses
+  newsletter send issues/x.yaml --list subscribers.csv --yes   # from a script
   newsletter send issues/x.yaml --status
 
 \b
 Test sends (--to) put [send] test_prefix before the subject and fill the merge
 fields from [send.sample] (or --data). A list send (--list) checks the whole CSV
-first and sends one message per subscriber through [smtp], journaled in
-.newsletter/sends.sqlite: run the same command again after any interruption and
-it resumes, sending nobody the issue twice. The SMTP password is read from the
-environment variable that [smtp] password_env names. With --via, the ESP's bulk
-API sends instead, in batches, behind the same journal ([esp] in newsletter.toml;
-credentials from the environment).""",
+first, shows what it is about to do and asks (--yes: don't ask; with no terminal
+to ask on it refuses), then sends one message per subscriber through [smtp],
+journaled in ~/.local/state/newsletter/: run the same command again after any
+interruption and it resumes, sending nobody the issue twice. An issue with a
+check error is sent by neither without --force. The SMTP password and the
+unsubscribe secret are read from the environment variables that [smtp]
+password_env and [send] unsubscribe_secret_env name. With --via, the ESP's
+bulk API sends instead, in batches, behind the same journal ([esp] in
+newsletter.toml; credentials from the environment).""",
 )
 @click.argument("issue", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.option(
@@ -82,9 +88,16 @@ credentials from the environment).""",
 @click.option("--dry-run", is_flag=True, help="Make every message and report; connect to nothing.")
 @click.option("--force", is_flag=True, help="Send even though the list or the issue has problems.")
 @click.option(
+    "--yes",
+    "-y",
+    is_flag=True,
+    help="Start the list send without asking (for scripts; read the summary in the log).",
+)
+@click.option(
     "--resend-unknown",
     is_flag=True,
-    help="Send again to recipients whose message's fate is unknown (see --status).",
+    help="Send again to recipients whose message may or may not have reached the server "
+    "(see --status): those it did reach get the issue twice.",
 )
 @click.option(
     "--changed",
@@ -101,6 +114,7 @@ def command(
     data: dict[str, str],
     dry_run: bool,
     force: bool,
+    yes: bool,
     resend_unknown: bool,
     changed: bool,
     workspace: Path | None,
@@ -121,12 +135,15 @@ def command(
         raise click.UsageError("--data is for test sends (--to)")
     if via and not subscribers:
         raise click.UsageError("--via is for list sends (--list)")
+    if yes and not subscribers:
+        raise click.UsageError("--yes is for list sends (--list)")
     ws = open_workspace(workspace)
     if status:
         _print_status(send_status(ws, issue))
         return
     if to:
-        report = test_send(ws, issue, to, data=data, dry_run=dry_run)
+        report = test_send(ws, issue, to, data=data, dry_run=dry_run, force=force)
+        _print_findings(report)
         if report.dry_run_bytes is not None:
             _print_dry_run(report)
         for outcome in report.outcomes:
@@ -134,6 +151,8 @@ def command(
                 f" ({outcome.code} {outcome.detail})" if outcome.code else f" ({outcome.detail})"
             )
             click.echo(f"{outcome.state} {outcome.to}{reply if outcome.state != 'sent' else ''}")
+        if report.interrupted:
+            click.echo("interrupted: the addresses not listed above were not sent", err=True)
     else:
         assert subscribers is not None
         with _ProgressBar() as bar:
@@ -145,12 +164,59 @@ def command(
                 force=force,
                 resend_unknown=resend_unknown,
                 changed=changed,
+                confirm=_confirm(yes=yes),
                 progress=bar,
                 via=via,
             )
         _print_list_report(report)
     if not report.ok:
         sys.exit(1)
+
+
+def _confirm(*, yes: bool) -> Callable[[SendSummary], bool]:
+    """Show the summary; then go ahead (``--yes``), ask on a terminal, or refuse without one."""
+
+    def confirm(summary: SendSummary) -> bool:
+        _print_summary(summary)
+        if yes:
+            return True
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+            from newsletter.errors import NewsletterError
+
+            raise NewsletterError(
+                "no terminal to ask on, so nothing was sent: pass --yes to start a list send "
+                "without asking"
+            )
+        return click.confirm(f"Send the issue to {summary.recipients} recipient(s) now?")
+
+    return confirm
+
+
+def _print_summary(summary: SendSummary) -> None:
+    counts = Counter(f.severity for f in summary.findings)
+    findings = ", ".join(f"{n} {kind}(s)" for kind, n in sorted(counts.items())) or "none"
+    done = f", {summary.done} done before" if summary.done else ""
+    lines = [
+        f"about to send {summary.issue}",
+        f"  subject:    {summary.subject}",
+        f"  from:       {summary.sender}",
+        f"  server:     {summary.server}",
+        f"  list:       {summary.rows} row(s) read, {summary.listed} recipient(s){done}",
+        f"  recipients: {summary.recipients} will get the issue now",
+        f"  findings:   {findings}",
+    ]
+    lines += [f"  forced:     {problem}" for problem in summary.forced]
+    lines += [f"  note:       {note}" for note in summary.notes]
+    click.echo("\n".join(lines))
+
+
+def _print_findings(report: SendReport) -> None:
+    for finding in report.findings:
+        click.echo(
+            f"{finding.severity} {finding.location}: {finding.message} [{finding.id}]", err=True
+        )
+    for problem in report.forced:
+        click.echo(f"warning: {problem} (sending anyway: --force)", err=True)
 
 
 class _ProgressBar:
@@ -192,9 +258,8 @@ def _print_dry_run(report: SendReport) -> None:
 
 
 def _print_list_report(report: SendReport) -> None:
-    for problem in report.forced:
-        click.echo(f"warning: {problem} (sending anyway: --force)", err=True)
     if report.dry_run_bytes is not None:
+        _print_findings(report)
         _print_dry_run(report)
         return
     for note in report.notes:
@@ -204,6 +269,9 @@ def _print_list_report(report: SendReport) -> None:
             f"nothing to send: each of the {report.planned} recipients was sent the issue, "
             "refused it or is of unknown fate (see --status)"
         )
+        for row in report.left:
+            code = f"{row.code} " if row.code else ""
+            click.echo(f"  {row.state:8} {row.recipient}  {code}{row.detail}")
         return
     sent = report.count("sent")
     rate = sent / report.seconds if report.seconds else 0.0
@@ -218,6 +286,8 @@ def _print_list_report(report: SendReport) -> None:
         if outcome.state != "sent":
             code = f"{outcome.code} " if outcome.code else ""
             click.echo(f"  {outcome.state:8} {outcome.to}  {code}{outcome.detail}")
+    if report.interrupted:
+        click.echo("interrupted: run the same command again to resume", err=True)
 
 
 def _print_status(status: StatusReport) -> None:

@@ -75,8 +75,9 @@ security = "none"                       # "starttls" or "tls" for a real server
 unsubscribe_url = "https://example.com/unsubscribe?token={{token}}"   # TODO: your unsubscribe page
 unsubscribe_mailto = "unsubscribe@example.com"                       # TODO
 # The NAME of the environment variable holding the secret that signs {{token}}, so that
-# nobody can unsubscribe someone else by guessing: set it before a list send.
-# unsubscribe_secret_env = "NEWSLETTER_UNSUBSCRIBE_SECRET"
+# nobody can unsubscribe someone else by guessing. A list send refuses to start until the
+# variable is set; builds, previews and test sends sign with a public sample secret meanwhile.
+unsubscribe_secret_env = "NEWSLETTER_UNSUBSCRIBE_SECRET"
 test_prefix = "[TEST] "
 rate = 10                               # messages per second, at most
 connections = 2

@@ -2,15 +2,20 @@
 
 The whole journal protocol lives here, in plain functions that return reports and never print:
 
-1. build the issue in memory and read the whole list; refuse (``preflight``) on check errors,
-   list problems or a missing unsubscribe link, unless ``force`` lets the editor's own mistakes
-   through;
-2. open the journal (one send per workspace at a time) and make sure this issue's identity
-   (its slug and a hash of its subject and both parts) is the one the journal knows by that
-   slug: a different issue with a reused slug, or this issue sent before under another slug,
-   is refused with what to do, never mistaken for a finished send;
-3. mark what a killed run left "sending" as unknown, add the list's new recipients as pending,
-   and send to everyone not yet sent, failed or (unless ``resend_unknown``) unknown.
+1. build the issue in memory and read the whole list (strictly: a broken CSV stops here);
+   refuse (``preflight``) on check errors, list problems or a missing unsubscribe link, unless
+   ``force`` lets the editor's own mistakes through; a list send also needs the unsubscribe
+   secret, which no ``force`` replaces;
+2. open the workspace's journal (one send per workspace at a time) and make sure this issue's
+   identity (a hash of its subject and both parts, its slug left out) is the one the journal
+   knows by its slug: a different issue with a reused slug, this issue sent before under
+   another slug (the file renamed or copied), or this issue started from another workspace's
+   journal, is refused with what to do, never mistaken for a finished send;
+3. hand the :class:`SendSummary` (subject, From, server, rows read, who will get it, findings)
+   to ``confirm``, the caller's say-so (the command line asks on a terminal); only then write
+   the journal: mark what a killed run left "sending" as unknown, add the list's new
+   recipients as pending, and send to everyone not yet sent, failed or (unless
+   ``resend_unknown``) unknown.
 
 A :class:`Transport` factory is injected (default: SMTP from ``[smtp]``), so that callers and
 tests can put any sender behind the same journal.
@@ -30,32 +35,39 @@ import click
 
 from newsletter.commands.gate import blocking, list_send_errors
 from newsletter.commands.via import esp_transport, send_via
-from newsletter.delivery.journal import STATES, Journal, JournalRow
+from newsletter.delivery.journal import STATES, Journal, JournalRow, started_elsewhere
 from newsletter.delivery.plan import (
+    LEGACY_JOURNAL,
     journal_path,
     list_deliveries,
+    other_journals,
     smtp_connector,
+    smtp_description,
     test_deliveries,
     unsubscribe_secret,
 )
-from newsletter.delivery.recipients import parse_addresses, read_recipients
+from newsletter.delivery.recipients import RecipientList, parse_addresses, read_recipients
 from newsletter.delivery.send import Delivery, Outcome, Report, deliver
 from newsletter.delivery.signing import dkim_signer
 from newsletter.delivery.smtp import Sender
 from newsletter.errors import NewsletterError, Problem, ProblemsError
 from newsletter.mail.message import MessageTemplate, Signer
+from newsletter.mail.values import SAMPLE_SECRET
 from newsletter.model.artifact import Artifact
 from newsletter.model.email import Email
+from newsletter.model.findings import Finding
 from newsletter.model.settings import Settings
 from newsletter.model.workspace import Workspace
 from newsletter.pipeline.load import load_issue
 from newsletter.pipeline.stages import build_issue
 
 __all__ = [
+    "Confirm",
     "Connector",
     "Progress",
     "Refused",
     "SendReport",
+    "SendSummary",
     "StatusReport",
     "identity",
     "list_send",
@@ -66,6 +78,32 @@ __all__ = [
 
 #: Makes one connection's sender; called once per parallel connection.
 Connector = Callable[[], Sender]
+
+
+@dataclass(frozen=True)
+class SendSummary:
+    """What a list send is about to do, for the editor to confirm before it is irreversible.
+
+    ``rows`` is how many rows the list has, ``listed`` how many of them are sendable
+    recipients, ``recipients`` how many will be sent the issue by this run (the rest were
+    sent it before, refused it or are of unknown fate: ``done``).
+    """
+
+    issue: str
+    subject: str
+    sender: str
+    server: str
+    rows: int
+    listed: int
+    recipients: int
+    done: int
+    findings: tuple[Finding, ...]
+    forced: tuple[Problem, ...]
+    notes: tuple[str, ...]
+
+
+#: Asked once before a list send's first message; the send goes ahead only on True.
+Confirm = Callable[[SendSummary], bool]
 
 
 class Progress(Protocol):
@@ -102,7 +140,10 @@ class SendReport:
     """What a send did: the outcomes, the notes an editor should read, and whether it failed.
 
     ``planned`` is how many messages this run set out to send; ``dry_run_bytes`` is the size of
-    the messages a dry run made (nothing was sent then).
+    the messages a dry run made (nothing was sent then). ``findings`` are the issue's check
+    findings (errors and warnings) for the editor to read; ``left`` are the recipients an
+    earlier run failed or lost track of, when this one had nothing left to send;
+    ``interrupted`` says Ctrl-C stopped the send (the outcomes are what was learnt until then).
     """
 
     outcomes: list[Outcome] = field(default_factory=list)
@@ -110,8 +151,11 @@ class SendReport:
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
     forced: list[Problem] = field(default_factory=list)
+    findings: tuple[Finding, ...] = ()
     nothing_left: bool = False
+    left: list[JournalRow] = field(default_factory=list)
     unknown_skipped: int = 0
+    interrupted: bool = False
     dry_run_bytes: int | None = None
 
     def count(self, state: str) -> int:
@@ -119,8 +163,13 @@ class SendReport:
 
     @property
     def ok(self) -> bool:
-        """Every message sent, and nobody of unknown fate left behind."""
-        return not self.unknown_skipped and all(o.state == "sent" for o in self.outcomes)
+        """Every message sent, nobody failed or of unknown fate left behind, not interrupted."""
+        return (
+            not self.unknown_skipped
+            and not self.left
+            and not self.interrupted
+            and all(o.state == "sent" for o in self.outcomes)
+        )
 
 
 @dataclass(frozen=True)
@@ -136,11 +185,13 @@ class StatusReport:
         return any(self.counts.values())
 
 
-def identity(email: Email) -> str:
-    """What the journal knows an issue by besides its slug: a hash of what subscribers get."""
+def identity(email: Email, slug: str = "") -> str:
+    """What the journal knows an issue by besides its slug: a hash of what subscribers get,
+    with the slug itself left out (it is in the links' ``utm_campaign`` and the web version's
+    URL), so that the same issue renamed or copied under another file name is known again."""
     digest = hashlib.sha256()
     for part in (email.subject, email.text, email.html):
-        digest.update(part.encode())
+        digest.update((part.replace(slug, "\0") if slug else part).encode())
         digest.update(b"\0")
     return digest.hexdigest()[:32]
 
@@ -152,14 +203,18 @@ def preflight(
     settings: Settings,
     *,
     force: bool,
+    list_send: bool = True,
 ) -> list[Problem]:
-    """Raise :class:`Refused` when a list send must not start; else return the problems
-    ``force`` let through, for the report.
+    """Raise :class:`Refused` when a send must not start; else return the problems ``force``
+    let through, for the report.
 
-    No ``force`` overrides a missing unsubscribe link: without one a list send would break the
-    law in many places and Gmail's and Yahoo's sender rules.
+    What no export or send may carry (:func:`~newsletter.commands.gate.blocking`) is refused
+    whatever ``force`` says. A list send refuses every error and placeholder unless ``force``,
+    and, whatever ``force`` says, a missing unsubscribe link: without one it would break the
+    law in many places and Gmail's and Yahoo's sender rules. A test send (not ``list_send``)
+    refuses the findings of severity error unless ``force``.
     """
-    if not settings.send.unsubscribe_url:
+    if list_send and not settings.send.unsubscribe_url:
         raise ProblemsError(
             [
                 Problem(
@@ -174,19 +229,18 @@ def preflight(
         refused = blocking(artifact)
         if refused:
             raise Refused([*problems, *refused], ": fix them first (no --force sends these)")
-        problems += list_send_errors(artifact)
+        if list_send:
+            problems += list_send_errors(artifact)
+        else:  # nothing blocking is left: these are the other errors
+            problems += [
+                Problem(f.location or artifact.display, f"check {f.id}", f.message)
+                for f in artifact.errors()
+            ]
     if problems and (not force or artifact is None):
         raise Refused(
             problems, "" if artifact is None else ": fix them, or send anyway with --force"
         )
     return problems
-
-
-def _built(workspace: Workspace, issue: Path) -> Artifact:
-    result = build_issue(issue, workspace)
-    if result.artifact is None:
-        raise ProblemsError(result.problems)
-    return result.artifact
 
 
 def test_send(
@@ -196,29 +250,47 @@ def test_send(
     *,
     data: dict[str, str] | None = None,
     dry_run: bool = False,
+    force: bool = False,
     connect: Connector | None = None,
 ) -> SendReport:
     """Send ``issue`` to ``to`` as the sample subscriber (``data`` overriding some values),
-    the subject prefixed with ``[send] test_prefix``."""
+    the subject prefixed with ``[send] test_prefix``.
+
+    An issue with a check error is refused (:class:`Refused`) unless ``force``: a test send is
+    how an editor looks at what subscribers will get, and it must not look fine when it is not.
+    The unsubscribe link is signed as a real send signs it, with the real secret when it is in
+    the environment, else with the sample secret.
+    """
     addresses, problems = parse_addresses(to)
     if problems:
         raise click.BadParameter("; ".join(problems), param_hint="'--to'")
     settings = workspace.settings
-    artifact = _built(workspace, issue)
-    refused = blocking(artifact)
-    if refused:
-        raise Refused(refused, ": fix them first")
-    deliveries = test_deliveries(
-        settings, artifact.slug, addresses, data or {}, secret=unsubscribe_secret(settings)
-    )
+    result = build_issue(issue, workspace)
+    forced = preflight(result.artifact, result.problems, [], settings, force=force, list_send=False)
+    artifact = result.artifact
+    assert artifact is not None  # preflight refuses a build that failed
+    secret = unsubscribe_secret(settings, required=False)
+    deliveries = test_deliveries(settings, artifact.slug, addresses, data or {}, secret=secret)
     template = MessageTemplate(artifact.email, settings, subject_prefix=settings.send.test_prefix)
     sign = dkim_signer(settings, workspace.root)
     if dry_run:
-        return _dry_run(template, deliveries, sign)
-    report = _deliver(
-        workspace, deliveries, template, sign, connect or smtp_connector(settings), connections=1
-    )
+        report = _dry_run(template, deliveries, sign)
+    else:
+        report = _deliver(
+            workspace,
+            deliveries,
+            template,
+            sign,
+            connect or smtp_connector(settings),
+            connections=1,
+        )
+    report.forced = forced
+    report.findings = _worth_reading(artifact)
     return report
+
+
+def _worth_reading(artifact: Artifact) -> tuple[Finding, ...]:
+    return tuple(f for f in artifact.findings if f.severity in ("error", "warning"))
 
 
 def list_send(
@@ -230,6 +302,8 @@ def list_send(
     force: bool = False,
     resend_unknown: bool = False,
     changed: bool = False,
+    confirm: Confirm | None = None,
+    server: str | None = None,
     connect: Connector | None = None,
     progress: Progress | None = None,
     via: str | None = None,
@@ -239,52 +313,58 @@ def list_send(
 
     ``via`` names an ESP whose bulk API sends instead of ``[smtp]`` (:mod:`.via`).
 
+    ``confirm`` is shown the :class:`SendSummary` before the first message, and the send goes
+    ahead only when it returns True (None: no one to ask, the caller has decided, as
+    ``--yes``); ``server`` names where ``connect`` sends, for the summary (default: ``[smtp]``).
     ``changed`` resumes a send although the issue's content differs from what the journal
     recorded for its slug (a typo fixed half-way); without it such a send is refused.
     """
     settings = workspace.settings
-    listed = read_recipients(subscribers, display=workspace.display(subscribers))
+    try:
+        listed = read_recipients(subscribers, display=workspace.display(subscribers))
+    except ProblemsError as broken:  # the list as a whole cannot be trusted: no --force
+        raise Refused(broken.problems, ": fix the list (--force does not skip these)") from None
     result = build_issue(issue, workspace)
     forced = preflight(result.artifact, result.problems, listed.problems, settings, force=force)
     artifact = result.artifact
     assert artifact is not None  # preflight refuses a build that failed
     template = MessageTemplate(artifact.email, settings)
     sign = dkim_signer(settings, workspace.root)
-    secret = unsubscribe_secret(settings)
     slug, path = artifact.slug, journal_path(workspace)
     if dry_run:
-        states: dict[str, str] = {}
-        if path.exists():
-            with Journal(path, exclusive=False) as journal:
-                states = journal.states(slug)
-        deliveries = list_deliveries(
-            settings, slug, listed.recipients, states, resend_unknown=resend_unknown, secret=secret
-        )
-        report = _dry_run(template, deliveries, sign)
-        done = len(listed.recipients) - len(deliveries)
-        if done:
-            report.notes.append(f"{done} already done, see --status")
-        report.forced = forced
-        return report
+        return _list_dry_run(workspace, artifact, listed, template, sign, forced, resend_unknown)
+    secret = unsubscribe_secret(settings, required=True)
+    assert secret is not None  # required: raised when missing
     sender = esp_transport(via, artifact, workspace) if via else None
     connector = None if sender else (connect or smtp_connector(settings))
-    with Journal(path) as journal:
-        _claim(journal, slug, identity(artifact.email), artifact.display, changed=changed)
-        recovered = journal.recover(slug)
-        journal.add(slug, (r.key for r in listed.recipients))
+    ident = identity(artifact.email, slug)
+    keys = {r.key for r in listed.recipients}
+    with Journal(path, workspace=workspace.root.resolve()) as journal:
+        replace = _claimable(journal, slug, ident, artifact.display, changed=changed)
+        if replace is False:  # new to this journal: new to every other one too?
+            _not_started_elsewhere(workspace, ident, artifact.display)
         states = journal.states(slug)
         deliveries = list_deliveries(
             settings, slug, listed.recipients, states, resend_unknown=resend_unknown, secret=secret
         )
-        keys = {r.key for r in listed.recipients}
-        unknown = sum(1 for key, state in states.items() if key in keys and state == "unknown")
+        unknown = sum(
+            1 for key, state in states.items() if key in keys and state in ("unknown", "sending")
+        )
+        stopped = sum(1 for state in states.values() if state == "sending")
         notes = []
-        if recovered:
-            notes.append(f"an earlier send of {slug} stopped during {recovered} message(s)")
+        if stopped:
+            notes.append(f"an earlier send of {slug} stopped during {stopped} message(s)")
         if unknown and not resend_unknown:
             notes.append(
-                f"{unknown} recipient(s) of unknown fate are not sent again; see "
-                "'newsletter send ISSUE --status', and pass --resend-unknown to send to them"
+                f"{unknown} recipient(s) of unknown fate are not sent again: their message may "
+                "or may not have reached the server; see 'newsletter send ISSUE --status', "
+                "check your server's log, and pass --resend-unknown to send to them (which "
+                "sends a second copy to everyone the server did take it from)"
+            )
+        elif unknown:
+            notes.append(
+                f"--resend-unknown: {unknown} recipient(s) of unknown fate are sent the issue "
+                "again; those whose first message did reach the server get it twice"
             )
         before = sum(1 for key, state in states.items() if key in keys and state == "sent")
         if deliveries and before:
@@ -292,8 +372,34 @@ def list_send(
         if not deliveries:
             if sender is not None:
                 sender.close()
-            report = SendReport(nothing_left=True, planned=len(keys))
+            left = [
+                r
+                for r in journal.rows(slug, ("failed", "unknown", "sending"))
+                if r.recipient in keys
+            ]
+            report = SendReport(nothing_left=True, planned=len(keys), left=left)
         else:
+            summary = SendSummary(
+                issue=artifact.display,
+                subject=artifact.email.subject,
+                sender=f"{settings.newsletter.from_name} <{settings.newsletter.from_email}>",
+                server=server or (f"the {via} API" if via else smtp_description(settings)),
+                rows=listed.rows,
+                listed=len(listed.recipients),
+                recipients=len(deliveries),
+                done=len(listed.recipients) - len(deliveries),
+                findings=_worth_reading(artifact),
+                forced=tuple(forced),
+                notes=tuple(notes),
+            )
+            if confirm is not None and not confirm(summary):
+                if sender is not None:
+                    sender.close()
+                raise NewsletterError("not confirmed: nothing was sent")
+            if replace is not None:
+                journal.claim(slug, ident, artifact.display, replace=replace)
+            journal.recover(slug)
+            journal.add(slug, (r.key for r in listed.recipients))
             progress = progress or _Silent()
             progress.start(len(deliveries))
             if sender is not None:
@@ -320,38 +426,104 @@ def list_send(
                 )
     report.notes[:0] = notes
     report.forced = forced
+    report.findings = _worth_reading(artifact)
     report.unknown_skipped = 0 if resend_unknown else unknown
     return report
 
 
-def _claim(journal: Journal, slug: str, ident: str, source: str, *, changed: bool) -> None:
-    """Make sure the journal knows ``slug`` as this issue, or refuse with what to do."""
+def _list_dry_run(
+    workspace: Workspace,
+    artifact: Artifact,
+    listed: RecipientList,
+    template: MessageTemplate,
+    sign: Signer | None,
+    forced: list[Problem],
+    resend_unknown: bool,
+) -> SendReport:
+    """Make every message the list send would, send none, write nothing; say what the real
+    send still needs (the unsubscribe secret)."""
+    settings = workspace.settings
+    path = journal_path(workspace)
+    states: dict[str, str] = {}
+    if path.exists():
+        with Journal(path, exclusive=False) as journal:
+            states = journal.states(artifact.slug)
+    notes: list[str] = []
+    try:
+        secret = unsubscribe_secret(settings, required=True) or SAMPLE_SECRET
+    except NewsletterError as missing:
+        secret = SAMPLE_SECRET
+        notes.append(f"the real send will refuse to start: {missing.format_message()}")
+    deliveries = list_deliveries(
+        settings,
+        artifact.slug,
+        listed.recipients,
+        states,
+        resend_unknown=resend_unknown,
+        secret=secret,
+    )
+    report = _dry_run(template, deliveries, sign)
+    done = len(listed.recipients) - len(deliveries)
+    report.notes = [
+        f"{listed.rows} rows read",
+        *([f"{done} already done, see --status"] if done else []),
+        *notes,
+    ]
+    report.forced = forced
+    report.findings = _worth_reading(artifact)
+    return report
+
+
+def _claimable(
+    journal: Journal, slug: str, ident: str, source: str, *, changed: bool
+) -> bool | None:
+    """Whether the journal may know ``slug`` as this issue: None when it does already, False
+    when ``slug`` is new to it, True when ``changed`` replaces an edited issue's identity; or
+    refuse with what to do. Writes nothing: the claim is made once the send is confirmed."""
     known = journal.identity(slug)
     if known is None:
         other = journal.slug_of(ident)
         if other is not None and other.slug != slug:
             raise NewsletterError(
                 f"{source}: this issue was already sent as '{other.slug}' (from {other.source}, "
-                f"{other.created}); resume it under that slug (slug: {other.slug}) rather than "
-                "send it to the list again"
+                f"{other.created}), renamed or copied since; resume it under that slug "
+                f"(slug: {other.slug} in the file) rather than send it to the list again"
             )
-        journal.claim(slug, ident, source)
-        return
+        return False
     if known.identity == ident:
-        return
+        return None
     if not changed:
         raise NewsletterError(
             f"{source}: a different issue was sent as '{slug}' (from {known.source}, "
             f"{known.created}); give this one a slug of its own ('slug:' in the file), or, if it "
             "is the same issue edited since, pass --changed to resume that send with this version"
         )
-    journal.claim(slug, ident, source, replace=True)
+    return True
+
+
+def _not_started_elsewhere(workspace: Workspace, ident: str, source: str) -> None:
+    """Refuse an issue that another journal (a copy of the workspace, its old place, its old
+    ``.newsletter/``) has started sending: this one would send everyone the issue again."""
+    own = journal_path(workspace)
+    for path in other_journals(workspace):
+        found = started_elsewhere(path, ident)
+        if found is not None:
+            where, count = found
+            raise NewsletterError(
+                f"{source}: this issue was already started from the workspace {where} "
+                f"({count} recipient(s) sent or tried, journal {path}); send it from there, or, "
+                f"if this is that workspace moved, move the journal to {own} (with its -wal "
+                "file, if any), rather than send it to the list again"
+            )
 
 
 def send_status(workspace: Workspace, issue: Path) -> StatusReport:
     """The journal of ``issue``'s list send: counts by state, and everyone not sent."""
     slug = load_issue(issue, workspace.root, display=workspace.display(issue)).slug
     path = journal_path(workspace)
+    legacy = workspace.root / LEGACY_JOURNAL
+    if not path.exists() and legacy.is_file():  # a send from before the journal moved
+        path = legacy
     if not path.exists():
         return StatusReport(slug, dict.fromkeys(STATES, 0), [])
     with Journal(path, exclusive=False) as journal:
@@ -391,9 +563,12 @@ def _deliver(
         if isinstance(sent.error, NewsletterError):
             raise sent.error
         raise NewsletterError(f"the send stopped: {sent.error}")
-    if sent.interrupted:
-        raise NewsletterError("interrupted; run the same command again to resume")
-    return SendReport(outcomes=sent.outcomes, planned=len(deliveries), seconds=sent.seconds)
+    return SendReport(
+        outcomes=sent.outcomes,
+        planned=len(deliveries),
+        seconds=sent.seconds,
+        interrupted=sent.interrupted,
+    )
 
 
 def _dry_run(

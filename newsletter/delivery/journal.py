@@ -17,24 +17,30 @@ failed     the server refused the message (5xx): not sent again
 Every change is committed before the next step of the SMTP transaction, so that whatever
 kills the process (Ctrl-C, ``kill -9``, a lost connection), a next run sends to exactly those
 who were not yet sent the issue. The journal holds addresses, states and the server's replies;
-never a password. It lives in the workspace at ``.newsletter/sends.sqlite`` (git-ignored).
+never a password. Since it holds every subscriber's address, it is created readable by its
+owner only (0600, in a folder of mode 0700); where it lives is
+:func:`newsletter.delivery.plan.journal_path`'s to say.
+
+A journal that cannot be read or written (damaged, a full disk, a read-only folder) is a
+:class:`NewsletterError` of one line that says what to do, never a traceback.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import fcntl
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
 from newsletter.errors import NewsletterError
 
-__all__ = ["STATES", "IssueRow", "Journal", "JournalRow"]
+__all__ = ["STATES", "IssueRow", "Journal", "JournalRow", "started_elsewhere"]
 
 STATES = ("pending", "sending", "unknown", "sent", "deferred", "failed")
 
@@ -57,6 +63,10 @@ CREATE TABLE IF NOT EXISTS issues (
     created TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS issues_identity ON issues (identity);
+CREATE TABLE IF NOT EXISTS workspace (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    root TEXT NOT NULL
+);
 """
 
 
@@ -80,27 +90,85 @@ class JournalRow:
     updated: str
 
 
-class Journal:
-    """The journal at ``path``, opened by one send at a time (a lock file says which)."""
+@contextlib.contextmanager
+def _translated(path: Path) -> Iterator[None]:
+    """SQLite's and the file system's errors about the journal as one line with what to do."""
+    try:
+        yield
+    except sqlite3.Error as error:
+        raise NewsletterError(_explain(path, str(error))) from None
+    except OSError as error:
+        raise NewsletterError(_explain(path, error.strerror or str(error))) from None
 
-    def __init__(self, path: Path, *, exclusive: bool = True) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+
+def _explain(path: Path, reason: str) -> str:
+    lowered = reason.lower()
+    if "full" in lowered or "no space" in lowered or "too large" in lowered:
+        return (
+            f"{path}: the disk is full ({reason}); free some space and run the same command "
+            "again: it resumes where the journal stopped"
+        )
+    if "i/o error" in lowered:
+        return (
+            f"{path}: cannot write the send journal ({reason}): is the disk full? free some "
+            "space and run the same command again: it resumes where the journal stopped"
+        )
+    if "not a database" in lowered or "malformed" in lowered or "corrupt" in lowered:
+        return (
+            f"{path}: the send journal is damaged ({reason}); it records who was sent what, so "
+            "restore it from a backup rather than delete it (without it everyone is sent the "
+            "issue again)"
+        )
+    if "readonly" in lowered or "read-only" in lowered or "permission" in lowered:
+        return f"{path}: cannot write the send journal ({reason}); make it writable"
+    return f"{path}: the send journal cannot be used ({reason})"
+
+
+def _private(path: Path) -> None:
+    """Make the journal's folder (0700) and file (0600) before SQLite opens it."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+
+
+class Journal:
+    """The journal at ``path``, opened by one send at a time (a lock file says which).
+
+    ``workspace``, when given, is recorded as the workspace the journal belongs to, for the
+    message that tells another workspace where an issue was started.
+    """
+
+    def __init__(
+        self, path: Path, *, exclusive: bool = True, workspace: Path | None = None
+    ) -> None:
         self.path = path
         self._lock_fd: int | None = None
-        if exclusive:
-            fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        self._closed = False
+        with _translated(path):
+            _private(path)
+            if exclusive:
+                fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    os.close(fd)
+                    raise NewsletterError(
+                        f"{path}: another send is running in this workspace; wait for it to end"
+                    ) from None
+                self._lock_fd = fd
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                os.close(fd)
-                raise NewsletterError(
-                    f"{path}: another send is running in this workspace; wait for it to end"
-                ) from None
-            self._lock_fd = fd
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")  # durable against a killed process
-        self._db.executescript(_SCHEMA)
+                self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+                self._db.execute("PRAGMA busy_timeout = 5000")
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")  # durable against a killed process
+                self._db.executescript(_SCHEMA)
+                if workspace is not None:
+                    self._db.execute(
+                        "INSERT OR IGNORE INTO workspace (id, root) VALUES (1, ?)",
+                        (str(workspace),),
+                    )
+            except BaseException:
+                self._release()
+                raise
         self._lock = threading.Lock()
 
     def __enter__(self) -> Journal:
@@ -115,23 +183,36 @@ class Journal:
         self.close()
 
     def close(self) -> None:
-        self._db.close()
+        with self._lock:
+            self._closed = True
+            self._db.close()
+        self._release()
+
+    def _release(self) -> None:
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
 
+    @contextlib.contextmanager
+    def _use(self) -> Iterator[sqlite3.Connection]:
+        """The database, for one statement or transaction at a time, errors translated."""
+        with self._lock, _translated(self.path):
+            if self._closed:  # a worker cut short after the send ended: nothing to record
+                raise NewsletterError(f"{self.path}: the send journal is closed")
+            yield self._db
+
     def identity(self, slug: str) -> IssueRow | None:
         """The issue the journal knows by ``slug``, if any."""
-        with self._lock:
-            row = self._db.execute(
+        with self._use() as db:
+            row = db.execute(
                 "SELECT slug, identity, source, created FROM issues WHERE slug = ?", (slug,)
             ).fetchone()
         return IssueRow(*row) if row else None
 
     def slug_of(self, identity: str) -> IssueRow | None:
         """The issue the journal knows with this content hash, under whatever slug."""
-        with self._lock:
-            row = self._db.execute(
+        with self._use() as db:
+            row = db.execute(
                 "SELECT slug, identity, source, created FROM issues WHERE identity = ? LIMIT 1",
                 (identity,),
             ).fetchone()
@@ -139,14 +220,14 @@ class Journal:
 
     def claim(self, slug: str, identity: str, source: str, *, replace: bool = False) -> None:
         """Record that ``slug`` is the issue with ``identity`` (``replace``: it was edited)."""
-        with self._lock:
+        with self._use() as db:
             if replace:
-                self._db.execute(
+                db.execute(
                     "UPDATE issues SET identity = ?, source = ? WHERE slug = ?",
                     (identity, source, slug),
                 )
             else:
-                self._db.execute(
+                db.execute(
                     "INSERT INTO issues (slug, identity, source, created) VALUES (?, ?, ?, ?)",
                     (slug, identity, source, _now()),
                 )
@@ -154,22 +235,26 @@ class Journal:
     def add(self, issue: str, recipients: Iterable[str]) -> None:
         """Put ``recipients`` in the journal as pending, leaving those already there alone."""
         now = _now()
-        with self._lock:
-            self._db.execute("BEGIN")
-            start = self._db.execute(
-                "SELECT COALESCE(MAX(position), -1) + 1 FROM sends WHERE issue = ?", (issue,)
-            ).fetchone()[0]
-            self._db.executemany(
-                "INSERT OR IGNORE INTO sends (issue, recipient, position, state, updated) "
-                "VALUES (?, ?, ?, 'pending', ?)",
-                ((issue, r, start + i, now) for i, r in enumerate(recipients)),
-            )
-            self._db.execute("COMMIT")
+        with self._use() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                start = db.execute(
+                    "SELECT COALESCE(MAX(position), -1) + 1 FROM sends WHERE issue = ?", (issue,)
+                ).fetchone()[0]
+                db.executemany(
+                    "INSERT OR IGNORE INTO sends (issue, recipient, position, state, updated) "
+                    "VALUES (?, ?, ?, 'pending', ?)",
+                    ((issue, r, start + i, now) for i, r in enumerate(recipients)),
+                )
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
 
     def recover(self, issue: str) -> int:
         """Mark messages a dead run left "sending" as unknown; return how many."""
-        with self._lock:
-            cursor = self._db.execute(
+        with self._use() as db:
+            cursor = db.execute(
                 "UPDATE sends SET state = 'unknown', detail = ?, updated = ? "
                 "WHERE issue = ? AND state = 'sending'",
                 ("the send stopped during the SMTP transaction", _now(), issue),
@@ -178,8 +263,8 @@ class Journal:
 
     def states(self, issue: str) -> dict[str, str]:
         """Every recipient of ``issue`` in the journal and their state."""
-        with self._lock:
-            rows = self._db.execute(
+        with self._use() as db:
+            rows = db.execute(
                 "SELECT recipient, state FROM sends WHERE issue = ?", (issue,)
             ).fetchall()
         return dict(rows)
@@ -189,8 +274,8 @@ class Journal:
     ) -> None:
         """Record ``recipient``'s new state, committed before this returns."""
         attempt = 1 if state == "sending" else 0
-        with self._lock:
-            self._db.execute(
+        with self._use() as db:
+            db.execute(
                 "UPDATE sends SET state = ?, code = ?, detail = ?, attempts = attempts + ?, "
                 "updated = ? WHERE issue = ? AND recipient = ?",
                 (state, code, detail, attempt, _now(), issue, recipient),
@@ -228,8 +313,8 @@ class Journal:
             self._db.execute("COMMIT")
 
     def counts(self, issue: str) -> dict[str, int]:
-        with self._lock:
-            rows = self._db.execute(
+        with self._use() as db:
+            rows = db.execute(
                 "SELECT state, COUNT(*) FROM sends WHERE issue = ? GROUP BY state", (issue,)
             ).fetchall()
         found = dict(rows)
@@ -238,13 +323,38 @@ class Journal:
     def rows(self, issue: str, states: Iterable[str] = STATES) -> list[JournalRow]:
         wanted = tuple(states)
         marks = ",".join("?" * len(wanted))
-        with self._lock:
-            rows = self._db.execute(
+        with self._use() as db:
+            rows = db.execute(
                 "SELECT recipient, state, attempts, code, detail, updated FROM sends "
                 f"WHERE issue = ? AND state IN ({marks}) ORDER BY position",
                 (issue, *wanted),
             ).fetchall()
         return [JournalRow(*row) for row in rows]
+
+
+def started_elsewhere(path: Path, identity: str) -> tuple[str, int] | None:
+    """Whether the journal at ``path`` (another workspace's) has started a send of the issue
+    with ``identity``: the workspace it belongs to and how many were sent, or None.
+
+    Read-only, and silent about a journal it cannot read: the question is only ever asked to
+    refuse a send, never to allow one.
+    """
+    try:
+        with contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as db:
+            row = db.execute(
+                "SELECT COUNT(*) FROM sends JOIN issues ON sends.issue = issues.slug "
+                "WHERE issues.identity = ? AND sends.state != 'pending'",
+                (identity,),
+            ).fetchone()
+            if not row or not row[0]:
+                return None
+            try:
+                owner = db.execute("SELECT root FROM workspace WHERE id = 1").fetchone()
+            except sqlite3.Error:  # a journal from before the workspace table
+                owner = None
+            return (owner[0] if owner else str(path.parent.parent)), int(row[0])
+    except sqlite3.Error:
+        return None
 
 
 def _now() -> str:

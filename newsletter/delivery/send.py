@@ -5,12 +5,16 @@
 :class:`~.ratelimit.RateLimiter` and, for list sends, one :class:`~.journal.Journal`. For each
 recipient a worker makes the message (:class:`~newsletter.message.MessageTemplate`: microseconds),
 then sends it: the journal marks the recipient "sending" just before DATA and "sent" after the
-server's 250. A 4xx answer or a connection lost before DATA is retried after a delay that
-doubles each time; a 5xx answer is a failure, recorded and not retried; a connection lost
-after DATA leaves the message's fate unknown, recorded as such.
+server's 250. A 4xx answer at any stage (MAIL, RCPT, DATA or the final dot) or a connection
+lost before the final dot was handed over is retried after a delay that doubles each time; a
+5xx answer is a failure, recorded and not retried; only a connection lost while waiting for the
+answer to the final dot leaves the message's fate unknown, recorded as such. Each result is
+committed to the journal the moment the server has answered, before the next message.
 
-Results come back to the calling thread, which reports progress; Ctrl-C there stops the
-workers after the message each is sending, and the journal knows where to resume.
+Results come back to the calling thread, which reports progress. Ctrl-C there stops the
+workers: each may finish the message in hand for :data:`GRACE` seconds, then its connection is
+cut (:class:`~.smtp.Abortable`), so the send stops within about a second whatever the server
+does; what the workers learnt is recorded, and the journal knows where to resume.
 """
 
 from __future__ import annotations
@@ -24,10 +28,13 @@ from dataclasses import dataclass, field
 
 from newsletter.delivery.journal import Journal
 from newsletter.delivery.ratelimit import RateLimiter
-from newsletter.delivery.smtp import ConnectionLost, Sender
+from newsletter.delivery.smtp import Abortable, ConnectionLost, Sender
 from newsletter.mail.message import MessageTemplate, Signer
 
-__all__ = ["Delivery", "Outcome", "Report", "deliver"]
+__all__ = ["GRACE", "Delivery", "Outcome", "Report", "deliver"]
+
+#: Seconds the workers have, after Ctrl-C, to finish the message in hand before it is cut.
+GRACE = 0.7
 
 
 @dataclass(frozen=True)
@@ -72,6 +79,16 @@ class _Options:
     retry_delay: float
     sign: Signer | None
     stop: threading.Event
+    senders: list[Sender] = field(default_factory=list)
+    senders_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def abort(self) -> None:
+        """Cut every connection's message in hand short (those that can be)."""
+        with self.senders_lock:
+            senders = list(self.senders)
+        for sender in senders:
+            if isinstance(sender, Abortable):
+                sender.abort()
 
 
 def deliver(
@@ -135,14 +152,30 @@ def deliver(
     except KeyboardInterrupt:
         report.interrupted = True
         options.stop.set()
-        for worker in workers:
-            worker.join()
+        _stop(workers, options)
         while not results.empty():  # what the workers finished after the interrupt
             late = results.get()
             if isinstance(late, Outcome):
                 report.outcomes.append(late)
+                on_outcome(late)
     report.seconds = time.monotonic() - started
     return report
+
+
+def _stop(workers: list[threading.Thread], options: _Options) -> None:
+    """Let the workers finish the message in hand for :data:`GRACE` seconds, then cut their
+    connections and give them a moment to record what became of it. A second Ctrl-C cuts at
+    once."""
+    deadline = time.monotonic() + GRACE
+    try:
+        for worker in workers:
+            worker.join(max(0.0, deadline - time.monotonic()))
+    except KeyboardInterrupt:
+        pass
+    options.abort()
+    deadline = time.monotonic() + 2.0
+    for worker in workers:
+        worker.join(max(0.0, deadline - time.monotonic()))
 
 
 def _worker(
@@ -152,6 +185,8 @@ def _worker(
     options: _Options,
 ) -> None:
     sender = connect()
+    with options.senders_lock:
+        options.senders.append(sender)
     try:
         while not options.stop.is_set():
             try:

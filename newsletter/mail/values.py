@@ -1,52 +1,86 @@
 """Merge values: the only place a subscriber's merge-field values are made.
 
 ``message.eml``, the preview, test sends and list sends all take their values from here, so the
-sample subscriber sees exactly the links (and the unsubscribe token) a real one gets.
+sample subscriber sees exactly the links a real one gets, made the same way: the unsubscribe
+token is always an HMAC-SHA256 of the address, signed with the secret from the environment for a
+real send and with :data:`SAMPLE_SECRET` where none is set (a build, a preview, a test send on a
+machine without the secret), which is not a secret and signs nothing a real page accepts.
+
+Only ``first_name`` and ``email`` come from a subscriber (a CSV row, ``[send.sample]``, a test
+send's ``--data``); the links (``unsubscribe_url``, ``web_version_url``, ``preferences_url``)
+are always made here from ``newsletter.toml``, so that a list can neither remove a
+subscriber's unsubscribe link nor point it elsewhere. A value with a line break or another
+control character is refused: values reach the Subject header and the SMTP stream.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import unicodedata
 from collections.abc import Mapping
 from urllib.parse import quote
 
-from newsletter.model import mergefields
+from newsletter.errors import NewsletterError
 from newsletter.model.settings import Settings
 
-__all__ = ["merge_values", "sample_values", "unsubscribe_token"]
+__all__ = [
+    "SAMPLE_SECRET",
+    "SUBSCRIBER_FIELDS",
+    "merge_values",
+    "sample_values",
+    "unsubscribe_token",
+]
+
+#: Signs the tokens of builds, previews and test sends when no real secret is at hand. It is
+#: public (it is in this file), so a page that checks tokens must never accept it.
+SAMPLE_SECRET = "newsletter-sample-secret-not-for-real-sends"
+
+#: The merge fields a subscriber provides; every other one is made here.
+SUBSCRIBER_FIELDS = ("first_name", "email")
 
 
-def unsubscribe_token(email: str, secret: str | None = None) -> str:
-    """A stable per-address token for ``{token}`` in ``[send] unsubscribe_url``.
-
-    With a ``secret`` (``[send] unsubscribe_secret_env``) it is an HMAC-SHA256 that only the
-    holder of the secret can make, so that the unsubscribe page can tell a real link from a
-    guessed one; without, a plain hash of the address, which anyone can compute.
-    """
+def unsubscribe_token(email: str, secret: str) -> str:
+    """The per-address token for ``{token}`` in ``[send] unsubscribe_url``: an HMAC-SHA256 that
+    only the holder of ``secret`` can make, so that the unsubscribe page can tell a real link
+    from a guessed one."""
+    if not secret:
+        raise ValueError("an unsubscribe token needs a secret")
     address = email.strip().lower().encode()
-    if secret:
-        return hmac.new(secret.encode(), address, hashlib.sha256).hexdigest()[:32]
-    return hashlib.sha256(address).hexdigest()[:32]
+    return hmac.new(secret.encode(), address, hashlib.sha256).hexdigest()[:32]
+
+
+def _checked(name: str, value: str) -> str:
+    for char in value:
+        if unicodedata.category(char) in ("Cc", "Zl", "Zp"):
+            raise NewsletterError(
+                f"merge field {name}: the value {value[:40]!r} holds a control character "
+                f"(U+{ord(char):04X}); values reach the message's headers and may not"
+            )
+    return value
 
 
 def merge_values(
-    settings: Settings, slug: str, subscriber: Mapping[str, str], *, secret: str | None = None
+    settings: Settings,
+    slug: str,
+    subscriber: Mapping[str, str],
+    *,
+    secret: str = SAMPLE_SECRET,
 ) -> dict[str, str]:
-    """Every merge field's value for one subscriber (a CSV row or ``[send.sample]``);
-    ``secret`` signs the unsubscribe token (see :func:`unsubscribe_token`)."""
+    """Every merge field's value for one subscriber (a CSV row or ``[send.sample]``), the
+    unsubscribe token signed with ``secret`` (see :func:`unsubscribe_token`). The default, the
+    sample secret, suits samples only: a list send always passes the real one."""
     nl = settings.newsletter
-    email = subscriber.get("email", "")
+    email = _checked("email", subscriber.get("email", ""))
     names = {"slug": slug, "email": quote(email), "token": unsubscribe_token(email, secret)}
     web = (nl.web_version_url or nl.site_url).format_map(names)
     unsubscribe = settings.send.unsubscribe_url
     return {
-        "first_name": subscriber.get("first_name", ""),
+        "first_name": _checked("first_name", subscriber.get("first_name", "")),
         "email": email,
         "web_version_url": web,
         "preferences_url": (nl.preferences_url or nl.site_url).format_map(names),
         "unsubscribe_url": unsubscribe.format_map(names) if unsubscribe else "",
-        **{k: v for k, v in subscriber.items() if k in mergefields.FIELDS and k != "email"},
     }
 
 
@@ -58,7 +92,11 @@ def sample_values(
     secret: str | None = None,
 ) -> dict[str, str]:
     """The merge values of the sample subscriber of ``[send.sample]`` (``overrides``, from a
-    test send's ``--data``, replacing some): for ``message.eml``, the preview and test sends."""
+    test send's ``--data``, replacing some): for ``message.eml``, the preview and test sends,
+    signed with ``secret`` when there is one, else with :data:`SAMPLE_SECRET`."""
     return merge_values(
-        settings, slug, {**settings.send.sample, **(overrides or {})}, secret=secret
+        settings,
+        slug,
+        {**settings.send.sample, **(overrides or {})},
+        secret=secret or SAMPLE_SECRET,
     )

@@ -96,6 +96,7 @@ _TABLE: tuple[tuple[str, Severity, Callable[[Context], Iterator[Hit]]], ...] = (
     ("from-address", "error", deliverability.from_address),
     ("list-unsubscribe", "warning", deliverability.list_unsubscribe),
     ("list-unsubscribe-one-click", "warning", deliverability.one_click),
+    ("unsubscribe-secret", "warning", deliverability.unsubscribe_secret),
     ("client-support", "info", clients.client_support),
 )
 

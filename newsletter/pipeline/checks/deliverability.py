@@ -9,7 +9,7 @@ from email.utils import parseaddr
 
 from newsletter.pipeline.checks.context import Context, Hit
 
-__all__ = ["from_address", "list_unsubscribe", "one_click"]
+__all__ = ["from_address", "list_unsubscribe", "one_click", "unsubscribe_secret"]
 
 #: Mailbox providers whose DMARC policy rejects mail sent in their name from elsewhere.
 FREE_MAIL = frozenset(
@@ -81,4 +81,16 @@ def one_click(ctx: Context) -> Iterator[Hit]:
             "List-Unsubscribe has no one-click https URL (RFC 8058): set [send] "
             "unsubscribe_url to an https:// address that unsubscribes on a POST",
             _config("send.unsubscribe_url"),
+        )
+
+
+def unsubscribe_secret(ctx: Context) -> Iterator[Hit]:
+    """No ``[send] unsubscribe_secret_env``: a list send refuses to start without the secret
+    that signs each unsubscribe link, since unsigned links let anyone unsubscribe anyone."""
+    send = ctx.workspace.settings.send
+    if send.unsubscribe_url and not send.unsubscribe_secret_env:
+        yield Hit(
+            "no secret signs the unsubscribe links, so a list send will refuse to start: set "
+            "[send] unsubscribe_secret_env to the name of the environment variable that holds it",
+            _config("send.unsubscribe_secret_env"),
         )

@@ -1,0 +1,278 @@
+"""Faults that would double, lose or hang a send, injected by a raw-socket server on loopback
+(tests/delivery_support.RawSmtp), by real signals to real processes, and by real files."""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+from .delivery_support import (
+    ISSUE,
+    RawSmtp,
+    Script,
+    Sink,
+    SmtpServer,
+    journal_file,
+    journal_states,
+    make_workspace,
+    process_env,
+    send,
+    send_command,
+    write_list,
+)
+
+FAST = "retries = 2\nretry_delay = 0.01\nrate = 1000\nconnections = 1"
+
+
+def wait_for(condition: object, process: subprocess.Popen[str] | None = None) -> None:
+    """Wait (generously) until ``condition()`` holds; fail if the process ended first."""
+    deadline = time.monotonic() + 60
+    while not condition():  # type: ignore[operator]
+        if process is not None and process.poll() is not None:
+            raise AssertionError(process.communicate()[0])
+        assert time.monotonic() < deadline, "gave up waiting"
+        time.sleep(0.01)
+
+
+def once(reply: str, then: str, who: str) -> object:
+    """A reply function: ``reply`` the first time ``who`` is answered, ``then`` after."""
+    seen: set[str] = set()
+
+    def answer(rcpt: str) -> str:
+        if rcpt == who and rcpt not in seen:
+            seen.add(rcpt)
+            return reply
+        return then
+
+    return answer
+
+
+# -- 4xx at any stage is a deferral ------------------------------------------------------
+
+
+def test_a_421_to_data_is_retried_not_unknown(tmp_path: Path) -> None:
+    script = Script(
+        data_reply=once("421 4.7.0 too busy, closing", "354 go ahead", "busy@example.com"),  # type: ignore[arg-type]
+        dot_reply=once("451 4.3.0 try again", "250 OK", "late@example.com"),  # type: ignore[arg-type]
+    )
+    with RawSmtp(script) as server:
+        ws = make_workspace(tmp_path / "ws", server.toml(), send=FAST)
+        path = write_list(ws, ["ann@example.com,A", "busy@example.com,B", "late@example.com,L"])
+        code, output = send(ws, "--list", str(path))
+        assert code == 0, output
+        assert server.counts() == dict.fromkeys(
+            ["ann@example.com", "busy@example.com", "late@example.com"], 1
+        )
+        assert set(journal_states(ws).values()) == {"sent"}
+
+
+def test_only_a_loss_after_the_final_dot_is_unknown(tmp_path: Path) -> None:
+    # hanging up at DATA (before the message): retried; after the final dot: fate unknown
+    script = Script(
+        data_reply=once(None, "354 go ahead", "drop@example.com"),  # type: ignore[arg-type]
+        dot_reply=once(None, "250 OK", "maybe@example.com"),  # type: ignore[arg-type]
+    )
+    with RawSmtp(script) as server:
+        ws = make_workspace(tmp_path / "ws", server.toml(), send=FAST)
+        path = write_list(ws, ["drop@example.com,D", "maybe@example.com,M", "zed@example.com,Z"])
+        code, output = send(ws, "--list", str(path))
+        assert code == 1
+        assert "  unknown  maybe@example.com  connection lost after DATA" in output
+        assert journal_states(ws) == {
+            "drop@example.com": "sent",
+            "maybe@example.com": "unknown",
+            "zed@example.com": "sent",
+        }
+        code, output = send(ws, "--list", str(path))
+        assert code == 1
+        assert "may or may not have reached the server" in output
+        assert "sends a second copy to everyone the server did take it from" in output
+
+
+def test_each_result_is_committed_the_moment_the_server_answers(tmp_path: Path) -> None:
+    seen: list[dict[str, str]] = []
+    ws = tmp_path / "ws"
+
+    def dot_reply(rcpt: str) -> str:
+        seen.append(journal_states(ws))  # what the journal says while this message waits
+        return "250 OK"
+
+    with RawSmtp(Script(dot_reply=dot_reply)) as server:
+        make_workspace(ws, server.toml(), send=FAST)
+        path = write_list(ws, ["a@example.com,A", "b@example.com,B", "c@example.com,C"])
+        code, output = send(ws, "--list", str(path))
+        assert code == 0, output
+    assert [states["a@example.com"] for states in seen] == ["sending", "sent", "sent"]
+    assert [states["b@example.com"] for states in seen] == ["pending", "sending", "sent"]
+
+
+# -- nothing hangs ----------------------------------------------------------------------
+
+
+def test_a_server_trickling_a_byte_a_second_cannot_hang_a_send(tmp_path: Path) -> None:
+    with RawSmtp(Script(trickle_dot=1.0)) as server:
+        ws = make_workspace(tmp_path / "ws", server.toml(timeout=1), send=FAST)
+        path = write_list(ws, ["ann@example.com,A", "bob@example.com,B"])
+        done = subprocess.run(
+            send_command(ws, "--list", str(path), "--yes"),
+            capture_output=True,
+            text=True,
+            env=process_env(ws),
+            timeout=120,
+        )
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert "unknown  ann@example.com  connection lost after DATA" in done.stdout
+        assert set(journal_states(ws).values()) == {"unknown"}
+    with RawSmtp(Script(trickle=1.0)) as greeting:
+        ws = make_workspace(tmp_path / "ws2", greeting.toml(timeout=1), send=FAST)
+        code, output = send(ws, "--to", "ed@example.com")
+        assert code == 1
+        assert "cannot connect to the SMTP server" in output and "within 1 s" in output
+
+
+def test_ctrl_c_stops_a_hung_send_records_it_and_prints_the_summary(tmp_path: Path) -> None:
+    with RawSmtp(Script(hang=600)) as server:  # far longer than the test waits
+        ws = make_workspace(tmp_path / "ws", server.toml(), send=FAST)
+        path = write_list(ws, ["ann@example.com,A", "bob@example.com,B"])
+        process = subprocess.Popen(
+            send_command(ws, "--list", str(path), "--yes"),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=process_env(ws),
+        )
+        wait_for(lambda: server.dots >= 1, process)
+        process.send_signal(signal.SIGINT)
+        output = process.communicate(timeout=60)[0]
+        assert process.returncode == 1, output
+        assert "sent 0 of 2 in " in output
+        assert "  unknown  ann@example.com  connection lost after DATA" in output
+        assert "interrupted: run the same command again to resume" in output
+        assert "Traceback" not in output
+        assert journal_states(ws) == {"ann@example.com": "unknown", "bob@example.com": "pending"}
+
+
+def test_a_rerun_after_5xx_failures_exits_1_and_lists_them(tmp_path: Path) -> None:
+    sink = Sink(rcpt_codes={"gone@example.com": "550 5.1.1 no such user"})
+    with SmtpServer(sink) as server:
+        ws = make_workspace(tmp_path / "ws", server.toml(), send=FAST)
+        path = write_list(ws, ["ann@example.com,A", "gone@example.com,G"])
+        code, output = send(ws, "--list", str(path))
+        assert code == 1
+        code, output = send(ws, "--list", str(path))
+        assert code == 1
+        assert "nothing to send: each of the 2 recipients" in output
+        assert output.endswith("  failed   gone@example.com  550 5.1.1 no such user\n")
+        assert sink.counts() == {"ann@example.com": 1}
+
+
+# -- one-line errors, never a traceback --------------------------------------------------
+
+
+def test_a_corrupt_journal_is_one_line(tmp_path: Path) -> None:
+    with SmtpServer() as server:
+        ws = make_workspace(tmp_path / "ws", server.toml(), send=FAST)
+        path = write_list(ws, ["ann@example.com,A"])
+        journal = journal_file(ws)
+        journal.parent.mkdir(parents=True)
+        journal.write_bytes(b"this is not a database, but it once was one" * 100)
+        code, output = send(ws, "--list", str(path))
+        assert code == 1
+        assert output.startswith(f"error: {journal}: the send journal is damaged (")
+        assert "restore it from a backup rather than delete it" in output
+        assert len(output.splitlines()) == 1
+        code, output = send(ws, "--status")
+        assert code == 1 and "the send journal is damaged" in output
+        assert server.sink.received == []
+
+
+def test_resuming_on_a_full_disk_is_one_line_and_doubles_nobody(tmp_path: Path) -> None:
+    sink = Sink()
+    with SmtpServer(sink) as server:
+        ws = make_workspace(tmp_path / "ws", server.toml(), send=FAST)
+        addresses = [f"r{i:03}@example.com" for i in range(80)]
+        code, output = send(ws, "--list", str(write_list(ws, [f"{a},R" for a in addresses[:10]])))
+        assert code == 0, output  # a first run sent 10; the list has grown since
+        path = write_list(ws, [f"{a},R" for a in addresses])
+        journal = journal_file(ws)
+        room = max(p.stat().st_size for p in journal.parent.iterdir()) + 16 * 1024
+
+        def small_disk() -> None:  # writes past `room` bytes fail, as on a full disk
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (room, room))
+
+        full = subprocess.run(
+            send_command(ws, "--list", str(path), "--yes"),
+            capture_output=True,
+            text=True,
+            env=process_env(ws),
+            preexec_fn=small_disk,
+            timeout=120,
+        )
+        assert full.returncode == 1
+        assert "Traceback" not in full.stderr + full.stdout
+        # a file-size limit fails the write as SQLite's "disk I/O error"; a disk that is really
+        # full is its "database or disk is full": both say the same thing
+        assert f"error: {journal}: cannot write the send journal (disk I/O error)" in full.stderr
+        assert "is the disk full? free some space and run the same command again" in full.stderr
+        code, output = send(ws, "--list", str(path))
+        states = journal_states(ws)
+        unknown = {a for a, s in states.items() if s == "unknown"}
+        assert len(unknown) <= 1  # the message whose 250 could not be written down
+        assert code == (1 if unknown else 0), output
+        counts = sink.counts()
+        assert all(counts[a] == 1 for a in addresses if a not in unknown), counts
+        assert all(counts[a] == 1 for a in unknown)  # the server took it; never sent twice
+
+
+def test_a_csv_field_over_128_kb_is_one_line(tmp_path: Path) -> None:
+    ws = make_workspace(tmp_path / "ws")
+    path = ws / "subscribers.csv"
+    path.write_text('email,first_name\nann@example.com,"' + "x" * 200_000 + "\nbob@example.com,B\n")
+    code, output = send(ws, "--list", str(path))
+    assert code == 1
+    assert output == (
+        "subscribers.csv:2: a field over 131,072 characters: a quote that does not close?\n"
+        "1 problem found\n"
+        "nothing was sent: fix the list (--force does not skip these)\n"
+    )
+
+
+def test_the_password_is_never_sent_in_clear_text_to_another_host(tmp_path: Path) -> None:
+    smtp = (
+        '[smtp]\nhost = "smtp.example.com"\nsecurity = "none"\nusername = "newsletter"\n'
+        'password_env = "NL_TEST_PW"\n'
+    )
+    ws = make_workspace(tmp_path / "ws", smtp, send=FAST)
+    code, output = send(ws, "--to", "ed@example.com", env={"NL_TEST_PW": "pw"})
+    assert code == 1
+    assert output == (
+        'error: newsletter.toml: smtp.security: "none" would send the password of '
+        '\'newsletter\' to smtp.example.com in clear text; use "starttls" or "tls" (a server '
+        "on this machine, 127.0.0.1 or localhost, may go without)\n"
+    )
+
+
+def test_the_journal_is_private(tmp_path: Path) -> None:
+    with SmtpServer() as server:
+        ws = make_workspace(tmp_path / "ws", server.toml(), send=FAST)
+        path = write_list(ws, ["ann@example.com,A"])
+        old = os.umask(0o022)
+        try:
+            code, output = send(ws, "--list", str(path))
+        finally:
+            os.umask(old)
+        assert code == 0, output
+        journal = journal_file(ws)
+        assert journal.parent.stat().st_mode & 0o777 == 0o700
+        for file in journal.parent.iterdir():
+            assert file.stat().st_mode & 0o077 == 0, file
+        with sqlite3.connect(journal) as db:
+            assert db.execute("SELECT root FROM workspace").fetchone() == (str(ws.resolve()),)
+        assert not (ws / ".newsletter").exists()
+        assert ISSUE  # the journal lives outside the workspace, which git clean cannot reach
