@@ -75,7 +75,7 @@ class Spacing(_Table):
     small: int = Field(ge=10, le=18, description="Meta lines, credits, footer.")
     headline: int = Field(ge=18, le=48, description="The lead's headline.")
     teaser_headline: int = Field(ge=14, le=32, description="Teasers' headlines.")
-    section_heading: int = Field(ge=14, le=36, description='The "More from" heading.')
+    section_heading: int = Field(ge=12, le=36, description='The "More from" heading.')
 
 
 class Layout(_Table):
