@@ -174,7 +174,7 @@ def test_content_links_carry_utm_with_the_slot_they_sit_in(example: BuildResult)
         "Read more about how Central Asia is keeping its distance from the Kremlin" in slots["lead"]
     )
     assert slots["teaser-3"] == ["Small businesses, a big engine of global growth"]
-    assert slots["footer"] == ["gzeromedia.com"]
+    assert slots["footer"] == ["GZERO on X", "GZERO on LinkedIn", "Subscribe", "gzeromedia.com"]
 
 
 def test_utm_can_be_switched_off(build: Callable[..., BuildResult], workspace_dir: Path) -> None:

@@ -3,7 +3,10 @@ mistakes that must be one clear error when the workspace is loaded, not one per 
 
 from __future__ import annotations
 
+import email
+import email.policy
 from collections.abc import Callable
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -47,11 +50,8 @@ def test_an_unknown_theme_is_one_error_at_load_that_names_the_setting(
 def test_misspelt_keys_and_bad_colours_in_theme_are_errors_with_their_lines(
     workspace_dir: Path,
 ) -> None:
-    set_toml(
-        workspace_dir,
-        "[export]",
-        append='\n[theme.colors]\nacent = "#00ff00"\nlink = "blue"\n[theme.strings.fr]\nmore = "Plus"\n',
-    )
+    set_toml(workspace_dir, 'accent = "#b3002d"', 'acent = "#00ff00"\nlink = "blue"')
+    set_toml(workspace_dir, "[export]", append='\n[theme.strings.fr]\nmore = "Plus"\n')
     config = workspace_dir / "newsletter.toml"
     found = problems(workspace_dir)
     assert found[0].startswith(
@@ -72,10 +72,11 @@ def test_misspelt_keys_and_bad_colours_in_theme_are_errors_with_their_lines(
 def test_theme_values_words_and_languages_are_overridden_from_newsletter_toml(
     workspace_dir: Path, write_issue: Callable[..., Path], build: Callable[..., BuildResult]
 ) -> None:
+    set_toml(workspace_dir, 'accent = "#b3002d"', 'accent = "#0b6e4f"')
     set_toml(
         workspace_dir,
         "[export]",
-        append='\n[theme.colors]\naccent = "#0b6e4f"\n[theme.strings.en]\nmore_from = "Also from {brand}"\n'
+        append='\n[theme.strings.en]\nmore_from = "Also from {brand}"\n'
         '[theme.strings.pt]\nmore_from = "Mais de {brand}"\n',
     )
     example = build(workspace_dir / "issues" / f"{EXAMPLE}.yaml")
@@ -176,3 +177,37 @@ def test_the_digest_theme_is_compact_and_text_first(
     assert "Thursday, June 26, 2025" in compact.text_content()  # its date format: full
     assert len(digest.email.html) < 0.85 * len(gzero.email.html)
     assert [str(f) for f in digest.artifact.findings if f.severity != "info"] == []
+
+
+def test_brand_marks_logo_intro_social_and_subscribe(
+    workspace_dir: Path, build: Callable[..., BuildResult]
+) -> None:
+    set_toml(
+        workspace_dir,
+        '# logo = "assets/gzero-daily-logo.png"',
+        'logo = "assets/gzero-daily-logo.png"',
+    )
+    result = build(workspace_dir / "issues" / f"{EXAMPLE}.yaml")
+    assert result.email is not None
+    doc = parse(result.email.html)
+    (logo,) = doc.xpath("//*[contains(@class,'nl-logo')]//img")
+    assert logo.get("alt") == "GZERO Daily" and (logo.get("width"), logo.get("height")) == (
+        "180",
+        "40",
+    )
+    assert logo.get("src") == "https://www.gzeromedia.com/newsletter/assets/gzero-daily-logo.png"
+    assert logo.getparent().get("href").startswith("https://www.gzeromedia.com?utm_source=")
+    assert doc.xpath("//*[contains(@class,'nl-masthead')]") == []
+    intro = doc.xpath("//*[contains(@class,'nl-intro')]")[0].text_content().strip()
+    assert intro.startswith("Good morning, %%first_name|there%%.")
+    footer = doc.xpath("//*[contains(@class,'nl-footer')]")[0]
+    links = {a.text_content(): a.get("href").split("?")[0] for a in footer.iter("a")}
+    assert links["GZERO on X"] == "https://x.com/gzeromedia"
+    assert links["Subscribe"] == "https://www.gzeromedia.com/newsletters"
+    assert "Forwarded this email? Subscribe" in footer.text_content()
+    assert "Subscribe:\nhttps://www.gzeromedia.com/newsletters" in result.email.text
+    assert "Good morning, %%first_name|there%%." in result.email.text
+    message = email.message_from_bytes(result.artifact.message, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    plain = message.get_body(("plain",))
+    assert plain is not None and "Good morning, Alex." in plain.get_content()
