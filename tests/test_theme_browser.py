@@ -3,6 +3,7 @@ it: all Arabic, mixed scripts, 3 and 12 teasers. Asserted on computed styles and
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,14 +34,12 @@ def emails(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     config = (REPO / "newsletter.toml").read_text().replace("assets = true", "assets = false")
     (root / "newsletter.toml").write_text(config)
     (root / "issues").mkdir()
-    (root / "assets").symlink_to(REPO / "assets")
+    shutil.copytree(REPO / "assets", root / "assets")
     workspace = load_workspace(root)
     paths = {}
     for name, text in ISSUES.items():
-        source = REPO / "issues" / f"{EXAMPLE}.yaml"
-        if text is not None:
-            source = root / "issues" / f"2025-06-26-{name}.yaml"
-            source.write_text(text)
+        source = root / "issues" / f"2025-06-26-{name}.yaml"
+        source.write_text(text or (REPO / "issues" / f"{EXAMPLE}.yaml").read_text())
         result = build_issue(source, workspace)
         assert result.email is not None, result.problems
         paths[name] = root / f"{name}.html"

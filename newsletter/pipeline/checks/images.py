@@ -15,7 +15,15 @@ from newsletter.pipeline.checks.context import Context, Hit
 if TYPE_CHECKING:
     from lxml.html import HtmlElement
 
-__all__ = ["alt_caption", "alt_filename", "alt_missing", "heavy", "insecure", "no_width", "relative"]
+__all__ = [
+    "alt_caption",
+    "alt_filename",
+    "alt_missing",
+    "heavy",
+    "insecure",
+    "no_width",
+    "relative",
+]
 
 #: Alt texts that only say "there is an image here".
 GENERIC_ALT = frozenset(
