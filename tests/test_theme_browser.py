@@ -142,17 +142,24 @@ def test_every_text_passes_aa_and_nothing_scrolls_sideways(
     page.close()
 
 
-def test_images_blocked_keep_their_place_and_readable_alt_text(
-    browser: Browser, emails: dict[str, Path]
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_with_images_blocked_alt_text_is_styled_and_readable(
+    browser: Browser, emails: dict[str, Path], scheme: str
 ) -> None:
-    page = browser.new_page(viewport={"width": 600, "height": 900})
+    page = browser.new_page(viewport={"width": 600, "height": 900}, color_scheme=scheme)
     page.route("**/*.jpg", lambda route: route.abort())
     page.goto(emails["example"].as_uri())
     assert below_aa(page.evaluate(TEXT_COLOURS)) == []
-    colours = page.evaluate(
-        "[...document.images].map(i => [getComputedStyle(i).color, getComputedStyle(i).fontSize])"
+    alts = page.evaluate(
+        """[...document.images].map(img => {
+          let bg = img;
+          while (bg && ['rgba(0, 0, 0, 0)', 'transparent'].includes(getComputedStyle(bg).backgroundColor)) bg = bg.parentElement;
+          const style = getComputedStyle(img);
+          return [img.alt.slice(0, 40), style.color, getComputedStyle(bg).backgroundColor, parseFloat(style.fontSize), false];
+        })"""
     )
-    assert all(colour != "rgb(0, 0, 238)" for colour, _ in colours)  # not link blue
+    assert len(alts) == 4 and all(colour != "rgb(0, 0, 238)" for _, colour, *_ in alts)
+    assert below_aa(alts) == []
     page.close()
 
 
