@@ -3,7 +3,9 @@
 Commands find the workspace the way git finds a repository, by walking up from the current
 folder, or take it from ``--workspace``. The settings are read once and validated whole; each
 problem names ``newsletter.toml``, the key, and the line. This module sits above the pipeline
-because ``[check.rules]`` is checked against the rules the checks stage really has.
+because ``[check.rules]`` is checked against the rules the checks stage really has, and the
+theme (``[newsletter] template``, its ``theme.toml`` chain and ``[theme]``) is loaded and checked
+here too, once, rather than failing again in every issue's build.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from newsletter.errors import NewsletterError, Problem, ProblemsError
 from newsletter.model.settings import Settings
 from newsletter.model.validation import Loc, problems_from
 from newsletter.model.workspace import CONFIG_NAME, Workspace, display_path
+from newsletter.pipeline.theme import load_theme
 
 __all__ = ["find_workspace", "load_workspace"]
 
@@ -57,7 +60,14 @@ def load_workspace(root: Path) -> Workspace:
             )
             for rule_id, known in unknown
         )
-    return Workspace(root, settings)
+    theme = load_theme(
+        root,
+        settings.newsletter.template,
+        settings.theme,
+        config=(display, text),
+        line_of=_toml_line,
+    )
+    return Workspace(root, settings, theme)
 
 
 def find_workspace(start: Path | None = None) -> Workspace:

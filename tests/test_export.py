@@ -106,7 +106,7 @@ def handlebars() -> Handlebars:
 def test_mailchimp_preheader_is_the_preview_text_tag(ws: Path) -> None:
     html = files(ws, "2025-06-27-tricky", "mailchimp")["template.html"].decode()
     tree = lxml_html.fromstring(html)
-    (hidden,) = tree.xpath("//body/div[contains(@style, 'display:none')]")
+    (hidden,) = tree.xpath("//div[contains(@class, 'nl-preheader')]")
     assert hidden.text_content() == "*|MC_PREVIEW_TEXT|*"
     assert "stay as written" not in html  # the preheader lives in campaign.json alone
 

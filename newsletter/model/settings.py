@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import string
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -350,3 +350,8 @@ class Settings(_Table):
     export: ExportSettings = ExportSettings()
     fetch: FetchSettings = FetchSettings()
     esp: EspSettings = EspSettings()
+    theme: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Values laid over the theme's theme.toml (colours, fonts, brand, strings); "
+        "checked against the theme when the workspace is loaded.",
+    )

@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from newsletter.errors import NewsletterError
 from newsletter.model.settings import Settings
+from newsletter.model.theme import Theme
 
 __all__ = ["CONFIG_NAME", "ISSUE_SUFFIXES", "Workspace", "builtin_themes", "display_path"]
 
@@ -35,6 +35,7 @@ class Workspace:
 
     root: Path
     settings: Settings
+    theme: Theme
 
     @property
     def config_path(self) -> Path:
@@ -50,17 +51,10 @@ class Workspace:
 
     @property
     def theme_dirs(self) -> tuple[Path, ...]:
-        """Where the theme's templates are looked up: the workspace's own first, then built-in."""
-        name = self.settings.newsletter.template
-        own = self.root / "templates" / name
-        builtin = builtin_themes() / name
-        dirs = [d for d in (own, builtin) if d.is_dir()]
-        if not dirs:
-            raise NewsletterError(
-                f"{display_path(self.config_path)}: newsletter.template: no theme '{name}' "
-                f"in {own} or among the built-in themes"
-            )
-        return tuple(dict.fromkeys(dirs))
+        """Where the theme's templates are looked up, in order: for each theme of the chain
+        (the one named, then the one it extends ...), the workspace's own folder, then the
+        built-in one."""
+        return self.theme.dirs
 
     def issue_files(self) -> list[Path]:
         """Every issue file in ``issues/``, oldest name first."""

@@ -1,23 +1,28 @@
-"""The theme: a Jinja2 environment over a folder of MJML and plain-text templates.
+"""The theme: a Jinja2 environment over a chain of template folders, and what templates see.
 
-A theme is ``email.mjml.j2`` (with partials it includes) for the HTML part and
-``email.txt.j2`` for the plain-text part. A workspace's own ``templates/<theme>/`` is searched
-before the built-in theme of that name, so a workspace can override a single partial.
+A theme is ``email.mjml.j2`` for the HTML part (in the built-in themes only an ``{% extends %}``
+of ``base.mjml.j2``, whose named blocks a theme or a workspace overrides one at a time) and
+``email.txt.j2`` for the plain-text part. Its colours, fonts, sizes, layout and words are data
+(``theme.toml``, :mod:`newsletter.model.theme`), handed to the templates in a typed context,
+:class:`EmailContext`: the one list of what a template may read.
 
 Issue content only ever reaches a template as data: autoescape is on for MJML, Markdown is
 rendered and sanitised before it is marked safe, and no field is ever compiled as a template,
-so ``{{ 7*7 }}`` in a headline prints as written.
+so ``{{ 7*7 }}`` in a headline prints as written. The theme's own words are escaped too, and
+what they are filled with (``{brand}``) is escaped unless it is markup the theme made.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypedDict
 from urllib.parse import urlsplit
 
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date
 from jinja2 import (
     Environment,
     FileSystemBytecodeCache,
@@ -26,25 +31,63 @@ from jinja2 import (
     TemplateError,
     select_autoescape,
 )
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from newsletter.errors import NewsletterError
-from newsletter.model.issue import Issue, Teaser, text_direction
-from newsletter.model.settings import Settings
+from newsletter.model.issue import Issue, Lead, Teaser, text_direction
+from newsletter.model.settings import NewsletterSettings, Settings
+from newsletter.model.theme import Brand, Colors, Fonts, Layout, Spacing, Theme, ThemeValues
 from newsletter.pipeline import markdown
 
-__all__ = ["HTML_TEMPLATE", "TEXT_TEMPLATE", "context", "environment", "render"]
+__all__ = [
+    "HTML_TEMPLATE",
+    "TEXT_TEMPLATE",
+    "EmailContext",
+    "context",
+    "environment",
+    "local_date",
+    "render",
+]
 
 HTML_TEMPLATE = "email.mjml.j2"
 TEXT_TEMPLATE = "email.txt.j2"
 
 
-def _longdate(day: dt.date) -> str:
-    return f"{day:%B} {day.day}, {day.year}"
+class EmailContext(TypedDict):
+    """Everything a theme's template may read (StrictUndefined makes anything else an error)."""
+
+    issue: Issue
+    lead: Lead
+    #: ``(number, teaser)`` from 1: the number names the teaser's UTM slot (``teaser-3``).
+    teasers: list[tuple[int, Teaser]]
+    nl: NewsletterSettings
+    theme: ThemeValues
+    colors: Colors
+    dark: Colors
+    fonts: Fonts
+    spacing: Spacing
+    layout: Layout
+    brand: Brand
+    #: The issue's language and direction, and the sides they make the start and the end.
+    lang: str
+    dir: Literal["ltr", "rtl"]
+    start: Literal["left", "right"]
+    end: Literal["left", "right"]
+    #: The issue's date in its language (Babel, ``[layout] date_format``).
+    date: str
+    #: ``t("more_from")``: the theme's words in the issue's language, ``{brand}``, ``{name}``
+    #: and ``{site}`` filled in, other placeholders from keyword arguments.
+    t: Callable[..., str]
 
 
 def _host(url: str) -> str:
     return urlsplit(url).netloc.removeprefix("www.")
+
+
+def _align(direction: str) -> str:
+    """The side text of ``direction`` starts on: MJML's ``align`` and CSS ``text-align`` (the
+    logical ``start`` is not understood by Outlook)."""
+    return "right" if direction == "rtl" else "left"
 
 
 @cache
@@ -65,40 +108,83 @@ def environment(theme_dirs: tuple[Path, ...]) -> Environment:
         markdown=lambda text: Markup(markdown.to_html(text)),
         markdown_text=markdown.to_text,
         wrap=markdown.wrap,
-        longdate=_longdate,
         host=_host,
         direction=text_direction,
+        align=_align,
     )
     return env
 
 
-def context(issue: Issue, settings: Settings) -> dict[str, Any]:
-    """What the templates see: the issue, the settings, and values worked out once for both."""
+def local_date(day: dt.date, lang: str, date_format: str = "long") -> str:
+    """``day`` as the issue's language writes it: June 26, 2025; 26 juin 2025; ٢٦ يونيو ٢٠٢٥.
+
+    A language Babel does not know falls back to English rather than failing a build.
+    """
+    try:
+        locale = Locale.parse(lang, sep="-")
+    except (UnknownLocaleError, ValueError):
+        locale = Locale("en")
+    return str(format_date(day, format=date_format, locale=locale))
+
+
+def context(issue: Issue, settings: Settings, theme: Theme, *, html: bool = True) -> EmailContext:
+    """What the templates see: the issue, the settings, the theme's values, and what is worked
+    out once for all templates. ``html`` escapes the theme's words (off for the text part)."""
     nl = settings.newsletter
+    values = theme.values
     lang = issue.lang or nl.lang
-    numbered = list(enumerate(issue.teasers, start=1))
+    direction: Literal["ltr", "rtl"] = "rtl" if text_direction("", lang) == "rtl" else "ltr"
+    common = {"brand": nl.brand, "name": nl.name, "site": _host(nl.site_url)}
     return {
         "issue": issue,
         "lead": issue.lead,
+        "teasers": list(enumerate(issue.teasers, start=1)),
         "nl": nl,
+        "theme": values,
+        "colors": values.colors,
+        "dark": values.dark,
+        "fonts": values.fonts,
+        "spacing": values.spacing,
+        "layout": values.layout,
+        "brand": values.brand,
         "lang": lang,
-        "dir": text_direction("", lang),
-        "teasers": numbered,
-        "teaser_rows": _rows(numbered, 2),
+        "dir": direction,
+        "start": "right" if direction == "rtl" else "left",
+        "end": "left" if direction == "rtl" else "right",
+        "date": local_date(issue.date, lang, values.layout.date_format),
+        "t": _words(theme.strings(lang), common, html=html),
     }
 
 
-def _rows(items: Sequence[tuple[int, Teaser]], size: int) -> list[Sequence[tuple[int, Teaser]]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
+def _words(words: dict[str, str], common: dict[str, str], *, html: bool) -> Callable[..., str]:
+    def t(key: str, **values: Any) -> str:
+        try:
+            text = words[key]
+        except KeyError:
+            raise NewsletterError(
+                f"theme.toml: strings: no string {key!r} (known: {', '.join(sorted(words))})"
+            ) from None
+        filled = {**common, **values}
+        try:
+            if html:
+                return Markup(escape(text)).format(**filled)
+            return text.format(**filled)
+        except (KeyError, IndexError) as error:
+            raise NewsletterError(
+                f"theme.toml: strings.{key}: unknown placeholder {{{error.args[0]}}} in {text!r}"
+            ) from None
+
+    return t
 
 
-def render(template: str, issue: Issue, settings: Settings, theme_dirs: tuple[Path, ...]) -> str:
+def render(template: str, issue: Issue, settings: Settings, theme: Theme) -> str:
     """Render one of the theme's templates for ``issue``; a template error names the file."""
-    env = environment(theme_dirs)
+    env = environment(theme.dirs)
+    values = context(issue, settings, theme, html=template.endswith((".mjml.j2", ".html.j2")))
     try:
-        return env.get_template(template).render(context(issue, settings))
+        return env.get_template(template).render(values)
     except TemplateError as error:
-        place = _template_place(error, theme_dirs) or template
+        place = _template_place(error, theme.dirs) or template
         raise NewsletterError(f"{place}: template error: {error.message}") from error
 
 

@@ -123,8 +123,8 @@ def _load(draft: Draft) -> Draft:
 
 
 def _render(draft: Draft) -> Draft:
-    themes = draft.workspace.theme_dirs
-    return replace(draft, mjml=render(HTML_TEMPLATE, draft.the_issue, draft.settings, themes))
+    theme = draft.workspace.theme
+    return replace(draft, mjml=render(HTML_TEMPLATE, draft.the_issue, draft.settings, theme))
 
 
 def _compile(draft: Draft) -> Draft:
@@ -152,8 +152,8 @@ def _inline(draft: Draft) -> Draft:
 
 
 def _text(draft: Draft) -> Draft:
-    themes = draft.workspace.theme_dirs
-    return replace(draft, text=render(TEXT_TEMPLATE, draft.the_issue, draft.settings, themes))
+    theme = draft.workspace.theme
+    return replace(draft, text=render(TEXT_TEMPLATE, draft.the_issue, draft.settings, theme))
 
 
 def _merge_fields(draft: Draft) -> Draft:

@@ -35,13 +35,13 @@ def broken_theme(tmp_path_factory: pytest.TempPathFactory) -> list[Finding]:
     root = make_workspace(
         tmp_path_factory.mktemp("broken-theme"),
         theme={
-            "email.mjml.j2": [
+            "base.mjml.j2": [
                 ('<mjml lang="{{ lang }}" ', "<mjml "),
                 ("<mj-title>{{ issue.subject }}</mj-title>", ""),
             ],
             "partials/header.mjml.j2": [("<mj-column>", "<mj-column>" + BROKEN_MARKUP)],
             "partials/footer.mjml.j2": [
-                ('<a href="%%unsubscribe_url%%">Unsubscribe</a> &middot; ', "")
+                ('<a href="%%unsubscribe_url%%">{{ t("unsubscribe") }}</a> &middot; ', "")
             ],
             "email.txt.j2": [("{{ teaser.url }}\n", "")],
         },

@@ -15,7 +15,15 @@ from newsletter.pipeline.checks.context import Context, Hit
 if TYPE_CHECKING:
     from lxml.html import HtmlElement
 
-__all__ = ["alt_filename", "alt_missing", "heavy", "insecure", "no_width", "relative"]
+__all__ = [
+    "alt_caption",
+    "alt_filename",
+    "alt_missing",
+    "heavy",
+    "insecure",
+    "no_width",
+    "relative",
+]
 
 #: Alt texts that only say "there is an image here".
 GENERIC_ALT = frozenset(
@@ -130,4 +138,20 @@ def relative(ctx: Context) -> Iterator[Hit]:
                 f"image {shown} is a path on this computer, which no inbox can load: set "
                 "[newsletter] asset_base_url to the URL assets/ is published under",
                 _where(ctx, img, "src"),
+            )
+
+
+def _words(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.casefold()))
+
+
+def alt_caption(ctx: Context) -> Iterator[Hit]:
+    """An image whose alt text repeats its caption: a screen reader reads the same words twice
+    in a row."""
+    for loc, image in _issue_images(ctx):
+        if image.caption and image.alt and _words(image.alt) == _words(image.caption):
+            yield Hit(
+                "the alt text repeats the caption, so screen readers hear it twice: say what "
+                'the photo shows in alt (or write alt: "" and let the caption speak)',
+                ctx.at_field(*loc, "alt"),
             )

@@ -32,6 +32,7 @@ MARKER = "/* inline */"
 _STYLE = re.compile(r"<style\b(?=[^>]*>\s*(/\*\s*inline\s*\*/)?)", re.IGNORECASE)
 _IGNORE = ' data-premailer="ignore" data-css-inline="ignore"'
 _IGNORED = re.compile(r' data-(?:premailer|css-inline)="ignore"')  # a literal start: fast
+_DOCTYPE = re.compile(r"\s*(<!doctype[^>]*>)", re.IGNORECASE)
 
 
 def _marked_css_only(html: str) -> str:
@@ -63,8 +64,17 @@ def _premailer() -> Any:
 
 
 def inline_css(html: str, *, engine: Literal["premailer", "css-inline"] = "premailer") -> str:
-    """Inline the theme's CSS of ``html`` with ``engine``."""
-    html = _marked_css_only(html)
+    """Inline the theme's CSS of ``html`` with ``engine``, keeping its doctype."""
+    doctype = _DOCTYPE.match(html)
+    inlined = _inline(_marked_css_only(html), engine)
+    if doctype and not _DOCTYPE.match(inlined):
+        # premailer drops it (lxml serialises the tree without one), which puts every client
+        # that renders the HTML as a page (webmail previews, browsers) into quirks mode.
+        inlined = f"{doctype[1]}\n{inlined}"
+    return inlined
+
+
+def _inline(html: str, engine: Literal["premailer", "css-inline"]) -> str:
     try:
         if engine == "css-inline":
             import css_inline

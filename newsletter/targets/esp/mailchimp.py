@@ -61,9 +61,12 @@ def _defuse(text: str, kind: Kind) -> str:
 
 DIALECT = Dialect("mailchimp", _tag, _defuse)
 
-# The hidden preheader MJML writes first in <body>, from <mj-preview>.
+# The hidden preheader: the theme marks it with the class nl-preheader (its contract with the
+# exporters), and MJML's own <mj-preview> div comes first in <body> in a theme that uses that.
 _PREVIEW = re.compile(
-    r"(<body\b[^>]*>\s*<div style=\"display:none;[^\"]*\">)(.*?)(</div>)", re.DOTALL
+    r"(<div class=\"nl-preheader\"[^>]*>|<body\b[^>]*>\s*<div style=\"display:none;[^\"]*\">)"
+    r"(.*?)(</div>)",
+    re.DOTALL,
 )
 
 

@@ -1,0 +1,271 @@
+"""Loading a theme: its folders, its ``theme.toml`` layers, and the workspace's overrides.
+
+:func:`load_theme` runs once, when the workspace is loaded, so that an unknown theme, a
+misspelt key in a ``theme.toml`` or ``[theme]``, a template override with a syntax error or an
+override of a block the base does not have is one clear error before any issue is built
+(rather than one confusing error per issue, or an override silently ignored).
+
+The search path of a theme ``x`` that extends ``y`` is ``templates/x/`` of the workspace, the
+built-in ``x``, ``templates/y/`` of the workspace, the built-in ``y``: a workspace overrides any
+single file of any theme in the chain by putting its own copy in the same place. The values are
+laid over each other in the opposite order, ``newsletter.toml``'s ``[theme]`` last.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, TemplateNotFound, TemplateSyntaxError, nodes
+from pydantic import BaseModel, ValidationError
+
+from newsletter.errors import Problem, ProblemsError
+from newsletter.model.theme import Theme, ThemeValues
+from newsletter.model.validation import Loc, field_path
+from newsletter.model.workspace import builtin_themes
+
+__all__ = ["THEME_FILE", "builtin_theme_names", "load_theme"]
+
+THEME_FILE = "theme.toml"
+
+#: Given the TOML text of a file and a key path, the line of that key (or None).
+LineOf = Callable[[str, Loc], int | None]
+
+
+@dataclass(frozen=True)
+class _Layer:
+    """One source of theme values: a ``theme.toml`` or the ``[theme]`` table."""
+
+    display: str  # the file as an editor names it
+    text: str  # its TOML text, to find lines in
+    data: dict[str, Any]
+    prefix: Loc = ()  # where the values sit in the file: ("theme",) for newsletter.toml
+
+
+def builtin_theme_names() -> list[str]:
+    """The themes that ship with the tool."""
+    return sorted(p.parent.name for p in builtin_themes().glob(f"*/{THEME_FILE}"))
+
+
+def load_theme(
+    root: Path,
+    name: str,
+    overrides: Mapping[str, Any],
+    *,
+    config: tuple[str, str],
+    line_of: LineOf,
+) -> Theme:
+    """The theme ``name`` as the workspace at ``root`` sees it, ``overrides`` (the ``[theme]``
+    table) laid last; ``config`` is newsletter.toml's display name and text. Every problem is
+    raised at once as a :class:`ProblemsError`."""
+    problems: list[Problem] = []
+    display, text = config
+    dirs: list[Path] = []
+    layers: list[_Layer] = []
+    seen: list[str] = []
+    here: tuple[str, str, Loc] = (display, text, ("newsletter", "template"))
+    while name:
+        if name in seen:
+            chain = " -> ".join([*seen, name])
+            problems.append(
+                _problem(here, f"themes extend each other in a circle: {chain}", line_of)
+            )
+            break
+        seen.append(name)
+        folders = [d for d in (root / "templates" / name, builtin_themes() / name) if d.is_dir()]
+        if not folders:
+            known = ", ".join(builtin_theme_names())
+            problems.append(
+                _problem(
+                    here,
+                    f"no theme {name!r}: the built-in themes are {known}, or make "
+                    f"templates/{name}/ with a {THEME_FILE} that says which one it extends",
+                    line_of,
+                )
+            )
+            break
+        own = [_read_layer(root, folder, problems) for folder in folders]
+        found = [layer for layer in own if layer is not None]
+        if not found:
+            problems.append(
+                _problem(
+                    here,
+                    f"templates/{name}/ has no {THEME_FILE}: add one with "
+                    f'name = "{name}" and extends = "gzero" (or another built-in theme)',
+                    line_of,
+                )
+            )
+            break
+        dirs.extend(dict.fromkeys(folders))
+        layers[:0] = reversed(found)  # this theme's values go over the one it extends
+        top = found[0]
+        name = str(_merge([layer.data for layer in reversed(found)]).get("extends", ""))
+        here = (top.display, top.text, ("extends",))
+    if problems:
+        raise ProblemsError(problems)
+
+    if overrides:
+        layers.append(_Layer(display, text, dict(overrides), ("theme",)))
+    merged = _merge([layer.data for layer in layers])
+    merged["name"], merged["extends"] = seen[0], seen[1] if len(seen) > 1 else ""
+    for layer in layers:
+        problems.extend(_unknown_keys(layer, merged, line_of))
+    if problems:
+        raise ProblemsError(problems)
+    try:
+        values = ThemeValues.model_validate(merged)
+    except ValidationError as error:
+        raise ProblemsError(
+            _problem(_setter(layers, tuple(e["loc"])), _message(e), line_of) for e in error.errors()
+        ) from None
+    theme = Theme(values=values, dirs=tuple(dirs))
+    problems.extend(_check_templates(root, theme))
+    if problems:
+        raise ProblemsError(problems)
+    return theme
+
+
+def _read_layer(root: Path, folder: Path, problems: list[Problem]) -> _Layer | None:
+    path = folder / THEME_FILE
+    if not path.is_file():
+        return None
+    display = _display(root, path)
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        problems.append(Problem(display, "", f"invalid TOML: {error}"))
+        return None
+    return _Layer(display, text, data)
+
+
+def _display(root: Path, path: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return f"{path.parent.name}/{path.name} (built-in)"
+
+
+def _merge(tables: list[dict[str, Any]]) -> dict[str, Any]:
+    """The tables laid over each other, later ones winning, nested tables merged key by key
+    (lists are replaced whole)."""
+    out: dict[str, Any] = {}
+    for table in tables:
+        for key, value in table.items():
+            if isinstance(value, dict) and isinstance(out.get(key), dict):
+                out[key] = _merge([out[key], value])
+            else:
+                out[key] = value
+    return out
+
+
+def _unknown_keys(layer: _Layer, merged: dict[str, Any], line_of: LineOf) -> Iterator[Problem]:
+    """Keys of ``layer`` that no theme value has: a typo would otherwise do nothing."""
+    allowed = {"name", "extends", "description"} if not layer.prefix else set()
+    words = set(merged.get("strings", {}).get("en", {}))
+    for key, value in layer.data.items():
+        if key in allowed:
+            continue
+        field = ThemeValues.model_fields.get(key)
+        if field is None or key in ("name", "extends", "description"):
+            hint = " (the theme itself is [newsletter] template)" if layer.prefix else ""
+            yield _problem(_at(layer, (key,)), f"unknown key{hint}", line_of)
+        elif key == "strings" and isinstance(value, dict):
+            for lang, table in value.items():
+                for word in table if isinstance(table, dict) else ():
+                    if word not in words:
+                        loc: Loc = ("strings", lang, word)
+                        known = ", ".join(sorted(words))
+                        yield _problem(_at(layer, loc), f"unknown string (known: {known})", line_of)
+        elif isinstance(value, dict) and isinstance(field.annotation, type):
+            model = field.annotation
+            if issubclass(model, BaseModel):
+                for sub in value:
+                    if sub not in model.model_fields:
+                        loc = (key, sub)
+                        known = ", ".join(model.model_fields)
+                        yield _problem(_at(layer, loc), f"unknown key (known: {known})", line_of)
+
+
+def _at(layer: _Layer, loc: Loc) -> tuple[str, str, Loc]:
+    return layer.display, layer.text, (*layer.prefix, *loc)
+
+
+def _setter(layers: list[_Layer], loc: Loc) -> tuple[str, str, Loc]:
+    """The last layer that sets ``loc`` (or its nearest parent): the file to fix."""
+    for end in range(len(loc), 0, -1):
+        for layer in reversed(layers):
+            node: Any = layer.data
+            for part in loc[:end]:
+                node = node.get(part) if isinstance(node, dict) and isinstance(part, str) else None
+            if node is not None:
+                return _at(layer, loc)
+    return _at(layers[-1], loc)
+
+
+def _message(error: Any) -> str:
+    if error["type"] == "missing":
+        return "missing: the theme, or a theme it extends, must set it"
+    if error["type"] == "string_pattern_mismatch":
+        return f"expected a colour like #1a1a1a, got {error['input']!r}"
+    return str(error["msg"])
+
+
+def _problem(where: tuple[str, str, Loc], message: str, line_of: LineOf) -> Problem:
+    display, text, full = where
+    return Problem(display, field_path(full), message, line=line_of(text, full))
+
+
+def _check_templates(root: Path, theme: Theme) -> Iterator[Problem]:
+    """The workspace's own templates: each must parse, and a block it overrides must be a
+    block of the template it extends (Jinja would ignore it without a word)."""
+    env = Environment(loader=FileSystemLoader([str(d) for d in theme.dirs]))
+    for folder in theme.dirs:
+        if not folder.is_relative_to(root / "templates"):
+            continue
+        for path in sorted(folder.rglob("*.j2")):
+            name = path.relative_to(folder).as_posix()
+            display = path.relative_to(root).as_posix()
+            try:
+                tree = env.parse(path.read_text(encoding="utf-8"), name=name)
+            except TemplateSyntaxError as error:
+                yield Problem(display, "", f"template error: {error.message}", line=error.lineno)
+                continue
+            parent = next(iter(tree.find_all(nodes.Extends)), None)
+            if parent is None or not isinstance(parent.template, nodes.Const):
+                continue
+            base = str(parent.template.value)
+            known = _blocks(env, base, own=name)
+            for block in tree.find_all(nodes.Block):
+                if known is not None and block.name not in known:
+                    yield Problem(
+                        display,
+                        "",
+                        f"block {block.name!r} is not a block of {base} "
+                        f"(its blocks: {', '.join(sorted(known))})",
+                        line=block.lineno,
+                    )
+
+
+def _blocks(env: Environment, name: str, *, own: str) -> set[str] | None:
+    """Every block name of ``name`` and the templates it extends (None if it can't be read)."""
+    names: set[str] = set()
+    seen = {own}
+    while name and name not in seen:
+        seen.add(name)
+        try:
+            source = env.loader.get_source(env, name)[0] if env.loader else ""
+            tree = env.parse(source)
+        except (TemplateNotFound, TemplateSyntaxError):
+            return None
+        names.update(block.name for block in tree.find_all(nodes.Block))
+        parent = next(iter(tree.find_all(nodes.Extends)), None)
+        name = (
+            str(parent.template.value)
+            if parent is not None and isinstance(parent.template, nodes.Const)
+            else ""
+        )
+    return names

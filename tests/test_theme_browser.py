@@ -1,0 +1,179 @@
+"""The theme in a real browser (Debian's chromium), on the example and on the issues that push
+it: all Arabic, mixed scripts, 3 and 12 teasers. Asserted on computed styles and boxes."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page
+
+from newsletter.pipeline.stages import build_issue
+from newsletter.workspace import load_workspace
+
+from .conftest import EXAMPLE, parse
+from .theme_issues import ARABIC, MIXED, TEXT_COLOURS, below_aa, teasers
+
+ISSUES = {
+    "example": None,
+    "arabic": ARABIC,
+    "mixed": MIXED,
+    "three": teasers(3),
+    "twelve": teasers(12),
+}
+
+
+@pytest.fixture(scope="module")
+def emails(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Each issue built with local images, saved beside assets/ so that they load."""
+    from .conftest import REPO
+
+    root = tmp_path_factory.mktemp("theme-ws")
+    config = (REPO / "newsletter.toml").read_text().replace("assets = true", "assets = false")
+    (root / "newsletter.toml").write_text(config)
+    (root / "issues").mkdir()
+    shutil.copytree(REPO / "assets", root / "assets")
+    workspace = load_workspace(root)
+    paths = {}
+    for name, text in ISSUES.items():
+        source = root / "issues" / f"2025-06-26-{name}.yaml"
+        source.write_text(text or (REPO / "issues" / f"{EXAMPLE}.yaml").read_text())
+        result = build_issue(source, workspace)
+        assert result.email is not None, result.problems
+        paths[name] = root / f"{name}.html"
+        paths[name].write_text(result.email.html)
+    return paths
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    page = browser.new_page(viewport={"width": 1024, "height": 900})
+    yield page
+    page.close()
+
+
+def boxes(page: Page, selector: str) -> list[dict[str, float]]:
+    return page.evaluate(
+        f"[...document.querySelectorAll('{selector}')].map(e => e.getBoundingClientRect().toJSON())"
+    )
+
+
+def align(page: Page, selector: str) -> list[str]:
+    return page.evaluate(
+        f"[...document.querySelectorAll('{selector}')].map(e => getComputedStyle(e).textAlign)"
+    )
+
+
+def test_an_arabic_issue_is_mirrored_and_speaks_arabic(page: Page, emails: dict[str, Path]) -> None:
+    page.goto(emails["arabic"].as_uri())
+    assert page.evaluate("document.documentElement.dir") == "rtl"
+    for selector in (
+        "h1",
+        "h3",
+        ".nl-body-text p",
+        ".nl-teaser-summary",
+        ".nl-slot-lead .nl-meta div",
+    ):
+        assert set(align(page, selector)) == {"right"}, selector
+    first, second, third = boxes(page, ".nl-col")
+    assert first["top"] == second["top"] and first["left"] > second["left"]  # teaser 1 on the right
+    assert third["right"] == first["right"]  # a lone last teaser sits at the start, not centred
+    card = boxes(page, ".nl-slot-lead")[0]
+    button = boxes(page, ".nl-button a")[0]
+    assert card["right"] - button["right"] < 30 < button["left"] - card["left"]
+    view = boxes(page, ".nl-meta a")[0]
+    assert view["left"] - card["left"] < 30  # "View in browser" mirrored to the left
+    text = page.inner_text("body")
+    assert "المزيد من GZERO Media" in text and "اعرض في المتصفح" in text
+    assert "يونيو" in text and "June" not in text
+    assert "More from" not in text and "View in browser" not in text
+
+
+def test_each_script_of_a_mixed_issue_aligns_by_its_direction(
+    page: Page, emails: dict[str, Path]
+) -> None:
+    page.goto(emails["mixed"].as_uri())
+    assert align(page, "h3") == ["right", "right", "left", "left"]
+    assert align(page, ".nl-teaser-summary") == ["right", "right", "left", "left"]
+    langs = page.evaluate("[...document.querySelectorAll('h3')].map(e => e.lang)")
+    assert langs == ["ar", "he", "ru", ""]
+    assert set(align(page, "h1")) == {"left"}
+
+
+@pytest.mark.parametrize("width", [375, 1024])
+def test_without_any_style_element_teasers_stay_two_abreast_and_scale(
+    page: Page, emails: dict[str, Path], width: int
+) -> None:
+    """What Gmail shows for accounts and apps that drop <style>: inline styles only."""
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(emails["example"].as_uri())
+    page.evaluate("document.querySelectorAll('style').forEach(s => s.remove())")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    first, second, *_ = boxes(page, ".nl-col")
+    assert first["top"] == second["top"] and first["right"] <= second["left"] + 1
+    assert first["width"] <= width / 2
+    images = boxes(page, ".nl-teaser-image")
+    assert all(image["width"] <= first["width"] for image in images)
+
+
+def test_on_a_phone_teasers_stack_at_full_width(page: Page, emails: dict[str, Path]) -> None:
+    page.set_viewport_size({"width": 375, "height": 900})
+    page.goto(emails["twelve"].as_uri())
+    columns = boxes(page, ".nl-col")
+    assert len(columns) == 12 and len({c["left"] for c in columns}) == 1
+    assert all(c["width"] > 320 for c in columns)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("name", list(ISSUES))
+def test_every_text_passes_aa_and_nothing_scrolls_sideways(
+    browser: Browser, emails: dict[str, Path], name: str, scheme: str
+) -> None:
+    page = browser.new_page(color_scheme=scheme)
+    page.goto(emails[name].as_uri())
+    for width in (375, 600, 1024):
+        page.set_viewport_size({"width": width, "height": 900})
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        texts = page.evaluate(TEXT_COLOURS)
+        assert len(texts) > 10
+        assert below_aa(texts) == [], (width, scheme)
+    page.close()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_with_images_blocked_alt_text_is_styled_and_readable(
+    browser: Browser, emails: dict[str, Path], scheme: str
+) -> None:
+    page = browser.new_page(viewport={"width": 600, "height": 900}, color_scheme=scheme)
+    page.route("**/*.jpg", lambda route: route.abort())
+    page.goto(emails["example"].as_uri())
+    assert below_aa(page.evaluate(TEXT_COLOURS)) == []
+    alts = page.evaluate(
+        """[...document.images].map(img => {
+          let bg = img;
+          while (bg && ['rgba(0, 0, 0, 0)', 'transparent'].includes(getComputedStyle(bg).backgroundColor)) bg = bg.parentElement;
+          const style = getComputedStyle(img);
+          return [img.alt.slice(0, 40), style.color, getComputedStyle(bg).backgroundColor, parseFloat(style.fontSize), false];
+        })"""
+    )
+    assert len(alts) == 4 and all(colour != "rgb(0, 0, 238)" for _, colour, *_ in alts)
+    assert below_aa(alts) == []
+    page.close()
+
+
+def test_headlines_come_before_their_images_and_images_are_not_second_links(
+    emails: dict[str, Path],
+) -> None:
+    for name in ("example", "mixed", "arabic"):
+        doc = parse(emails[name].read_text())
+        order = [
+            el.tag
+            for el in doc.iter("h1", "h3", "img")
+            if not el.xpath("ancestor::*[contains(@class, 'nl-logo')]")
+        ]
+        assert order[0] == "h1"
+        assert all(order[i - 1] in ("h1", "h3") for i, tag in enumerate(order) if tag == "img")
+        linked = [img for img in doc.iter("img") if any(a.tag == "a" for a in img.iterancestors())]
+        assert linked == []

@@ -1,0 +1,213 @@
+"""Themes as data: theme.toml chains, [theme] overrides, a theme that extends gzero, and the
+mistakes that must be one clear error when the workspace is loaded, not one per issue."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from collections.abc import Callable
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+from newsletter.errors import ProblemsError
+from newsletter.model.artifact import BuildResult
+from newsletter.workspace import load_workspace
+
+from .conftest import EXAMPLE, MINIMAL, parse
+
+
+def problems(workspace_dir: Path) -> list[str]:
+    with pytest.raises(ProblemsError) as error:
+        load_workspace(workspace_dir)
+    return [str(p) for p in error.value.problems]
+
+
+def set_toml(workspace_dir: Path, old: str, new: str = "", append: str = "") -> None:
+    config = workspace_dir / "newsletter.toml"
+    text = config.read_text()
+    assert old in text
+    config.write_text(text.replace(old, new or old) + append)
+
+
+def line_of(path: Path, needle: str) -> int:
+    return next(n for n, line in enumerate(path.read_text().splitlines(), 1) if needle in line)
+
+
+def test_an_unknown_theme_is_one_error_at_load_that_names_the_setting(
+    workspace_dir: Path,
+) -> None:
+    set_toml(workspace_dir, 'template = "gzero"', 'template = "gzer"')
+    line = line_of(workspace_dir / "newsletter.toml", 'template = "gzer"')
+    assert problems(workspace_dir) == [
+        f"newsletter.toml:{line}: newsletter.template: no theme 'gzer': the built-in themes "
+        "are digest, gzero, or make templates/gzer/ with a theme.toml that says which one it "
+        "extends"
+    ]
+
+
+def test_misspelt_keys_and_bad_colours_in_theme_are_errors_with_their_lines(
+    workspace_dir: Path,
+) -> None:
+    set_toml(workspace_dir, 'accent = "#b3002d"', 'acent = "#00ff00"\nlink = "blue"')
+    set_toml(workspace_dir, "[export]", append='\n[theme.strings.fr]\nmore = "Plus"\n')
+    config = workspace_dir / "newsletter.toml"
+    found = problems(workspace_dir)
+    assert found[0].startswith(
+        f"newsletter.toml:{line_of(config, 'acent')}: theme.colors.acent: unknown key (known: page, card,"
+    )
+    assert found[1].startswith(
+        f"newsletter.toml:{line_of(config, 'more =')}: theme.strings.fr.more: unknown string (known:"
+    )
+    assert len(found) == 2  # the colour is checked once the keys are right
+    set_toml(workspace_dir, 'acent = "#00ff00"\n', "\n")
+    set_toml(workspace_dir, 'more = "Plus"\n', "\n")
+    assert problems(workspace_dir) == [
+        f"newsletter.toml:{line_of(config, 'link =')}: theme.colors.link: expected a colour "
+        "like #1a1a1a, got 'blue'"
+    ]
+
+
+def test_theme_values_words_and_languages_are_overridden_from_newsletter_toml(
+    workspace_dir: Path, write_issue: Callable[..., Path], build: Callable[..., BuildResult]
+) -> None:
+    set_toml(workspace_dir, 'accent = "#b3002d"', 'accent = "#0b6e4f"')
+    set_toml(
+        workspace_dir,
+        "[export]",
+        append='\n[theme.strings.en]\nmore_from = "Also from {brand}"\n'
+        '[theme.strings.pt]\nmore_from = "Mais de {brand}"\n',
+    )
+    example = build(workspace_dir / "issues" / f"{EXAMPLE}.yaml")
+    assert example.email is not None
+    doc = parse(example.email.html)
+    assert doc.findtext(".//h2") == "Also from GZERO Media"
+    assert doc.xpath("//*[contains(@class,'nl-button')]//td")[0].get("bgcolor") == "#0b6e4f"
+    teaser = MINIMAL.replace(
+        "teasers: []", "teasers:\n  - url: https://e.com/t\n    summary: Um resumo.\n"
+    )
+    result = build(write_issue("lang: pt-BR\n" + teaser))
+    assert result.email is not None
+    doc = parse(result.email.html)
+    assert doc.findtext(".//h2") == "Mais de GZERO Media"  # pt-BR falls back to pt
+    assert "26 de junho de 2025" in doc.text_content()  # Babel's date in Portuguese
+    assert "View in browser" in doc.text_content()  # a word pt lacks falls back to English
+
+
+def test_a_workspace_theme_extends_gzero_with_a_few_values_and_one_block(
+    workspace_dir: Path, build: Callable[..., BuildResult]
+) -> None:
+    house = workspace_dir / "templates" / "house"
+    house.mkdir(parents=True)
+    (house / "theme.toml").write_text(
+        'name = "house"\nextends = "gzero"\n[colors]\npage = "#fff4e0"\n'
+    )
+    (house / "email.mjml.j2").write_text(
+        '{% extends "base.mjml.j2" %}\n{% block footer %}\n    <mj-section><mj-column>'
+        '<mj-text><p>House footer for {{ nl.name }} <a href="%%unsubscribe_url%%">'
+        '{{ t("unsubscribe") }}</a></p></mj-text></mj-column></mj-section>\n{% endblock %}\n'
+    )
+    set_toml(workspace_dir, 'template = "gzero"', 'template = "house"')
+    workspace = load_workspace(workspace_dir)
+    assert workspace.theme.name == "house" and workspace.theme.values.extends == "gzero"
+    assert [d.name for d in workspace.theme_dirs] == ["house", "gzero"]
+    result = build(workspace_dir / "issues" / f"{EXAMPLE}.yaml")
+    assert result.email is not None
+    doc = parse(result.email.html)
+    assert "House footer for GZERO Daily" in doc.text_content()
+    assert "You are receiving" not in doc.text_content()
+    assert doc.findtext(".//h2") == "More from GZERO Media"  # the rest is gzero's
+    assert "background-color:#fff4e0" in result.email.html.replace(" ", "")
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        (
+            {"partials/lead.mjml.j2": "{% if lead.kicker %}\n<mj-text>x</mj-text>\n"},
+            "templates/gzero/partials/lead.mjml.j2:1: template error: Unexpected end of template. "
+            "Jinja was looking for the following tags: 'elif' or 'else' or 'endif'. The "
+            "innermost block that needs to be closed is 'if'.",
+        ),
+        (
+            {"email.mjml.j2": '{% extends "base.mjml.j2" %}\n\n{% block heder %}{% endblock %}\n'},
+            "templates/gzero/email.mjml.j2:3: block 'heder' is not a block of base.mjml.j2 "
+            "(its blocks: footer, head, header, intro, lead, preheader, styles, teasers, top)",
+        ),
+        (
+            {"theme.toml": '[colours]\npage = "#ffffff"\n'},
+            "templates/gzero/theme.toml:1: colours: unknown key",
+        ),
+    ],
+)
+def test_a_broken_override_is_one_error_at_load(
+    workspace_dir: Path, files: dict[str, str], message: str
+) -> None:
+    own = workspace_dir / "templates" / "gzero"
+    for name, text in files.items():
+        (own / name).parent.mkdir(parents=True, exist_ok=True)
+        (own / name).write_text(text)
+    assert problems(workspace_dir) == [message]
+
+
+def test_a_theme_folder_without_theme_toml_says_what_to_add(workspace_dir: Path) -> None:
+    (workspace_dir / "templates" / "plain").mkdir(parents=True)
+    set_toml(workspace_dir, 'template = "gzero"', 'template = "plain"')
+    (found,) = problems(workspace_dir)
+    assert found.endswith(
+        'newsletter.template: templates/plain/ has no theme.toml: add one with name = "plain" '
+        'and extends = "gzero" (or another built-in theme)'
+    )
+
+
+def test_the_digest_theme_is_compact_and_text_first(
+    workspace_dir: Path, build: Callable[..., BuildResult]
+) -> None:
+    gzero = build(workspace_dir / "issues" / f"{EXAMPLE}.yaml")
+    set_toml(workspace_dir, 'template = "gzero"', 'template = "digest"')
+    digest = build(workspace_dir / "issues" / f"{EXAMPLE}.yaml")
+    assert gzero.email is not None and digest.email is not None
+    light, compact = parse(gzero.email.html), parse(digest.email.html)
+    assert len(light.findall(".//img")) == 4 and compact.findall(".//img") == []
+    assert compact.xpath("//*[contains(@class,'nl-col')]") == []  # a list, not columns
+    assert [h.text_content() for h in compact.findall(".//h3")] == [
+        h.text_content() for h in light.findall(".//h3")
+    ]
+    assert "Thursday, June 26, 2025" in compact.text_content()  # its date format: full
+    assert len(digest.email.html) < 0.85 * len(gzero.email.html)
+    assert [str(f) for f in digest.artifact.findings if f.severity != "info"] == []
+
+
+def test_brand_marks_logo_intro_social_and_subscribe(
+    workspace_dir: Path, build: Callable[..., BuildResult]
+) -> None:
+    set_toml(
+        workspace_dir,
+        '# logo = "assets/gzero-daily-logo.png"',
+        'logo = "assets/gzero-daily-logo.png"',
+    )
+    result = build(workspace_dir / "issues" / f"{EXAMPLE}.yaml")
+    assert result.email is not None
+    doc = parse(result.email.html)
+    (logo,) = doc.xpath("//*[contains(@class,'nl-logo')]//img")
+    assert logo.get("alt") == "GZERO Daily" and (logo.get("width"), logo.get("height")) == (
+        "180",
+        "40",
+    )
+    assert logo.get("src") == "https://www.gzeromedia.com/newsletter/assets/gzero-daily-logo.png"
+    assert logo.getparent().get("href").startswith("https://www.gzeromedia.com?utm_source=")
+    assert doc.xpath("//*[contains(@class,'nl-masthead')]") == []
+    intro = doc.xpath("//*[contains(@class,'nl-intro')]")[0].text_content().strip()
+    assert intro.startswith("Good morning, %%first_name|there%%.")
+    footer = doc.xpath("//*[contains(@class,'nl-footer')]")[0]
+    links = {a.text_content(): a.get("href").split("?")[0] for a in footer.iter("a")}
+    assert links["GZERO on X"] == "https://x.com/gzeromedia"
+    assert links["Subscribe"] == "https://www.gzeromedia.com/newsletters"
+    assert "Forwarded this email? Subscribe" in footer.text_content()
+    assert "Subscribe:\nhttps://www.gzeromedia.com/newsletters" in result.email.text
+    assert "Good morning, %%first_name|there%%." in result.email.text
+    message = email.message_from_bytes(result.artifact.message, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    plain = message.get_body(("plain",))
+    assert plain is not None and "Good morning, Alex." in plain.get_content()
