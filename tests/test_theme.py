@@ -33,8 +33,10 @@ def test_every_template_file_of_the_theme_is_used() -> None:
     theme = builtin_themes() / "gzero"
     names = {p.relative_to(theme).as_posix() for p in theme.rglob("*.j2")}
     text = " ".join(p.read_text() for p in theme.rglob("*.j2"))
-    included = set(re.findall(r'include "([^"]+)"', text))
-    assert names - included == {"email.mjml.j2", "email.txt.j2"}
+    included = set(re.findall(r'(?:include|extends) "([^"]+)"', text))
+    # the entry points: the email's two parts, and the web archive's two kinds of page
+    entries = {"email.mjml.j2", "email.txt.j2", "web/issue.html.j2", "web/archive.html.j2"}
+    assert names - included == entries
 
 
 def override(workspace_dir: Path, partial: str, edit: Callable[[str], str]) -> None:

@@ -12,7 +12,7 @@ so ``{{ 7*7 }}`` in a headline prints as written.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -92,11 +92,22 @@ def _rows(items: Sequence[tuple[int, Teaser]], size: int) -> list[Sequence[tuple
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-def render(template: str, issue: Issue, settings: Settings, theme_dirs: tuple[Path, ...]) -> str:
-    """Render one of the theme's templates for ``issue``; a template error names the file."""
+def render(
+    template: str,
+    issue: Issue | None,
+    settings: Settings,
+    theme_dirs: tuple[Path, ...],
+    extra: Mapping[str, Any] | None = None,
+) -> str:
+    """Render one of the theme's templates for ``issue``; a template error names the file.
+
+    ``extra`` adds to what the template sees: the web target's page URLs and image sizes. A
+    template about no one issue (the web archive's index) is rendered with ``issue=None``.
+    """
     env = environment(theme_dirs)
+    values = {"nl": settings.newsletter} if issue is None else context(issue, settings)
     try:
-        return env.get_template(template).render(context(issue, settings))
+        return env.get_template(template).render({**values, **(extra or {})})
     except TemplateError as error:
         place = _template_place(error, theme_dirs) or template
         raise NewsletterError(f"{place}: template error: {error.message}") from error
