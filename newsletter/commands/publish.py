@@ -13,9 +13,11 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from newsletter.commands.output import replace_folder
 from newsletter.commands.site import make_site
 from newsletter.delivery.storage import FolderStore, S3Store, Store, md5
 from newsletter.errors import NewsletterError
+from newsletter.model.site import SITE_FOLDER
 from newsletter.model.workspace import Workspace
 from newsletter.targets.web.hosting import cache_control, content_type, upload_order
 
@@ -72,8 +74,14 @@ def publish(
     dry_run: bool = False,
     today: dt.date | None = None,
 ) -> PublishReport:
-    """Send the site's changed files to ``store`` (in a dry run, only say which)."""
+    """Send the site's changed files to ``store`` (in a dry run, only say which).
+
+    The site is also written to ``out/_site/``, the copy of what was published that
+    ``newsletter check`` compares each email's images and web link with.
+    """
     files, _, _ = make_site(workspace, today=today)
+    if not dry_run:
+        replace_folder(workspace.out_dir / SITE_FOLDER, files)
     there = store.existing()
     sent: list[Sent] = []
     for path in sorted(files, key=upload_order):

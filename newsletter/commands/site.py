@@ -20,14 +20,11 @@ from newsletter.commands.build import build_issues
 from newsletter.commands.output import replace_folder
 from newsletter.errors import Problem, ProblemsError
 from newsletter.model.artifact import Artifact
+from newsletter.model.site import SITE_FOLDER
 from newsletter.model.workspace import Workspace
 from newsletter.targets.web import site_files, site_urls
 
-__all__ = ["SITE_FOLDER", "SiteReport", "build_site", "make_site", "published"]
-
-#: The site's folder under ``out/``: a name no issue's slug can take (slugs start with a
-#: letter or digit), so the archive never collides with an issue's ``out/<slug>/``.
-SITE_FOLDER = "_site"
+__all__ = ["SiteReport", "build_site", "make_site", "published"]
 
 
 @dataclass(frozen=True)

@@ -80,6 +80,7 @@ def test_publish_to_s3_sends_only_what_changed(
 
     dry = publish(ws, open_store(ws), dry_run=True, today=TODAY)
     assert dry.dry_run and len(dry.sent) == 19 and _keys(client, name) == {}
+    assert not (workspace_dir / "out" / "_site").exists()  # a dry run writes nothing
 
     first = publish(ws, open_store(ws), today=TODAY)
     keys = _keys(client, name)
@@ -194,4 +195,8 @@ def test_the_folder_in_the_settings_is_relative_to_the_workspace(workspace_dir: 
     report = publish(ws, open_store(ws), today=TODAY)
     assert report.destination == str(workspace_dir.resolve() / "public")
     assert (workspace_dir / "public" / "feed.json").is_file()
+    # the copy of what was published, that `check` compares the emails with
+    assert (workspace_dir / "out" / "_site" / "feed.json").read_bytes() == (
+        workspace_dir / "public" / "feed.json"
+    ).read_bytes()
     shutil.rmtree(workspace_dir / "public")

@@ -15,7 +15,15 @@ from newsletter.pipeline.checks.context import Context, Hit
 if TYPE_CHECKING:
     from lxml.html import HtmlElement
 
-__all__ = ["alt_filename", "alt_missing", "heavy", "insecure", "no_width", "relative"]
+__all__ = [
+    "alt_filename",
+    "alt_missing",
+    "heavy",
+    "insecure",
+    "issue_images",
+    "no_width",
+    "relative",
+]
 
 #: Alt texts that only say "there is an image here".
 GENERIC_ALT = frozenset(
@@ -24,7 +32,8 @@ GENERIC_ALT = frozenset(
 _FILE_NAME = re.compile(r"^\S+\.(jpe?g|png|gif|webp|svg|avif|bmp|tiff?|heic)$", re.IGNORECASE)
 
 
-def _issue_images(ctx: Context) -> Iterator[tuple[Loc, Image]]:
+def issue_images(ctx: Context) -> Iterator[tuple[Loc, Image]]:
+    """Every image the issue file names, with its field path (for a finding's place)."""
     if ctx.issue.lead.image:
         yield ("lead", "image"), ctx.issue.lead.image
     for index, teaser in enumerate(ctx.issue.teasers):
@@ -35,7 +44,7 @@ def _issue_images(ctx: Context) -> Iterator[tuple[Loc, Image]]:
 def _where(ctx: Context, img: HtmlElement, field: str) -> str:
     """The issue field of the image an ``<img>`` shows, else its line in email.html."""
     src = ctx.artifact.rewrites.original_image(str(img.get("src") or ""))
-    for loc, image in _issue_images(ctx):
+    for loc, image in issue_images(ctx):
         if src == image.src:
             return ctx.at_field(*loc, field)
     line = img.sourceline
@@ -81,7 +90,7 @@ def insecure(ctx: Context) -> Iterator[Hit]:
 def heavy(ctx: Context) -> Iterator[Hit]:
     """Local images heavier than ``[check] image_max_kb``: slow on phones, costly to send."""
     limit = ctx.settings.image_max_kb * 1024
-    for loc, image in _issue_images(ctx):
+    for loc, image in issue_images(ctx):
         if not is_local_src(image.src):
             continue
         try:

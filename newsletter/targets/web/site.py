@@ -23,11 +23,11 @@ from newsletter.errors import NewsletterError, Problem, ProblemsError
 from newsletter.model import mergefields
 from newsletter.model.artifact import Artifact
 from newsletter.model.issue import Image, Issue, is_local_src, text_direction
+from newsletter.model.site import SiteUrls, site_urls
 from newsletter.model.workspace import Workspace
 from newsletter.pipeline.render import render
 from newsletter.targets.web.feeds import Entry, Feed, atom, json_feed, sitemap
 from newsletter.targets.web.images import Images, Picture
-from newsletter.targets.web.urls import SiteUrls, site_urls
 
 __all__ = ["ATOM_FILE", "JSON_FILE", "SITEMAP_FILE", "Shown", "site_files"]
 

@@ -15,7 +15,12 @@ from dataclasses import dataclass
 from newsletter.errors import Problem, ProblemsError
 from newsletter.model.settings import Settings
 
-__all__ = ["SiteUrls", "file_of", "site_urls"]
+__all__ = ["SITE_FOLDER", "SiteUrls", "file_of", "site_urls"]
+
+#: The site's folder under ``out/``, where ``newsletter site`` and ``publish`` write it: a name
+#: no issue's slug can take (slugs start with a letter or digit), so the archive never collides
+#: with an issue's ``out/<slug>/``.
+SITE_FOLDER = "_site"
 
 _CONFIG = "newsletter.toml"
 
