@@ -9,7 +9,7 @@ each file. Where each file lives under the site's one base URL is
 from __future__ import annotations
 
 from newsletter.model.site import SiteUrls, file_of, site_urls
-from newsletter.targets.web.site import ATOM_FILE, JSON_FILE, SITEMAP_FILE, site_files
+from newsletter.targets.web.site import ATOM_FILE, JSON_FILE, SITEMAP_FILE, issue_page, site_files
 
 __all__ = [
     "ATOM_FILE",
@@ -17,6 +17,7 @@ __all__ = [
     "SITEMAP_FILE",
     "SiteUrls",
     "file_of",
+    "issue_page",
     "site_files",
     "site_urls",
 ]

@@ -29,7 +29,7 @@ from newsletter.pipeline.render import render
 from newsletter.targets.web.feeds import Entry, Feed, atom, json_feed, sitemap
 from newsletter.targets.web.images import Images, Picture
 
-__all__ = ["ATOM_FILE", "JSON_FILE", "SITEMAP_FILE", "Shown", "site_files"]
+__all__ = ["ATOM_FILE", "JSON_FILE", "SITEMAP_FILE", "Shown", "issue_page", "site_files"]
 
 ATOM_FILE = "feed.xml"
 JSON_FILE = "feed.json"
@@ -63,9 +63,23 @@ def site_files(artifacts: Sequence[Artifact], workspace: Workspace) -> dict[str,
     return _Site(workspace, site_urls(workspace.settings)).files(artifacts)
 
 
+def issue_page(artifact: Artifact, workspace: Workspace, *, image_base: str) -> str:
+    """One issue's web page on its own, its local images linked as ``image_base`` + path at
+    their original size (no sizes are made): for the preview, which serves the workspace's
+    image files itself. Everything else is the page ``site_files`` makes."""
+    site = _Site(workspace, site_urls(workspace.settings), image_base=image_base)
+    page = site._page(artifact, None, None).decode()
+    if site.problems:
+        raise ProblemsError(dict.fromkeys(site.problems))
+    return page
+
+
 class _Site:
-    def __init__(self, workspace: Workspace, urls: SiteUrls) -> None:
+    def __init__(
+        self, workspace: Workspace, urls: SiteUrls, *, image_base: str | None = None
+    ) -> None:
         self.workspace = workspace
+        self.image_base = image_base
         self.settings = workspace.settings
         self.urls = urls
         self.images = Images(workspace.root)
@@ -251,6 +265,9 @@ class _Site:
         if not is_local_src(image.src):
             return Shown(image.src, "", image.width, None, image.alt, image.src)
         shown_width = min(image.width or width, width)
+        if self.image_base is not None:
+            url = self.image_base + image.src
+            return Shown(url, "", shown_width, None, image.alt, url)
         try:
             picture = self.images.picture(image.src, shown_width)
         except NewsletterError as error:
