@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import posixpath
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -11,32 +12,46 @@ from urllib.parse import unquote, urlsplit
 import pytest
 from lxml import html as lxml_html
 
-from tests.conftest import EXAMPLE
+from newsletter.commands.site import build_site
+from newsletter.workspace import load_workspace
+from tests.conftest import EXAMPLE, REPO
 
 BASE = "https://www.gzeromedia.com/newsletter/"
 
 
+def add_copies(root: Path, n: int) -> list[Path]:
+    """Add ``n`` copies of the example issue to the workspace at ``root``, one a day before
+    the example, each with its own subject; return the new files, newest first."""
+    text = (root / "issues" / f"{EXAMPLE}.yaml").read_text(encoding="utf-8")
+    day = dt.date(2025, 6, 26)
+    paths = []
+    for i in range(1, n + 1):
+        date = day - dt.timedelta(days=i)
+        body = text.replace("date: 2025-06-26", f"date: {date.isoformat()}").replace(
+            "subject: Putin poaches the neighbors for his Ukraine invasion",
+            f"subject: Issue number {n - i + 1} of the archive",
+        )
+        path = root / "issues" / f"{date.isoformat()}-copy-{i}.yaml"
+        path.write_text(body, encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
 @pytest.fixture
 def many_issues(workspace_dir: Path) -> Callable[[int], list[Path]]:
-    """Add ``n`` copies of the example issue to the workspace, one a day before the example,
-    each with its own subject; return the new files, newest first."""
+    """``add_copies`` for the test's own workspace."""
+    return lambda n: add_copies(workspace_dir, n)
 
-    def add(n: int) -> list[Path]:
-        text = (workspace_dir / "issues" / f"{EXAMPLE}.yaml").read_text(encoding="utf-8")
-        day = dt.date(2025, 6, 26)
-        paths = []
-        for i in range(1, n + 1):
-            date = day - dt.timedelta(days=i)
-            body = text.replace("date: 2025-06-26", f"date: {date.isoformat()}").replace(
-                "subject: Putin poaches the neighbors for his Ukraine invasion",
-                f"subject: Issue number {n - i + 1} of the archive",
-            )
-            path = workspace_dir / "issues" / f"{date.isoformat()}-copy-{i}.yaml"
-            path.write_text(body, encoding="utf-8")
-            paths.append(path)
-        return paths
 
-    return add
+@pytest.fixture(scope="module")
+def site30(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The site of the example and 30 more issues, built once for the tests that only read it."""
+    root = tmp_path_factory.mktemp("ws30")
+    shutil.copy(REPO / "newsletter.toml", root / "newsletter.toml")
+    shutil.copytree(REPO / "issues", root / "issues")
+    shutil.copytree(REPO / "assets", root / "assets")
+    add_copies(root, 30)
+    return build_site(load_workspace(root), today=dt.date(2025, 7, 1)).folder
 
 
 def pages(site: Path) -> Iterator[Path]:

@@ -134,26 +134,26 @@ def test_a_changed_image_that_no_page_resizes_uploads_one_object(
     client, name = bucket
     _with_s3(workspace_dir, s3_endpoint, name)
     ws = load_workspace(workspace_dir)
-    # an SVG is served as it is (no sizes): changing it changes exactly one file of the site
-    (workspace_dir / "assets" / "logo.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"/>')
+    # a GIF is served as it is (no sizes, no hashed name): changing it changes one file
+    gif = workspace_dir / "assets" / "chart.gif"
+    Image.new("RGB", (200, 100), (200, 30, 30)).save(gif)
     issue = workspace_dir / "issues" / f"{EXAMPLE}.yaml"
     text = issue.read_text(encoding="utf-8")
     issue.write_text(
         text.replace(
             "    summary: Small businesses",
-            "    image: {src: assets/logo.svg, alt: The logo of the series.}\n    summary: Small businesses",
+            "    image: {src: assets/chart.gif, alt: A chart of growth.}\n    summary: Small businesses",
         ),
         encoding="utf-8",
     )
     publish(ws, open_store(ws), today=TODAY)
-    svg = b'<svg xmlns="http://www.w3.org/2000/svg" />'
-    (workspace_dir / "assets" / "logo.svg").write_bytes(svg)
+    Image.new("RGB", (200, 100), (30, 30, 200)).save(gif)
     changed = publish(ws, open_store(ws), today=TODAY)
     assert [(s.path, s.new, s.content_type) for s in changed.sent] == [
-        ("assets/logo.svg", False, "image/svg+xml")
+        ("assets/chart.gif", False, "image/gif")
     ]
-    head = client.head_object(Bucket=name, Key="newsletter/assets/logo.svg")
-    assert head["CacheControl"] == SHORT and head["ContentLength"] == len(svg)
+    head = client.head_object(Bucket=name, Key="newsletter/assets/chart.gif")
+    assert head["CacheControl"] == SHORT and head["ContentLength"] == gif.stat().st_size
 
 
 def test_a_missing_bucket_is_one_line(workspace_dir: Path, bucket: Any, s3_endpoint: str) -> None:

@@ -59,11 +59,8 @@ def test_the_example_has_a_page_at_its_web_version_url(workspace_dir: Path) -> N
     ]
 
 
-def test_every_link_of_every_page_is_absolute_or_a_file_of_the_site(
-    workspace_dir: Path, many_issues: Callable[[int], list[Path]]
-) -> None:
-    many_issues(30)
-    site = _build(workspace_dir)
+def test_every_link_of_every_page_is_absolute_or_a_file_of_the_site(site30: Path) -> None:
+    site = site30
     checked = 0
     for path in pages(site):
         text = path.read_text(encoding="utf-8")
@@ -130,11 +127,8 @@ teasers: []
     assert not [a for a in page.iter("a") if "javascript" in (a.get("href") or "")]
 
 
-def test_the_archive_is_paginated_newest_first(
-    workspace_dir: Path, many_issues: Callable[[int], list[Path]]
-) -> None:
-    many_issues(30)
-    site = _build(workspace_dir)
+def test_the_archive_is_paginated_newest_first(site30: Path) -> None:
+    site = site30
     first, second = parse(site / "index.html"), parse(site / "page" / "2" / "index.html")
     assert not (site / "page" / "3").exists()
     titles = [h.text_content() for h in first.xpath("//h2[@class='card-title']")]
@@ -155,11 +149,8 @@ def test_the_archive_is_paginated_newest_first(
     assert second.xpath("//a[@rel='prev']/@href") == ["../../"]
 
 
-def test_the_feeds_parse_and_carry_the_whole_content_with_absolute_urls(
-    workspace_dir: Path, many_issues: Callable[[int], list[Path]]
-) -> None:
-    many_issues(30)
-    site = _build(workspace_dir)
+def test_the_feeds_parse_and_carry_the_whole_content_with_absolute_urls(site30: Path) -> None:
+    site = site30
     atom = feedparser.parse((site / "feed.xml").read_bytes())
     assert atom.version == "atom10" and not atom.bozo
     assert atom.feed.title == "GZERO Daily"
@@ -188,11 +179,8 @@ def test_the_feeds_parse_and_carry_the_whole_content_with_absolute_urls(
     assert document["items"][0]["image"].startswith(f"{BASE}assets/")
 
 
-def test_the_sitemap_lists_every_page(
-    workspace_dir: Path, many_issues: Callable[[int], list[Path]]
-) -> None:
-    many_issues(30)
-    site = _build(workspace_dir)
+def test_the_sitemap_lists_every_page(site30: Path) -> None:
+    site = site30
     tree = etree.fromstring((site / "sitemap.xml").read_bytes())
     ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
     locs = tree.xpath("//s:url/s:loc/text()", namespaces=ns)
