@@ -47,3 +47,36 @@ def test_pages_fit_a_phone_and_show_their_images(
     finally:
         context.close()
     assert backgrounds == {"rgb(255, 255, 255)" if scheme == "light" else "rgb(27, 30, 36)"}
+
+
+AXE = (
+    Path(__file__).resolve().parents[2]
+    / ".venv"
+    / "node"
+    / "node_modules"
+    / "axe-core"
+    / "axe.min.js"
+)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_axe_finds_nothing_serious_in_the_pages(
+    browser: Browser, workspace_dir: Path, scheme: str
+) -> None:
+    if not AXE.is_file():
+        pytest.fail(f"{AXE} is missing: ./scripts/test installs axe-core from npm")
+    report = build_site(load_workspace(workspace_dir), today=dt.date(2025, 7, 1))
+    context = browser.new_context(viewport={"width": 375, "height": 800}, color_scheme=scheme)
+    page = context.new_page()
+    try:
+        for file in (f"{EXAMPLE}/index.html", "index.html"):
+            page.goto((report.folder / file).as_uri())
+            page.add_script_tag(path=str(AXE))
+            violations = page.evaluate(
+                "async () => (await axe.run(document)).violations"
+                ".filter(v => v.impact === 'serious' || v.impact === 'critical')"
+                ".map(v => `${v.id}: ${v.nodes.map(n => n.target).join(', ')}`)"
+            )
+            assert violations == [], f"{file} ({scheme}): {violations}"
+    finally:
+        context.close()
