@@ -323,3 +323,33 @@ def test_a_new_workspace_makes_a_site(tmp_path: Path) -> None:
     assert page == f"{TODAY.isoformat()}-first-issue/index.html"
     html = (report.folder / page).read_text(encoding="utf-8")
     assert "%%" not in html and "Hello, there!" in html
+
+
+def test_a_right_to_left_issue_with_a_remote_image(
+    workspace_dir: Path, write_issue: Callable[..., Path]
+) -> None:
+    write_issue(
+        """\
+subject: عنوان العدد
+date: 2025-06-27
+lang: ar
+lead:
+  headline: عنوان الخبر
+  image: {src: "https://images.example.com/a.jpg", alt: صورة, width: 400}
+  body: نص الخبر.
+teasers: []
+"""
+    )
+    site = _build(workspace_dir)
+    page = parse(site / "2025-06-26-test" / "index.html")
+    assert (page.get("lang"), page.get("dir")) == ("ar", "rtl")
+    img = page.xpath("//figure/img")[0]
+    assert (img.get("src"), img.get("srcset"), img.get("width")) == (
+        "https://images.example.com/a.jpg",
+        None,
+        "400",
+    )
+    meta = {m.get("property") or m.get("name"): m.get("content") for m in page.iter("meta")}
+    assert meta["og:image"] == "https://images.example.com/a.jpg"
+    card = parse(site / "index.html").xpath("//ul[@class='cards']/li")[0]
+    assert card.get("dir") == "rtl" and card.get("lang") == "ar"
