@@ -18,7 +18,8 @@ from PIL import Image
 from newsletter.cli import cli
 from newsletter.commands.scaffold import create_workspace
 from newsletter.commands.site import build_site
-from newsletter.errors import ProblemsError
+from newsletter.errors import NewsletterError, ProblemsError
+from newsletter.targets.web.images import Images
 from newsletter.workspace import load_workspace
 from tests.conftest import EXAMPLE
 from tests.site.conftest import BASE, links, pages, parse, site_file
@@ -353,3 +354,19 @@ teasers: []
     assert meta["og:image"] == "https://images.example.com/a.jpg"
     card = parse(site / "index.html").xpath("//ul[@class='cards']/li")[0]
     assert card.get("dir") == "rtl" and card.get("lang") == "ar"
+
+
+def test_the_web_target_reads_no_image_through_a_link_out_of_the_workspace(
+    workspace_dir: Path, tmp_path: Path
+) -> None:
+    """The loader refuses such an image first; the web target checks again when it reads the
+    file, since a link can be swapped in between."""
+    secret = tmp_path / "secret.jpg"
+    secret.write_bytes((workspace_dir / "assets" / "budapest-pride.jpg").read_bytes())
+    os.symlink(secret, workspace_dir / "assets" / "linked.jpg")
+    images = Images(workspace_dir)
+    with pytest.raises(NewsletterError, match="leads outside the workspace"):
+        images.picture("assets/linked.jpg", 320)
+    assert images.files == {}
+    picture = images.picture("assets/budapest-pride.jpg", 320)
+    assert [(s.width, s.height) for s in picture.sizes] == [(320, 180), (600, 338)]
