@@ -11,8 +11,9 @@ The public API, for use from Python as well as through the ``newsletter`` comman
     print(result.artifact.email.subject, len(result.artifact.email.html))
 
 Every command is a function here (``build``, ``check``, ``export_issue``, ``test_send``,
-``list_send``, ``send_status``) that takes a workspace and returns a typed report. Names are
-imported on first use, so ``import newsletter`` (and ``newsletter --help``) stays cheap.
+``list_send``, ``send_status``, ``build_site``, ``publish``) that takes a workspace and returns
+a typed report. Names are imported on first use, so ``import newsletter`` (and
+``newsletter --help``) stays cheap.
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ if TYPE_CHECKING:
     from newsletter.commands.build import BuildReport, Built, build
     from newsletter.commands.check import CheckReport, check
     from newsletter.commands.export import Exported, export_issue
+    from newsletter.commands.publish import PublishReport, publish
     from newsletter.commands.scaffold import create_issue, create_workspace
     from newsletter.commands.send import SendReport, StatusReport, list_send, send_status, test_send
+    from newsletter.commands.site import SiteReport, build_site
     from newsletter.commands.teasers import add_teasers
     from newsletter.errors import NewsletterError, Problem, ProblemsError
     from newsletter.mail.message import build_message
@@ -58,16 +61,19 @@ _EXPORTS = {
     "NewsletterError": "errors",
     "Problem": "errors",
     "ProblemsError": "errors",
+    "PublishReport": "commands.publish",
     "Rewrites": "model.artifact",
     "STAGES": "pipeline.stages",
     "SendReport": "commands.send",
     "Settings": "model.settings",
+    "SiteReport": "commands.site",
     "StatusReport": "commands.send",
     "Teaser": "model.issue",
     "Workspace": "model.workspace",
     "add_teasers": "commands.teasers",
     "build": "commands.build",
     "build_issue": "pipeline.stages",
+    "build_site": "commands.site",
     "build_message": "mail.message",
     "check": "commands.check",
     "compose": "pipeline.stages",
@@ -80,6 +86,7 @@ _EXPORTS = {
     "merge_values": "mail.values",
     "create_issue": "commands.scaffold",
     "parse_issue": "pipeline.load",
+    "publish": "commands.publish",
     "run_checks": "pipeline.checks",
     "sample_values": "mail.values",
     "send_status": "commands.send",
@@ -102,9 +109,11 @@ __all__ = [
     "NewsletterError",
     "Problem",
     "ProblemsError",
+    "PublishReport",
     "Rewrites",
     "SendReport",
     "Settings",
+    "SiteReport",
     "StatusReport",
     "Teaser",
     "Workspace",
@@ -112,6 +121,7 @@ __all__ = [
     "build",
     "build_issue",
     "build_message",
+    "build_site",
     "check",
     "compose",
     "create_issue",
@@ -123,6 +133,7 @@ __all__ = [
     "load_workspace",
     "merge_values",
     "parse_issue",
+    "publish",
     "run_checks",
     "sample_values",
     "send_status",

@@ -152,6 +152,25 @@ def test_plain_text_tab_shows_the_text_part(page: Page, server: PreviewServer) -
     expect(page.locator("#frame")).to_be_visible()
 
 
+def test_web_page_tab_shows_the_issue_as_the_archive_does(
+    page: Page, server: PreviewServer
+) -> None:
+    open_issue(page, server)
+    page.get_by_role("tab", name="Web page").click()
+    frame = page.frame_locator("#frame")
+    expect(frame.locator("main article h1")).to_have_text(HEADLINE)
+    expect(frame.locator("link[rel=canonical]")).to_have_attribute(
+        "href", f"https://www.gzeromedia.com/newsletter/{ISSUE.removesuffix('.yaml')}"
+    )
+    expect(frame.locator("nav a", has_text="Subscribe")).to_be_visible()
+    expect(frame.locator("text=Unsubscribe")).to_have_count(0)
+    assert frame.locator("figure img").evaluate("i => i.complete && i.naturalWidth") > 0
+    page.get_by_role("button", name="Dark").click()
+    expect(frame.locator("main")).to_have_css("background-color", "rgb(27, 30, 36)")
+    page.get_by_role("tab", name="Email").click()
+    expect(page.frame_locator("#frame").locator("table").first).to_be_attached()
+
+
 def test_edits_arrive_without_a_reload(page: Page, server: PreviewServer, preview_ws: Path) -> None:
     open_issue(page, server)
     page.get_by_role("button", name="Dark").click()

@@ -24,6 +24,11 @@ COMMANDS = {
     "preview": ("preview", "Serve a live preview of the email that reloads as you edit."),
     "export": ("export", "Export an issue as an ESP takes it (Mailchimp, SendGrid, SES ...)."),
     "send": ("send", "Send an issue: test sends, or a list send that resumes where it stopped."),
+    "site": ("site", "Build the web archive: a page per issue, archive, Atom/JSON feeds, sitemap."),
+    "publish": (
+        "publish",
+        "Publish the web archive to a folder or an S3 bucket (changed files only).",
+    ),
 }
 
 

@@ -25,8 +25,9 @@ os.umask(_UMASK)
 
 
 def replace_folder(folder: Path, files: Mapping[str, bytes], *, keep: Iterable[str] = ()) -> None:
-    """Make ``folder`` hold exactly ``files``; the entries named in ``keep`` (the ``export/``
-    folder beside a build's files) are carried over from the old folder."""
+    """Make ``folder`` hold exactly ``files`` (names may have folders: ``assets/a.jpg``); the
+    entries named in ``keep`` (the ``export/`` folder beside a build's files) are carried over
+    from the old folder."""
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.new-"))
@@ -37,7 +38,12 @@ def replace_folder(folder: Path, files: Mapping[str, bytes], *, keep: Iterable[s
     try:
         staging.chmod(0o777 & ~_UMASK)  # mkdtemp makes 0700; outputs are ordinary folders
         for name, data in files.items():
-            with open(staging / name, "wb") as out:
+            target = staging / name
+            if ".." in Path(name).parts or Path(name).is_absolute():
+                raise NewsletterError(f"refusing to write {name!r} outside {folder}")
+            if "/" in name:
+                target.parent.mkdir(parents=True, exist_ok=True)
+            with open(target, "wb") as out:
                 out.write(data)
                 out.flush()
                 os.fsync(out.fileno())

@@ -89,6 +89,10 @@ email = "alex@example.com"
 [export]                                # links for ESPs that have no tag of their own for them
 web_version_url = "https://example.com/newsletter/{{slug}}"   # TODO: as web_version_url above
 preferences_url = "https://example.com/newsletter/preferences"
+
+# [publish]                             # where `newsletter publish` puts the web archive
+# to = "public/"                        # a folder, or s3://bucket/prefix (AWS_* credentials
+#                                       # from the environment)
 '''
 
 
@@ -110,6 +114,7 @@ def issue_skeleton(headline: str, day: dt.date, brand: str) -> str:
 subject: {headline}
 preheader: One sentence that inboxes show after the subject.
 date: {day.isoformat()}
+# draft: true                        # optional: built and previewed, kept out of the web archive
 lead:
   kicker: News                       # optional small label above the headline
   headline: {headline}

@@ -197,6 +197,9 @@ class Issue(_Model):
         description="Names out/<slug>/; defaults to the file name without its extension."
     )
     lang: str | None = Field(None, description="Overrides [newsletter] lang for this issue.")
+    draft: bool = Field(
+        False, description="A draft is built and previewed but left out of the web archive."
+    )
     lead: Lead
     teasers: list[Teaser] = Field(default_factory=list)
 

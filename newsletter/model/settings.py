@@ -21,8 +21,10 @@ __all__ = [
     "ExportSettings",
     "FetchSettings",
     "NewsletterSettings",
+    "PublishSettings",
     "SendSettings",
     "Settings",
+    "SiteSettings",
     "SmtpSettings",
     "TransformSettings",
     "http_url",
@@ -339,6 +341,39 @@ class FetchSettings(_Table):
     )
 
 
+class SiteSettings(_Table):
+    """``[site]``: the web archive that ``newsletter site`` builds from the issues.
+
+    The site lives where ``[newsletter] asset_base_url`` points (or, without one, in the folder
+    of ``web_version_url``), so that the email's images and its "View in browser" link are
+    files of the site.
+    """
+
+    subscribe_url: http_url | None = Field(
+        None, description="Where the pages' Subscribe link goes (default: site_url)."
+    )
+    per_page: int = Field(20, ge=1, le=500, description="Issues on each page of the archive.")
+    feed_entries: int = Field(
+        20, ge=1, le=1000, description="The newest issues the Atom and JSON feeds carry in full."
+    )
+
+
+class PublishSettings(_Table):
+    """``[publish]``: where ``newsletter publish`` puts the site. No secret lives here: S3
+    credentials come from the environment (``AWS_ACCESS_KEY_ID`` ..., or a profile)."""
+
+    to: str | None = Field(
+        None,
+        description="A folder (relative to the workspace) or s3://bucket/prefix; --to overrides.",
+    )
+    endpoint_url: http_url | None = Field(
+        None, description="An S3-compatible store's API URL (R2, MinIO ...); default: AWS."
+    )
+    region: str | None = Field(
+        None, description="The bucket's region (default: the environment's)."
+    )
+
+
 class Settings(_Table):
     """The whole of ``newsletter.toml``."""
 
@@ -355,3 +390,5 @@ class Settings(_Table):
         description="Values laid over the theme's theme.toml (colours, fonts, brand, strings); "
         "checked against the theme when the workspace is loaded.",
     )
+    site: SiteSettings = SiteSettings()
+    publish: PublishSettings = PublishSettings()

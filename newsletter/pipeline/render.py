@@ -15,7 +15,7 @@ what they are filled with (``{brand}``) is escaped unless it is markup the theme
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal, TypedDict
@@ -109,6 +109,7 @@ def environment(theme_dirs: tuple[Path, ...]) -> Environment:
         markdown_text=markdown.to_text,
         wrap=markdown.wrap,
         host=_host,
+        longdate=lambda day, lang="en": local_date(day, lang),  # the web pages' dates
         direction=text_direction,
         align=_align,
     )
@@ -177,12 +178,25 @@ def _words(words: dict[str, str], common: dict[str, str], *, html: bool) -> Call
     return t
 
 
-def render(template: str, issue: Issue, settings: Settings, theme: Theme) -> str:
-    """Render one of the theme's templates for ``issue``; a template error names the file."""
+def render(
+    template: str,
+    issue: Issue | None,
+    settings: Settings,
+    theme: Theme,
+    extra: Mapping[str, Any] | None = None,
+) -> str:
+    """Render one of the theme's templates for ``issue``; a template error names the file.
+
+    ``extra`` adds to what the template sees: the web target's page URLs and image sizes. A
+    template about no one issue (the web archive's index) is rendered with ``issue=None``.
+    """
     env = environment(theme.dirs)
-    values = context(issue, settings, theme, html=template.endswith((".mjml.j2", ".html.j2")))
+    html = template.endswith((".mjml.j2", ".html.j2"))
+    values = (
+        {"nl": settings.newsletter} if issue is None else context(issue, settings, theme, html=html)
+    )
     try:
-        return env.get_template(template).render(values)
+        return env.get_template(template).render({**values, **(extra or {})})
     except TemplateError as error:
         place = _template_place(error, theme.dirs) or template
         raise NewsletterError(f"{place}: template error: {error.message}") from error

@@ -9,6 +9,7 @@ Routes:
 | ``/issue/<file>``          | the preview page of ``issues/<file>``                       |
 | ``/_/state/<file>``        | that issue's build as JSON (subject, sizes, problems ...)   |
 | ``/_/email/<file>``        | the built HTML, ``?scheme=light|dark`` (see :mod:`.scheme`) |
+| ``/_/web/<file>``          | the issue's web page, as ``newsletter site`` makes it       |
 | ``/_/events``              | server-sent events: ``build`` with each new generation      |
 | ``/<path>``                | an image file of the workspace (``/assets/photo.jpg``)      |
 | ``POST /_/teasers/<file>`` | the paste field: teasers from URLs (see :mod:`.teasers`)    |
@@ -27,6 +28,7 @@ import mimetypes
 import socket
 import threading
 from collections.abc import Callable
+from html import escape
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -244,6 +246,9 @@ class _Handler(BaseHTTPRequestHandler):
             case ["_", "email", name] if name in issues:
                 scheme: Scheme = "dark" if query.get("scheme") == ["dark"] else "light"
                 self._email(builds.get(issues[name]), scheme, head)
+            case ["_", "web", name] if name in issues:
+                scheme = "dark" if query.get("scheme") == ["dark"] else "light"
+                self._web(builds.get(issues[name]), scheme, head)
             case ["_", "events"]:
                 self._events(builds, head)
             case _:
@@ -270,6 +275,25 @@ class _Handler(BaseHTTPRequestHandler):
         html = fill(email.html, values, html_escape=True)
         body = force_scheme(html, scheme).encode()
         # No mail client runs an email's scripts; neither does the preview.
+        policy = {"Content-Security-Policy": "script-src 'none'"}
+        self._send(HTTPStatus.OK, "text/html; charset=utf-8", body, head, policy)
+
+    def _web(self, build: Build, scheme: Scheme, head: bool) -> None:
+        """The issue's page of the web archive, its images served by the preview itself."""
+        from newsletter.targets.web import issue_page
+
+        artifact = build.result.artifact
+        if artifact is None or build.workspace is None:
+            self._html(
+                "<p>The issue cannot be built; the preview page lists the problems.</p>", head
+            )
+            return
+        try:
+            html = issue_page(artifact, build.workspace, image_base=ASSET_BASE)
+        except NewsletterError as error:
+            self._html(f"<pre>{escape(error.format_message())}</pre>", head)
+            return
+        body = force_scheme(html, scheme).encode()
         policy = {"Content-Security-Policy": "script-src 'none'"}
         self._send(HTTPStatus.OK, "text/html; charset=utf-8", body, head, policy)
 

@@ -34,6 +34,7 @@ from newsletter.pipeline.checks import (
     links,
     placeholders,
     plaintext,
+    site,
     size,
     subject,
 )
@@ -101,6 +102,8 @@ _TABLE: tuple[tuple[str, Severity, Callable[[Context], Iterator[Hit]]], ...] = (
     ("list-unsubscribe-one-click", "warning", deliverability.one_click),
     ("unsubscribe-secret", "warning", deliverability.unsubscribe_secret),
     ("client-support", "info", clients.client_support),
+    ("site-asset-missing", "error", site.asset_missing),
+    ("site-page-missing", "warning", site.page_missing),
 )
 
 #: Rules whose findings stop what leaves the machine (``export``, every send) whatever their

@@ -21,6 +21,7 @@ __all__ = [
     "alt_missing",
     "heavy",
     "insecure",
+    "issue_images",
     "no_width",
     "relative",
 ]
@@ -32,7 +33,8 @@ GENERIC_ALT = frozenset(
 _FILE_NAME = re.compile(r"^\S+\.(jpe?g|png|gif|webp|svg|avif|bmp|tiff?|heic)$", re.IGNORECASE)
 
 
-def _issue_images(ctx: Context) -> Iterator[tuple[Loc, Image]]:
+def issue_images(ctx: Context) -> Iterator[tuple[Loc, Image]]:
+    """Every image the issue file names, with its field path (for a finding's place)."""
     if ctx.issue.lead.image:
         yield ("lead", "image"), ctx.issue.lead.image
     for index, teaser in enumerate(ctx.issue.teasers):
@@ -43,7 +45,7 @@ def _issue_images(ctx: Context) -> Iterator[tuple[Loc, Image]]:
 def _where(ctx: Context, img: HtmlElement, field: str) -> str:
     """The issue field of the image an ``<img>`` shows, else its line in email.html."""
     src = ctx.artifact.rewrites.original_image(str(img.get("src") or ""))
-    for loc, image in _issue_images(ctx):
+    for loc, image in issue_images(ctx):
         if src == image.src:
             return ctx.at_field(*loc, field)
     line = img.sourceline
@@ -89,7 +91,7 @@ def insecure(ctx: Context) -> Iterator[Hit]:
 def heavy(ctx: Context) -> Iterator[Hit]:
     """Local images heavier than ``[check] image_max_kb``: slow on phones, costly to send."""
     limit = ctx.settings.image_max_kb * 1024
-    for loc, image in _issue_images(ctx):
+    for loc, image in issue_images(ctx):
         if not is_local_src(image.src):
             continue
         try:
@@ -148,7 +150,7 @@ def _words(text: str) -> str:
 def alt_caption(ctx: Context) -> Iterator[Hit]:
     """An image whose alt text repeats its caption: a screen reader reads the same words twice
     in a row."""
-    for loc, image in _issue_images(ctx):
+    for loc, image in issue_images(ctx):
         if image.caption and image.alt and _words(image.alt) == _words(image.caption):
             yield Hit(
                 "the alt text repeats the caption, so screen readers hear it twice: say what "
