@@ -51,7 +51,7 @@ def test_a_published_issue_links_only_files_of_the_site(
         (
             "site-asset-missing",
             "error",
-            f"issues/{EXAMPLE}.yaml:{lines[4]}: teasers[3].image.src",
+            f"issues/{EXAMPLE}.yaml:{lines[3]}: teasers[3].image.src",
         ),
     ]
     assert findings[0].message == (
