@@ -506,3 +506,27 @@ def test_help_shows_the_options_and_an_example() -> None:
     for text in ("--port", "--host", "--open", "newsletter preview issues/"):
         assert text in result.stdout
     assert "preview" in CliRunner().invoke(cli, ["--help"]).stdout
+
+
+def test_hostile_issues_are_problems_in_the_page_and_the_server_lives_on(
+    server: PreviewServer, preview_ws: Path
+) -> None:
+    """Issue 9, item 15: 64 KB of nested emphasis used to segfault MRML inside the server."""
+    from tests.test_bounds import ALIAS_BOMB, STARS
+
+    stars = preview_ws / "issues" / "2025-06-26-stars.md"
+    stars.write_text(
+        f"---\nsubject: S\ndate: 2025-06-26\nlead: {{headline: H}}\n---\n{STARS}w{STARS}\n"
+    )
+    bomb = preview_ws / "issues" / "2025-06-26-bomb.yaml"
+    bomb.write_text(ALIAS_BOMB + "\n")
+    for name, expected in [
+        (stars.name, "the Markdown nests 16001 levels"),
+        (bomb.name, "YAML alias"),
+    ]:
+        status, body = get(server, f"/_/state/{name}")
+        state = json.loads(body)
+        assert status == 200 and state["ok"] is False
+        assert expected in state["problems"][0]
+    status, body = get(server, f"/_/state/{ISSUE}")
+    assert status == 200 and json.loads(body)["ok"] is True

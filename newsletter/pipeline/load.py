@@ -4,6 +4,11 @@ Everything wrong with the file is collected and raised together as one
 :class:`~newsletter.problems.ProblemsError`, each problem with the file, the line the YAML puts
 it on, and the field path: malformed YAML, duplicate keys, unknown or missing fields, wrong
 types, bad URLs, missing image files and unknown merge fields.
+
+What an issue may be is bounded, because the preview reads whatever is saved: a file of at
+most :data:`MAX_FILE_BYTES`, no YAML aliases (a few hundred bytes of nested ``*alias`` expand
+to gigabytes), and Markdown nested at most :data:`MAX_NESTING` deep (deeper emphasis crashes
+the MJML compiler, a native library, and with it the preview).
 """
 
 from __future__ import annotations
@@ -19,8 +24,14 @@ from newsletter.errors import Problem, ProblemsError
 from newsletter.model import mergefields
 from newsletter.model.issue import Issue
 from newsletter.model.validation import Loc, field_path, lookup_line, problems_from, strings
+from newsletter.pipeline import markdown
 
-__all__ = ["load_issue", "parse_issue"]
+__all__ = ["MAX_FILE_BYTES", "MAX_NESTING", "load_issue", "parse_issue"]
+
+#: The largest issue file: a real one is a few KB, and Gmail clips the email at 102 KB anyway.
+MAX_FILE_BYTES = 256 * 1024
+#: How deeply the body's Markdown may nest (emphasis in emphasis, quotes in lists ...).
+MAX_NESTING = 20
 
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
@@ -40,11 +51,51 @@ def load_issue(path: Path, root: Path | None = None, *, display: str | None = No
     """
     name = display or str(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
-        raise ProblemsError([Problem(name, "", f"cannot read the issue file: {reason}")]) from None
+        with path.open("rb") as stream:
+            data = stream.read(MAX_FILE_BYTES + 1)  # never more, whatever the file holds
+    except OSError as error:
+        message = f"cannot read the issue file: {error.strerror}"
+        raise ProblemsError([Problem(name, "", message)]) from None
+    if len(data) > MAX_FILE_BYTES:
+        message = (
+            f"the file is larger than {MAX_FILE_BYTES // 1024} KB, the most an issue may be "
+            "(a real issue is a few KB): is it the right file?"
+        )
+        raise ProblemsError([Problem(name, "", message)])
+    text = _decode(data, name)
     return parse_issue(text, slug=path.stem, suffix=path.suffix, file=name, root=root, source=path)
+
+
+def _decode(data: bytes, file: str) -> str:
+    """The file as text, or a problem per line that is not UTF-8, naming the character.
+
+    Word and old Windows editors save Windows-1252, where curly quotes and dashes are single
+    bytes (0x93 is “) that are not UTF-8; naming the character tells the editor which one.
+    """
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    problems = []
+    for number, line in enumerate(data.split(b"\n"), start=1):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError as error:
+            byte = line[error.start : error.start + 1]
+            column = len(line[: error.start].decode("utf-8", "replace")) + 1
+            try:
+                what = f"the character {byte.decode('cp1252')} is saved as Windows-1252"
+                what += f" (byte 0x{byte.hex()}, as Word writes it), not as UTF-8"
+            except UnicodeDecodeError:
+                what = f"byte 0x{byte.hex()} is not UTF-8 text"
+            message = (
+                f"column {column}: {what}: save the file as UTF-8 "
+                "(in most editors: Save As, Encoding: UTF-8)"
+            )
+            problems.append(Problem(file, "", message, number))
+            if len(problems) == 20:
+                break
+    raise ProblemsError(problems)
 
 
 def parse_issue(
@@ -89,6 +140,7 @@ def parse_issue(
                 lines[("lead", "body")] = body_line
     data.setdefault("slug", slug)
     problems.extend(_merge_field_problems(data, lines, file))
+    problems.extend(_nesting_problems(data, lines, file, from_body=body is not None))
     try:
         issue = Issue.model_validate(data, context={"root": root})
     except ValidationError as error:
@@ -126,6 +178,11 @@ def _parse_yaml(
     """The data in ``text`` and the line of every field, with duplicate keys reported."""
     loader = _Loader(text)
     try:
+        if "*" in text:  # no alias without a star; the scan is linear, composing is not
+            alias = _alias_problem(text, file, offset)
+            if alias is not None:
+                problems.append(alias)
+                return None, {}
         node = loader.get_single_node()
         if node is None:
             return None, {}
@@ -149,6 +206,30 @@ def _parse_yaml(
         loader.dispose()
 
 
+def _alias_problem(text: str, file: str, offset: int) -> Problem | None:
+    """One problem naming the first YAML alias (``*name``) and how many there are.
+
+    An alias repeats text from elsewhere and can nest into gigabytes (a "billion laughs" of a
+    few hundred bytes); the events come before any node is composed, so finding one costs a
+    linear scan.
+    """
+    first: yaml.AliasEvent | None = None
+    count = 0
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, yaml.AliasEvent):
+            first = first or event
+            count += 1
+    if first is None:
+        return None
+    more = f" (and {count - 1} more)" if count > 1 else ""
+    message = (
+        f"a YAML alias (*{first.anchor}){more} repeats text from elsewhere, which issue files "
+        "do not allow: write the text out in full (or put it in quotes if the * is part of it)"
+    )
+    mark = first.start_mark
+    return Problem(file, "", message, mark.line + 1 + offset if mark else None)
+
+
 def _walk(
     node: yaml.Node, loc: Loc, lines: dict[Loc, int], offset: int, file: str
 ) -> Iterator[Problem]:
@@ -169,6 +250,25 @@ def _walk(
         for index, item in enumerate(node.value):
             lines[(*loc, index)] = item.start_mark.line + 1 + offset
             yield from _walk(item, (*loc, index), lines, offset, file)
+
+
+def _nesting_problems(
+    data: dict[str, Any], lines: dict[Loc, int], file: str, *, from_body: bool
+) -> Iterator[Problem]:
+    """A problem if the body's Markdown nests deeper than :data:`MAX_NESTING`."""
+    lead = data.get("lead")
+    body = lead.get("body") if isinstance(lead, dict) else None
+    if not isinstance(body, str):
+        return
+    depth, offset = markdown.deepest(body)
+    if depth > MAX_NESTING:
+        first = lookup_line(lines, ("lead", "body")) or 0
+        line = first + offset + (0 if from_body else 1)  # a YAML body starts under its key
+        message = (
+            f"the Markdown nests {depth} levels deep (emphasis inside emphasis, like a long run "
+            f"of * or _); at most {MAX_NESTING} are allowed: remove the extra * or _"
+        )
+        yield Problem(file, "lead.body", message, line)
 
 
 def _merge_field_problems(data: Any, lines: dict[Loc, int], file: str) -> Iterator[Problem]:

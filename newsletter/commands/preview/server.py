@@ -27,6 +27,7 @@ import mimetypes
 import socket
 import threading
 from collections.abc import Callable
+from contextlib import ExitStack
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -42,6 +43,7 @@ from newsletter.errors import NewsletterError
 from newsletter.mail.values import sample_values
 from newsletter.model.issue import local_image
 from newsletter.model.mergefields import fill
+from newsletter.pipeline.compile import isolated
 
 __all__ = ["PreviewServer", "state_of"]
 
@@ -119,13 +121,16 @@ class PreviewServer:
         self.watcher = Watcher(
             self.root, self.builds.mark_stale, extra_issue=self.issue, log=self.log
         )
+        self._isolation = ExitStack()
         self._threads = [
             threading.Thread(target=self.httpd.serve_forever, name="preview-http", daemon=True),
             threading.Thread(target=self.builds.rebuild_loop, name="preview-build", daemon=True),
         ]
 
     def start(self) -> None:
-        """Serve, watch and rebuild, each in a thread of its own."""
+        """Serve, watch and rebuild, each in a thread of its own; MJML compiles in a child
+        process, so a crash of the native compiler is an error in the page, not a dead server."""
+        self._isolation.enter_context(isolated())
         self.watcher.start()
         for thread in self._threads:
             thread.start()
@@ -138,6 +143,7 @@ class PreviewServer:
         self.httpd.server_close()
         for thread in self._threads:
             thread.join(timeout=5)
+        self._isolation.close()
 
     def __enter__(self) -> PreviewServer:
         self.start()
