@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -57,7 +58,9 @@ def test_validate_a_broken_issue_prints_one_line_per_problem(workspace_dir: Path
 def test_validate_json(workspace_dir: Path) -> None:
     code, out, _ = run("validate", "--workspace", str(workspace_dir), "--json")
     assert code == 0
-    assert json.loads(out) == [{"file": f"issues/{EXAMPLE}.yaml", "ok": True, "problems": []}]
+    assert json.loads(out) == [
+        {"file": f"issues/{EXAMPLE}.yaml", "ok": True, "problems": [], "warnings": []}
+    ]
 
 
 def test_build_writes_every_output_file(workspace_dir: Path) -> None:
@@ -274,3 +277,39 @@ def test_the_readme_build_command_builds_the_repository_example(tmp_path: Path) 
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)[0]["slug"] == EXAMPLE
     assert not out.exists()
+
+
+def test_an_issue_argument_may_be_a_slug_or_a_unique_part_of_a_name(workspace_dir: Path) -> None:
+    ws = ["--workspace", str(workspace_dir)]
+    code, out, _ = run("validate", "putin", *ws)
+    assert (code, out) == (0, f"issues/{EXAMPLE}.yaml: ok\n")
+    code, out, _ = run("validate", "putin-poaches-the-neighbors", *ws)
+    assert (code, out) == (0, f"issues/{EXAMPLE}.yaml: ok\n")
+    shutil.copy(
+        workspace_dir / "issues" / f"{EXAMPLE}.yaml",
+        workspace_dir / "issues" / "2025-06-27-putin-again.yaml",
+    )
+    code, _, err = run("validate", "putin", *ws)
+    assert code == 2
+    assert (
+        "Invalid value for 'ISSUE': putin matches 2 issues (issues/2025-06-26-putin-poaches-the-"
+        "neighbors.yaml, issues/2025-06-27-putin-again.yaml): give more of the name"
+    ) in err
+    code, _, err = run("validate", "putin-poaches-the-neighbours", *ws)
+    assert code == 2
+    assert (
+        f"no such file: putin-poaches-the-neighbours (did you mean issues/{EXAMPLE}.yaml?)" in err
+    )
+
+
+def test_validate_prints_warnings_and_still_passes(workspace_dir: Path) -> None:
+    path = workspace_dir / "issues" / "2025-06-26-tagged.yaml"
+    text = (workspace_dir / "issues" / f"{EXAMPLE}.yaml").read_text()
+    path.write_text(text.replace("  kicker: Russia", "  kicker: #MiddleEast"))
+    code, out, _ = run("validate", str(path), "--workspace", str(workspace_dir))
+    assert code == 0
+    assert out.splitlines() == [
+        "issues/2025-06-26-tagged.yaml: ok, 1 warning(s)",
+        "  warning: issues/2025-06-26-tagged.yaml:7: lead.kicker: is empty because # starts a "
+        'comment in YAML: put the text in quotes: kicker: "#MiddleEast"',
+    ]
