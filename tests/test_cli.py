@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from newsletter.cli import cli
@@ -245,7 +246,11 @@ def test_new_writes_a_skeleton_that_builds_and_never_overwrites(workspace_dir: P
     code, out, _ = run(
         "new", "nato-summit", "--date", "2025-06-27", "--workspace", str(workspace_dir)
     )
-    assert (code, out) == (0, "wrote issues/2025-06-27-nato-summit.yaml\n")
+    assert out.splitlines() == [
+        "wrote issues/2025-06-27-nato-summit.yaml",
+        "next: write the story in it, and watch it with: newsletter preview nato-summit --open",
+    ]
+    assert code == 0
     path = workspace_dir / "issues" / "2025-06-27-nato-summit.yaml"
     path.write_text(path.read_text() + "# my edits\n")
     code, _, err = run(
@@ -255,8 +260,46 @@ def test_new_writes_a_skeleton_that_builds_and_never_overwrites(workspace_dir: P
     assert path.read_text().endswith("# my edits\n")
     code, _, err = run("build", "--workspace", str(workspace_dir), str(path))
     assert code == 0, err
-    assert run("new", "Bad Slug!", "--workspace", str(workspace_dir))[0] == 1
     assert run("new", "x", "--date", "26/06/2025", "--workspace", str(workspace_dir))[0] == 2
+
+
+def test_new_makes_a_slug_of_a_title_and_dates_in_the_loaders_words(workspace_dir: Path) -> None:
+    ws = ["--workspace", str(workspace_dir)]
+    code, out, _ = run("new", "My Story: Gaza!", "--date", "2026-12-01", *ws)
+    assert code == 0
+    assert out.splitlines()[0] == (
+        "wrote issues/2026-12-01-my-story-gaza.yaml (slug 'my-story-gaza' from 'My Story: Gaza!')"
+    )
+    text = (workspace_dir / "issues" / "2026-12-01-my-story-gaza.yaml").read_text()
+    assert 'subject: "My Story: Gaza!"' in text and '  headline: "My Story: Gaza!"' in text
+    assert run("validate", "my-story-gaza", *ws)[:2] == (
+        0,
+        "issues/2026-12-01-my-story-gaza.yaml: ok\n",
+    )
+    code, _, err = run("new", "x", "--date", "2026-02-29", *ws)
+    assert code == 2
+    assert (
+        "Invalid value for '--date': February 2026 has 28 days, so 2026-02-29 is not a date" in err
+    )
+    code, _, err = run("new", "x", "--date", "12/01/2026", *ws)
+    assert (
+        "write dates as YYYY-MM-DD: 2026-12-01 for December 1, or 2026-01-12 for 12 January" in err
+    )
+    code, _, err = run("new", "!!!", *ws)
+    assert code == 2 and "'!!!' has no letters or digits to make a slug of" in err
+
+
+def test_colour_on_a_terminal_and_never_with_no_color(
+    workspace_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bad = workspace_dir / "issues" / "2025-06-26-bad.yaml"
+    bad.write_text(MINIMAL.replace("  headline: A headline", "  headlin: A headline"))
+    args = ["validate", str(bad), "--workspace", str(workspace_dir)]
+    coloured = CliRunner().invoke(cli, args, color=True)
+    assert "\x1b[31m\x1b[1m1 problem found\x1b[0m" in coloured.stderr
+    monkeypatch.setenv("NO_COLOR", "1")
+    plain = CliRunner().invoke(cli, args, color=True)
+    assert "\x1b[" not in plain.stderr and plain.stderr.endswith("1 problem found\n")
 
 
 def test_the_readme_build_command_builds_the_repository_example(tmp_path: Path) -> None:

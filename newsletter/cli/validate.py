@@ -27,7 +27,7 @@ def command(issues: tuple[Path, ...], workspace: Path | None, as_json: bool) -> 
     Warnings (a field left empty, a date unlike the file name's) are printed but do not fail.
     Exits 0 when all are valid, 1 when any has a problem.
     """
-    from newsletter.errors import Problem, ProblemsError
+    from newsletter.errors import Problem, ProblemsError, styled
     from newsletter.pipeline.load import load_issue
 
     ws = open_workspace(workspace)
@@ -51,9 +51,10 @@ def command(issues: tuple[Path, ...], workspace: Path | None, as_json: bool) -> 
             warnings = [str(w) for w in issue.warnings]
             report.append({"file": name, "ok": True, "problems": [], "warnings": warnings})
             if not as_json:
-                click.echo(f"{name}: ok" + (f", {len(warnings)} warning(s)" if warnings else ""))
+                counted = f", {len(warnings)} warning(s)" if warnings else ""
+                click.echo(f"{name}: {styled('ok', 'ok')}{counted}")
                 for warning in warnings:
-                    click.echo(f"  warning: {warning}")
+                    click.echo(f"  {styled('warning:', 'warning')} {warning}")
     if as_json:
         click.echo(json.dumps(report, indent=2))
     if problems:
