@@ -24,6 +24,7 @@ COMMANDS = {
     "preview": ("preview", "Serve a live preview of the email that reloads as you edit."),
     "export": ("export", "Export an issue as an ESP takes it (Mailchimp, SendGrid, SES ...)."),
     "send": ("send", "Send an issue: test sends, or a list send that resumes where it stopped."),
+    "diff": ("diff", "What changed in an issue since its last test send."),
 }
 
 

@@ -285,6 +285,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send_test(self, path: Path) -> None:
         """Send the issue to the address in the request, as ``newsletter send --to`` does."""
+        from newsletter.commands.diff import save_snapshot
         from newsletter.commands.send import test_send
 
         given = self.headers.get("Content-Length", "")
@@ -305,6 +306,8 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             workspace = load_workspace(preview.root)
             report = test_send(workspace, path, [to.strip()])
+            if report.ok:
+                save_snapshot(workspace, path)  # what `newsletter diff` compares with
         except click.ClickException as error:  # NewsletterError, a bad address ...
             self._json(HTTPStatus.OK, {"ok": False, "message": error.format_message()})
             return
