@@ -312,6 +312,7 @@ def test_the_readme_build_command_builds_the_repository_example(tmp_path: Path) 
             "--workspace",
             str(REPO),
             "--json",
+            "--force",  # an earlier run's out/ would leave it "unchanged", without its meta
         ],
         capture_output=True,
         text=True,

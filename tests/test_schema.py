@@ -40,10 +40,12 @@ def test_real_issues_pass_and_typos_fail(tmp_path: Path) -> None:
     assert any("'headline' is a required property" in m for m in typo)
 
 
-def test_the_skeleton_names_the_schema_written_beside_it(tmp_path: Path) -> None:
-    path = create_issue(tmp_path, "x", dt.date(2026, 12, 1), brand="GZERO Media")
-    assert path.read_text().splitlines()[0] == f"# yaml-language-server: $schema={SCHEMA_NAME}"
-    assert (tmp_path / SCHEMA_NAME).read_text() == shipped_schema()
+def test_the_skeleton_names_the_schema_written_at_the_workspace_top(tmp_path: Path) -> None:
+    path = create_issue(tmp_path / "issues", "x", dt.date(2026, 12, 1), brand="GZERO Media")
+    first = path.read_text().splitlines()[0]
+    assert first == f"# yaml-language-server: $schema=../{SCHEMA_NAME}"
+    assert (path.parent / first.split("=", 1)[1]).read_text() == shipped_schema()
+    assert [p.name for p in (tmp_path / "issues").iterdir()] == [path.name]  # issues/ holds issues
 
 
 @pytest.mark.parametrize("field", ["subject", "date", "lead"])

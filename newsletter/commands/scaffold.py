@@ -111,7 +111,7 @@ GITIGNORE = "out/\n.newsletter/\n"
 
 def issue_skeleton(headline: str, day: dt.date, brand: str) -> str:
     """An issue file with every field shown, valid as it stands."""
-    return f"""# yaml-language-server: $schema={SCHEMA_NAME}
+    return f"""# yaml-language-server: $schema=../{SCHEMA_NAME}
 # An issue of the newsletter. Fields: see "The issue file" in the README; editors that read
 # the schema line above (VS Code with its YAML extension ...) complete and check every field.
 subject: {_yaml_text(headline)}
@@ -151,10 +151,11 @@ def slugify(text: str) -> str:
     return "-".join(re.findall(r"[a-z0-9]+", ascii_text.lower()))
 
 
-def write_schema(issues_dir: Path) -> Path:
-    """Put the package's issue schema beside the issues (``issues/issue.schema.json``), where
-    the skeleton's ``$schema`` line finds it; rewritten only when the package's differs."""
-    path = issues_dir / SCHEMA_NAME
+def write_schema(root: Path) -> Path:
+    """Put the package's issue schema at the workspace's top (``issue.schema.json``), where
+    the skeleton's ``$schema=../issue.schema.json`` line finds it from ``issues/``; rewritten
+    only when the package's differs."""
+    path = root / SCHEMA_NAME
     text = shipped_schema()
     if not path.is_file() or path.read_text(encoding="utf-8") != text:
         path.write_text(text, encoding="utf-8")
@@ -188,7 +189,7 @@ def create_issue(
             f"slug {slug!r}: use lowercase words joined by '-', like putin-poaches-the-neighbors"
         )
     issues_dir.mkdir(parents=True, exist_ok=True)
-    write_schema(issues_dir)
+    write_schema(issues_dir.parent)
     path = issues_dir / f"{day.isoformat()}-{slug}.yaml"
     text = issue_skeleton(headline or slug.replace("-", " ").capitalize(), day, brand)
     try:
