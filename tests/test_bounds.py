@@ -129,3 +129,39 @@ def test_a_crash_of_mrml_in_the_child_process_is_an_error_and_the_next_compile_w
             child.compile("<mjml><mj-body><mj-text>x</mj-body></mjml>")
     finally:
         child.close()
+
+
+def test_the_preview_compiles_in_a_child_that_can_die_without_taking_the_server(
+    workspace_dir: Path,
+) -> None:
+    """SIGKILL the preview's compiler child: the next build starts a fresh one."""
+    import http.client
+    import json
+    import os
+
+    from newsletter.commands.preview import PreviewServer
+    from newsletter.pipeline import compile as compile_module
+
+    issue = "2025-06-26-putin-poaches-the-neighbors.yaml"
+
+    def state(server: PreviewServer) -> dict[str, object]:
+        port = int(server.url.rsplit(":", 1)[1].strip("/"))
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        connection.request("GET", f"/_/state/{issue}")
+        answer: dict[str, object] = json.loads(connection.getresponse().read())
+        connection.close()
+        return answer
+
+    with PreviewServer(workspace_dir, port=0) as server:
+        assert state(server)["ok"] is True
+        child = compile_module._child
+        assert child is not None and child._process is not None
+        first = child._process.pid
+        os.kill(first, signal.SIGKILL)
+        child._process.wait()
+        generation = server.builds.generation
+        server.builds.mark_stale()
+        server.builds.wait_for_change(generation, 60)
+        assert state(server)["ok"] is True
+        assert child._process is not None and child._process.pid != first
+    assert compile_module._child is None  # the last preview stopped its child

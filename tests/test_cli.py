@@ -357,3 +357,24 @@ def test_validate_prints_warnings_and_still_passes(workspace_dir: Path) -> None:
         "  warning: issues/2025-06-26-tagged.yaml:7: lead.kicker: is empty because # starts a "
         'comment in YAML: put the text in quotes: kicker: "#MiddleEast"',
     ]
+
+
+def test_the_loaders_warnings_reach_build_and_check(workspace_dir: Path) -> None:
+    text = (workspace_dir / "issues" / f"{EXAMPLE}.yaml").read_text()
+    (workspace_dir / "issues" / f"{EXAMPLE}.yaml").write_text(
+        text.replace("  kicker: Russia", "  kicker: #Russia")
+    )
+    ws = ["--workspace", str(workspace_dir)]
+    code, out, _ = run("build", *ws)
+    assert code == 0 and "1 warning" in out
+    code, out, _ = run("check", "putin", "--json", *ws)
+    found = [f for f in json.loads(out) if f["id"] == "issue-file"]
+    assert found == [
+        {
+            "id": "issue-file",
+            "severity": "warning",
+            "message": 'is empty because # starts a comment in YAML: put the text in quotes: kicker: "#Russia"',
+            "location": f"issues/{EXAMPLE}.yaml:7: lead.kicker",
+            "issue": f"issues/{EXAMPLE}.yaml",
+        }
+    ]
