@@ -10,13 +10,28 @@ to fix, compiler style::
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import IO, Any
 
 import click
 
-__all__ = ["NewsletterError", "Problem", "ProblemsError"]
+__all__ = ["NewsletterError", "Problem", "ProblemsError", "styled"]
+
+
+def styled(text: str, kind: str) -> str:
+    """``text`` coloured for its ``kind`` (``error`` red, ``warning`` yellow, ``ok`` green).
+
+    click drops the colour when the output is not a terminal; ``NO_COLOR`` (no-color.org)
+    drops it everywhere.
+    """
+    if os.environ.get("NO_COLOR"):
+        return text
+    return click.style(text, fg=_COLOURS[kind], bold=kind == "error")
+
+
+_COLOURS = {"error": "red", "warning": "yellow", "ok": "green"}
 
 
 @dataclass(frozen=True)
@@ -48,7 +63,9 @@ class NewsletterError(click.ClickException):
     """
 
     def show(self, file: IO[Any] | None = None) -> None:
-        click.echo(f"error: {self.format_message()}", file=file, err=file is None)
+        click.echo(
+            f"{styled('error:', 'error')} {self.format_message()}", file=file, err=file is None
+        )
 
 
 class ProblemsError(NewsletterError):
@@ -62,4 +79,5 @@ class ProblemsError(NewsletterError):
         for problem in self.problems:
             click.echo(str(problem), file=file, err=file is None)
         count = len(self.problems)
-        click.echo(f"{count} problem{'s' if count != 1 else ''} found", file=file, err=file is None)
+        found = styled(f"{count} problem{'s' if count != 1 else ''} found", "error")
+        click.echo(found, file=file, err=file is None)

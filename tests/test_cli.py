@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from newsletter.cli import cli
@@ -57,7 +59,9 @@ def test_validate_a_broken_issue_prints_one_line_per_problem(workspace_dir: Path
 def test_validate_json(workspace_dir: Path) -> None:
     code, out, _ = run("validate", "--workspace", str(workspace_dir), "--json")
     assert code == 0
-    assert json.loads(out) == [{"file": f"issues/{EXAMPLE}.yaml", "ok": True, "problems": []}]
+    assert json.loads(out) == [
+        {"file": f"issues/{EXAMPLE}.yaml", "ok": True, "problems": [], "warnings": []}
+    ]
 
 
 def test_build_writes_every_output_file(workspace_dir: Path) -> None:
@@ -242,7 +246,11 @@ def test_new_writes_a_skeleton_that_builds_and_never_overwrites(workspace_dir: P
     code, out, _ = run(
         "new", "nato-summit", "--date", "2025-06-27", "--workspace", str(workspace_dir)
     )
-    assert (code, out) == (0, "wrote issues/2025-06-27-nato-summit.yaml\n")
+    assert out.splitlines() == [
+        "wrote issues/2025-06-27-nato-summit.yaml",
+        "next: write the story in it, and watch it with: newsletter preview nato-summit --open",
+    ]
+    assert code == 0
     path = workspace_dir / "issues" / "2025-06-27-nato-summit.yaml"
     path.write_text(path.read_text() + "# my edits\n")
     code, _, err = run(
@@ -252,8 +260,46 @@ def test_new_writes_a_skeleton_that_builds_and_never_overwrites(workspace_dir: P
     assert path.read_text().endswith("# my edits\n")
     code, _, err = run("build", "--workspace", str(workspace_dir), str(path))
     assert code == 0, err
-    assert run("new", "Bad Slug!", "--workspace", str(workspace_dir))[0] == 1
     assert run("new", "x", "--date", "26/06/2025", "--workspace", str(workspace_dir))[0] == 2
+
+
+def test_new_makes_a_slug_of_a_title_and_dates_in_the_loaders_words(workspace_dir: Path) -> None:
+    ws = ["--workspace", str(workspace_dir)]
+    code, out, _ = run("new", "My Story: Gaza!", "--date", "2026-12-01", *ws)
+    assert code == 0
+    assert out.splitlines()[0] == (
+        "wrote issues/2026-12-01-my-story-gaza.yaml (slug 'my-story-gaza' from 'My Story: Gaza!')"
+    )
+    text = (workspace_dir / "issues" / "2026-12-01-my-story-gaza.yaml").read_text()
+    assert 'subject: "My Story: Gaza!"' in text and '  headline: "My Story: Gaza!"' in text
+    assert run("validate", "my-story-gaza", *ws)[:2] == (
+        0,
+        "issues/2026-12-01-my-story-gaza.yaml: ok\n",
+    )
+    code, _, err = run("new", "x", "--date", "2026-02-29", *ws)
+    assert code == 2
+    assert (
+        "Invalid value for '--date': February 2026 has 28 days, so 2026-02-29 is not a date" in err
+    )
+    code, _, err = run("new", "x", "--date", "12/01/2026", *ws)
+    assert (
+        "write dates as YYYY-MM-DD: 2026-12-01 for December 1, or 2026-01-12 for 12 January" in err
+    )
+    code, _, err = run("new", "!!!", *ws)
+    assert code == 2 and "'!!!' has no letters or digits to make a slug of" in err
+
+
+def test_colour_on_a_terminal_and_never_with_no_color(
+    workspace_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bad = workspace_dir / "issues" / "2025-06-26-bad.yaml"
+    bad.write_text(MINIMAL.replace("  headline: A headline", "  headlin: A headline"))
+    args = ["validate", str(bad), "--workspace", str(workspace_dir)]
+    coloured = CliRunner().invoke(cli, args, color=True)
+    assert "\x1b[31m\x1b[1m1 problem found\x1b[0m" in coloured.stderr
+    monkeypatch.setenv("NO_COLOR", "1")
+    plain = CliRunner().invoke(cli, args, color=True)
+    assert "\x1b[" not in plain.stderr and plain.stderr.endswith("1 problem found\n")
 
 
 def test_the_readme_build_command_builds_the_repository_example(tmp_path: Path) -> None:
@@ -266,6 +312,7 @@ def test_the_readme_build_command_builds_the_repository_example(tmp_path: Path) 
             "--workspace",
             str(REPO),
             "--json",
+            "--force",  # an earlier run's out/ would leave it "unchanged", without its meta
         ],
         capture_output=True,
         text=True,
@@ -274,3 +321,60 @@ def test_the_readme_build_command_builds_the_repository_example(tmp_path: Path) 
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)[0]["slug"] == EXAMPLE
     assert not out.exists()
+
+
+def test_an_issue_argument_may_be_a_slug_or_a_unique_part_of_a_name(workspace_dir: Path) -> None:
+    ws = ["--workspace", str(workspace_dir)]
+    code, out, _ = run("validate", "putin", *ws)
+    assert (code, out) == (0, f"issues/{EXAMPLE}.yaml: ok\n")
+    code, out, _ = run("validate", "putin-poaches-the-neighbors", *ws)
+    assert (code, out) == (0, f"issues/{EXAMPLE}.yaml: ok\n")
+    shutil.copy(
+        workspace_dir / "issues" / f"{EXAMPLE}.yaml",
+        workspace_dir / "issues" / "2025-06-27-putin-again.yaml",
+    )
+    code, _, err = run("validate", "putin", *ws)
+    assert code == 2
+    assert (
+        "Invalid value for 'ISSUE': putin matches 2 issues (issues/2025-06-26-putin-poaches-the-"
+        "neighbors.yaml, issues/2025-06-27-putin-again.yaml): give more of the name"
+    ) in err
+    code, _, err = run("validate", "putin-poaches-the-neighbours", *ws)
+    assert code == 2
+    assert (
+        f"no such file: putin-poaches-the-neighbours (did you mean issues/{EXAMPLE}.yaml?)" in err
+    )
+
+
+def test_validate_prints_warnings_and_still_passes(workspace_dir: Path) -> None:
+    path = workspace_dir / "issues" / "2025-06-26-tagged.yaml"
+    text = (workspace_dir / "issues" / f"{EXAMPLE}.yaml").read_text()
+    path.write_text(text.replace("  kicker: Russia", "  kicker: #MiddleEast"))
+    code, out, _ = run("validate", str(path), "--workspace", str(workspace_dir))
+    assert code == 0
+    assert out.splitlines() == [
+        "issues/2025-06-26-tagged.yaml: ok, 1 warning(s)",
+        "  warning: issues/2025-06-26-tagged.yaml:7: lead.kicker: is empty because # starts a "
+        'comment in YAML: put the text in quotes: kicker: "#MiddleEast"',
+    ]
+
+
+def test_the_loaders_warnings_reach_build_and_check(workspace_dir: Path) -> None:
+    text = (workspace_dir / "issues" / f"{EXAMPLE}.yaml").read_text()
+    (workspace_dir / "issues" / f"{EXAMPLE}.yaml").write_text(
+        text.replace("  kicker: Russia", "  kicker: #Russia")
+    )
+    ws = ["--workspace", str(workspace_dir)]
+    code, out, _ = run("build", *ws)
+    assert code == 0 and "1 warning" in out
+    code, out, _ = run("check", "putin", "--json", *ws)
+    found = [f for f in json.loads(out) if f["id"] == "issue-file"]
+    assert found == [
+        {
+            "id": "issue-file",
+            "severity": "warning",
+            "message": 'is empty because # starts a comment in YAML: put the text in quotes: kicker: "#Russia"',
+            "location": f"issues/{EXAMPLE}.yaml:7: lead.kicker",
+            "issue": f"issues/{EXAMPLE}.yaml",
+        }
+    ]

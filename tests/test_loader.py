@@ -80,9 +80,34 @@ def test_missing_required_fields_point_at_their_parent() -> None:
     ]
 
 
-def test_an_impossible_date_is_a_field_problem_not_a_yaml_crash() -> None:
+def test_an_impossible_date_says_how_many_days_the_month_has() -> None:
     assert problems_of(MINIMAL.replace("2025-06-26", "2025-06-31")) == [
-        "issues/x.yaml:3: date: expected a date like 2025-06-26, got text '2025-06-31'"
+        "issues/x.yaml:3: date: June 2025 has 30 days, so 2025-06-31 is not a date"
+    ]
+    assert problems_of(MINIMAL.replace("2025-06-26", "2026-02-29")) == [
+        "issues/x.yaml:3: date: February 2026 has 28 days, so 2026-02-29 is not a date"
+    ]
+    assert problems_of(MINIMAL.replace("2025-06-26", "2026-13-01")) == [
+        "issues/x.yaml:3: date: there is no month 13: write the date as YYYY-MM-DD"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("written", "message"),
+    [
+        (
+            "12/01/2026",
+            "write dates as YYYY-MM-DD: 2026-12-01 for December 1, or 2026-01-12 for 12 January",
+        ),
+        ("13/01/2026", "write dates as YYYY-MM-DD: 2026-01-13"),
+        ("2026/12/01", "write dates as YYYY-MM-DD: 2026-12-01"),
+        ("'December 1, 2026'", "write dates as YYYY-MM-DD: 2026-12-01"),
+        ("June 26", "expected a date like 2025-06-26, got text 'June 26'"),
+    ],
+)
+def test_a_date_in_another_format_gets_the_iso_spelling(written: str, message: str) -> None:
+    assert problems_of(MINIMAL.replace("2025-06-26", written)) == [
+        f"issues/x.yaml:3: date: {message}"
     ]
 
 
@@ -127,8 +152,9 @@ def test_unknown_merge_fields_are_errors_known_ones_pass() -> None:
     ok = parse_issue(MINIMAL.replace("A first paragraph.", "Hi %%first_name|there%%."), slug="x")
     assert "%%first_name|there%%" in ok.lead.body
     assert problems_of(MINIMAL.replace("A first paragraph.", "Hi %%firstname%%.")) == [
-        "issues/x.yaml:7: lead.body: unknown merge field '%%firstname%%' (known: first_name, "
-        "email, unsubscribe_url, web_version_url, preferences_url)"
+        "issues/x.yaml:7: lead.body: unknown merge field '%%firstname%%': did you mean "
+        "'%%first_name%%'? (known: first_name, email, unsubscribe_url, web_version_url, "
+        "preferences_url)"
     ]
 
 
@@ -189,4 +215,127 @@ def test_the_slug_defaults_to_the_file_name(
         load_issue(path, workspace_dir, display="issues/x.yaml")
     assert [str(p) for p in caught.value.problems] == [
         "issues/x.yaml:10: slug: use lowercase letters, digits, '-', '.' and '_', got 'Not A Slug'"
+    ]
+
+
+# -- YAML pitfalls of everyday news copy (issue 14) ----------------------------------------------
+
+
+def with_headline(line: str) -> str:
+    return MINIMAL.replace("  headline: A headline\n", f"  headline: {line}\n")
+
+
+def test_a_colon_in_a_headline_asks_for_double_quotes() -> None:
+    assert problems_of(with_headline("Gaza: the ceasefire holds")) == [
+        "issues/x.yaml:5: lead.headline: a colon followed by a space starts a new field, so this "
+        'text needs quotes: headline: "Gaza: the ceasefire holds"'
+    ]
+
+
+def test_an_apostrophe_inside_single_quotes_asks_for_double_quotes() -> None:
+    assert problems_of(with_headline("'Putin's war'")) == [
+        "issues/x.yaml:5: lead.headline: an apostrophe ends text in single quotes early: use "
+        'double quotes instead, headline: "Putin\'s war"'
+    ]
+
+
+def test_a_tab_indent_is_named_as_such() -> None:
+    text = MINIMAL.replace("  headline: A headline\n", "\theadline: A headline\n")
+    assert problems_of(text) == [
+        "issues/x.yaml:5: lead.headline: this line is indented with a tab; YAML indents with "
+        "spaces only: replace the tab with spaces"
+    ]
+
+
+@pytest.mark.parametrize(
+    "line", ["  A dedented sentence.", "  Analysts say: it holds.", "Analysts say: it holds."]
+)
+def test_a_line_of_the_body_that_is_not_indented_under_it(line: str) -> None:
+    text = MINIMAL.replace("    A first paragraph.\n", f"    A first paragraph.\n{line}\n")
+    assert problems_of(text) == [
+        "issues/x.yaml:9: lead.body: this line is not indented under lead.body: indent it by 4 "
+        "spaces, as the lines above it are"
+    ]
+
+
+def test_a_value_lost_to_a_comment_is_a_warning_or_an_error_that_says_why() -> None:
+    issue = parse_issue(
+        MINIMAL.replace("  headline:", "  kicker: #MiddleEast\n  byline:\n  headline:"),
+        slug="2025-06-26-x",
+        file="issues/x.yaml",
+    )
+    assert issue.lead.kicker is None
+    assert [str(w) for w in issue.warnings] == [
+        "issues/x.yaml:5: lead.kicker: is empty because # starts a comment in YAML: put the "
+        'text in quotes: kicker: "#MiddleEast"',
+        "issues/x.yaml:6: lead.byline: is empty: write its text after the colon, or remove the line",
+    ]
+    assert problems_of(with_headline("#Gaza")) == [
+        "issues/x.yaml:5: lead.headline: expected text, got nothing (an empty value): # starts a "
+        'comment in YAML, so put the text in quotes: headline: "#Gaza"'
+    ]
+
+
+def test_a_misspelt_required_field_is_one_problem_not_two() -> None:
+    text = MINIMAL.replace("  headline: A headline", "  headlin: A headline")
+    assert problems_of(text) == [
+        "issues/x.yaml:5: lead.headlin: unknown field (did you mean 'headline'?)"
+    ]
+
+
+def test_a_date_unlike_the_file_names_is_a_warning() -> None:
+    issue = parse_issue(MINIMAL, slug="2025-06-27-x", file="issues/2025-06-27-x.yaml")
+    assert [str(w) for w in issue.warnings] == [
+        "issues/2025-06-27-x.yaml:3: date: the date is 2025-06-26 but the file name says "
+        "2025-06-27: change one so they agree"
+    ]
+    far = MINIMAL.replace("2025-06-26", f"{dt.date.today().year + 3}-06-26")
+    warnings = [str(w) for w in parse_issue(far, slug="x", file="issues/x.yaml").warnings]
+    assert len(warnings) == 1 and "years ahead: is it a typo?" in warnings[0]
+
+
+def test_windows_1252_text_names_line_column_and_character(tmp_path: Path) -> None:
+    path = tmp_path / "x.yaml"
+    text = MINIMAL.replace("A headline", "\u201cQuoted\u201d headline")
+    path.write_bytes(text.encode("cp1252"))
+    with pytest.raises(ProblemsError) as caught:
+        load_issue(path, display="issues/x.yaml")
+    assert [str(p) for p in caught.value.problems] == [
+        "issues/x.yaml:5: column 13: the character \u201c is saved as Windows-1252 (byte 0x93, "
+        "as Word writes it), not as UTF-8: save the file as UTF-8 (in most editors: Save As, "
+        "Encoding: UTF-8)"
+    ]
+
+
+def test_an_image_in_the_body_is_refused_at_its_line() -> None:
+    text = MINIMAL.replace(
+        "    A first paragraph.\n", "    A first paragraph.\n\n    ![Map](assets/x.jpg)\n"
+    )
+    assert problems_of(text) == [
+        "issues/x.yaml:10: lead.body: images in the body are not shown (![Map](assets/x.jpg)): "
+        "put the story's image in lead.image (src, alt), and keep the body to text and links"
+    ]
+
+
+def test_a_missing_image_suggests_the_nearest_file(tmp_path: Path) -> None:
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "assets" / "putin-poaches-the-neighbors.jpg").write_bytes(b"\xff\xd8")
+    (tmp_path / "assets" / "budapest-pride.jpg").write_bytes(b"\xff\xd8")
+    base = MINIMAL.replace("  body: |", "  image: {src: SRC, alt: A photo.}\n  body: |")
+    for written, meant in [
+        ("putin.jpg", "putin-poaches-the-neighbors.jpg"),
+        ("budapest-prid.jpg", "budapest-pride.jpg"),
+    ]:
+        assert problems_of(base.replace("SRC", f"assets/{written}"), root=tmp_path) == [
+            f"issues/x.yaml:7: lead.image.src: image file not found: assets/{written} "
+            f"(did you mean assets/{meant}?)"
+        ]
+
+
+def test_an_esp_merge_tag_suggests_the_neutral_field() -> None:
+    problems = problems_of(MINIMAL.replace("A first paragraph.", "Hi %%FNAME%%."))
+    assert problems == [
+        "issues/x.yaml:7: lead.body: unknown merge field '%%FNAME%%': did you mean "
+        "'%%first_name%%'? (known: first_name, email, unsubscribe_url, web_version_url, "
+        "preferences_url)"
     ]

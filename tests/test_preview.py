@@ -55,7 +55,7 @@ def server(preview_ws: Path) -> Iterator[PreviewServer]:
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
     # The system prefers dark: the Light button must still show the light stylesheet.
-    context = browser.new_context(color_scheme="dark", viewport={"width": 1280, "height": 900})
+    context = browser.new_context(color_scheme="dark", viewport={"width": 1440, "height": 900})
     context.set_default_timeout(15_000)
     yield context.new_page()
     context.close()
@@ -130,12 +130,12 @@ def test_dark_toggle_shows_the_dark_stylesheet_and_light_ignores_the_system(
     open_issue(page, server)
     body = page.frame_locator("#frame").locator("body")
     expect(body).to_have_css("background-color", "rgb(238, 240, 243)")  # #eef0f3, light
-    page.get_by_role("button", name="Dark").click()
+    page.get_by_role("button", name="Dark", exact=True).click()
     expect(body).to_have_css("background-color", "rgb(15, 17, 21)")  # #0f1115, dark
     expect(page.frame_locator("#frame").locator(".nl-headline h1 a")).to_have_css(
         "color", "rgb(241, 243, 244)"
     )
-    page.get_by_role("button", name="Light").click()
+    page.get_by_role("button", name="Light", exact=True).click()
     expect(body).to_have_css("background-color", "rgb(238, 240, 243)")
 
 
@@ -165,7 +165,7 @@ def test_web_page_tab_shows_the_issue_as_the_archive_does(
     expect(frame.locator("nav a", has_text="Subscribe")).to_be_visible()
     expect(frame.locator("text=Unsubscribe")).to_have_count(0)
     assert frame.locator("figure img").evaluate("i => i.complete && i.naturalWidth") > 0
-    page.get_by_role("button", name="Dark").click()
+    page.get_by_role("button", name="Dark", exact=True).click()
     expect(frame.locator("main")).to_have_css("background-color", "rgb(27, 30, 36)")
     page.get_by_role("tab", name="Email").click()
     expect(page.frame_locator("#frame").locator("table").first).to_be_attached()
@@ -173,7 +173,7 @@ def test_web_page_tab_shows_the_issue_as_the_archive_does(
 
 def test_edits_arrive_without_a_reload(page: Page, server: PreviewServer, preview_ws: Path) -> None:
     open_issue(page, server)
-    page.get_by_role("button", name="Dark").click()
+    page.get_by_role("button", name="Dark", exact=True).click()
     page.evaluate("window.notReloaded = true")
     frame = page.frame_locator("#frame")
 
@@ -223,7 +223,10 @@ def test_problems_show_in_the_page_and_the_email_comes_back(
 
     issue.write_text(good.replace("lead:\n", "lead: [\n", 1), encoding="utf-8")
     expect(page.locator("#problems")).to_be_visible()
-    expect(page.locator("#frame")).to_be_hidden()
+    # the last good email stays on screen under the problems, instead of a blank page
+    expect(page.locator("#last-good")).to_be_visible()
+    expect(page.locator("#frame")).to_be_visible()
+    expect(page.frame_locator("#frame").locator("h1")).to_contain_text(HEADLINE)
     assert problems.inner_text().splitlines() == validate_lines(preview_ws, issue)
 
     issue.write_text(
@@ -525,3 +528,201 @@ def test_help_shows_the_options_and_an_example() -> None:
     for text in ("--port", "--host", "--open", "newsletter preview issues/"):
         assert text in result.stdout
     assert "preview" in CliRunner().invoke(cli, ["--help"]).stdout
+
+
+def test_hostile_issues_are_problems_in_the_page_and_the_server_lives_on(
+    server: PreviewServer, preview_ws: Path
+) -> None:
+    """Issue 9, item 15: 64 KB of nested emphasis used to segfault MRML inside the server."""
+    from tests.test_bounds import ALIAS_BOMB, STARS
+
+    stars = preview_ws / "issues" / "2025-06-26-stars.md"
+    stars.write_text(
+        f"---\nsubject: S\ndate: 2025-06-26\nlead: {{headline: H}}\n---\n{STARS}w{STARS}\n"
+    )
+    bomb = preview_ws / "issues" / "2025-06-26-bomb.yaml"
+    bomb.write_text(ALIAS_BOMB + "\n")
+    for name, expected in [
+        (stars.name, "the Markdown nests 16001 levels"),
+        (bomb.name, "YAML alias"),
+    ]:
+        status, body = get(server, f"/_/state/{name}")
+        state = json.loads(body)
+        assert status == 200 and state["ok"] is False
+        assert expected in state["problems"][0]
+    status, body = get(server, f"/_/state/{ISSUE}")
+    assert status == 200 and json.loads(body)["ok"] is True
+
+
+# -- issue 14: the editor's preview --------------------------------------------------------------
+
+
+def test_three_dark_modes_each_as_its_model_says(page: Page, server: PreviewServer) -> None:
+    open_issue(page, server)
+    frame = page.frame_locator("#frame")
+    body = frame.locator("body")
+    # the theme's own dark stylesheet (Apple Mail)
+    page.get_by_role("button", name="Dark", exact=True).click()
+    expect(body).to_have_css("background-color", "rgb(15, 17, 21)")
+    # the client inverts the light email (Gmail app, Outlook.com): light colours, inverted
+    page.get_by_role("button", name="Inverted").click()
+    expect(body).to_have_css("background-color", "rgb(238, 240, 243)")
+    expect(frame.locator("html")).to_have_css("filter", "invert(1) hue-rotate(180deg)")
+    expect(frame.locator("img").first).to_have_css("filter", "invert(1) hue-rotate(180deg)")
+    # a dark client that leaves the email light (Gmail web): neither stylesheet nor filter
+    page.get_by_role("button", name="Dark ignored").click()
+    expect(frame.locator("html")).to_have_css("filter", "none")
+    expect(body).to_have_css("background-color", "rgb(238, 240, 243)")
+    assert frame.locator("meta[name=color-scheme]").first.get_attribute("content") == "dark"
+    # the choice survives a reload (localStorage)
+    page.reload()
+    expect(page.get_by_role("button", name="Dark ignored")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+
+
+def test_images_off_and_style_blocks_stripped(page: Page, server: PreviewServer) -> None:
+    open_issue(page, server)
+    frame = page.frame_locator("#frame")
+    images = frame.locator("img")
+    assert images.first.evaluate("i => i.decode().then(() => i.naturalWidth)") > 0
+    assert frame.locator("style").count() > 0
+    page.get_by_label("Images off").check()
+    expect(page.locator("#frame")).to_have_attribute("src", re.compile("images=off"))
+    expect(frame.locator("img").first).to_be_attached()
+    page.wait_for_function(
+        "[...document.querySelector('#frame').contentDocument.images].every(i => i.complete && i.naturalWidth === 0)"
+    )
+    assert frame.locator("img").first.get_attribute("alt")  # what a reader sees instead
+    page.get_by_label("Images off").uncheck()
+    page.get_by_label("No <style>").check()
+    expect(page.locator("#frame")).to_have_attribute("src", re.compile("styles=off"))
+    page.wait_for_function(
+        "document.querySelector('#frame').contentDocument.querySelectorAll('style').length === 0"
+    )
+    # the inlined styles are still there: the headline keeps its colour from its style attribute
+    assert frame.locator("h1").first.evaluate("e => e.closest('[style]') !== null")
+
+
+def test_html_source_tab_highlights_and_copies(page: Page, server: PreviewServer) -> None:
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    open_issue(page, server)
+    page.get_by_role("tab", name="HTML source").click()
+    source = page.locator("#source")
+    expect(source).to_be_visible()
+    expect(source).to_contain_text('<html lang="en"')
+    expect(source.locator(".tag").first).to_be_visible()
+    assert source.locator(".attr").count() > 10 and source.locator(".val").count() > 10
+    built = build_issue(server.root / "issues" / ISSUE, load_workspace(server.root)).email
+    assert built is not None
+    assert source.text_content() == get(server, f"/_/source/{ISSUE}")[1].decode()
+    assert "%%unsubscribe_url%%" in built.html and "%%unsubscribe_url%%" in str(
+        source.text_content()
+    )
+    page.get_by_role("button", name="Copy HTML").click()
+    expect(page.locator("#copied")).to_have_text("copied")
+    assert page.evaluate("navigator.clipboard.readText()") == source.text_content()
+    expect(page.locator("#frame")).to_be_hidden()
+
+
+def test_sample_subscriber_switch_shows_the_fallbacks(page: Page, server: PreviewServer) -> None:
+    issue = server.root / "issues" / "2025-06-27-hello.yaml"
+    text = (server.root / "issues" / ISSUE).read_text()
+    issue.write_text(
+        text.replace("  body: |\n", "  body: |\n    Hello, %%first_name|there%%!\n\n", 1)
+    )
+    page.goto(f"{server.url}issue/{issue.name}")
+    frame = page.frame_locator("#frame")
+    expect(frame.locator("body")).to_contain_text("Hello, Alex!")  # [send.sample]
+    page.get_by_label("Subscriber").select_option("no-name")
+    expect(frame.locator("body")).to_contain_text("Hello, there!")
+    page.get_by_label("Subscriber").select_option("long-name")
+    expect(frame.locator("body")).to_contain_text(
+        "Hello, Maximiliana-Josephina Wolfeschlegelsteinhausen!"
+    )
+    page.get_by_label("Subscriber").select_option("rtl-name")
+    expect(frame.locator("body")).to_contain_text("Hello, \u05e0\u05d5\u05e2\u05d4!")
+
+
+def test_the_sidebar_lists_subject_date_and_status(page: Page, server: PreviewServer) -> None:
+    broken = server.root / "issues" / "2025-06-25-broken.yaml"
+    broken.write_text("subject: Broken\nlead: [\n")
+    open_issue(page, server)
+    links = page.locator("#issues a")
+    expect(links).to_have_count(2)
+    current = page.locator("#issues a[aria-current=page]")
+    expect(current.locator(".subject")).to_have_text(HEADLINE)
+    expect(current.locator(".meta")).to_have_text("2025-06-26 · draft")
+    other = page.locator("#issues a[data-name='2025-06-25-broken.yaml']")
+    expect(other.locator(".meta")).to_have_text("1 problem")
+    expect(other.locator(".status")).to_have_css("color", "rgb(207, 34, 46)")
+    other.click()
+    expect(page.locator("#problems")).to_be_visible()
+    expect(page.locator("#last-good")).to_be_hidden()  # never built: nothing to keep on screen
+
+
+def test_links_in_the_email_open_in_a_new_tab(page: Page, server: PreviewServer) -> None:
+    # Nothing leaves the machine: every request off 127.0.0.1 is answered here.
+    page.context.route(
+        re.compile(r"^https?://(?!127\.0\.0\.1)"),
+        lambda route: route.fulfill(status=200, content_type="text/html", body="<p>outside</p>"),
+    )
+    open_issue(page, server)
+    link = page.frame_locator("#frame").locator(".nl-headline h1 a")
+    with page.context.expect_page() as opened:
+        link.click()
+    assert opened.value.url.startswith("https://www.gzeromedia.com/")
+    assert page.url.startswith(server.url)  # the preview stayed where it was
+
+
+@pytest.fixture
+def smtp_ws(tmp_path: Path) -> Iterator[tuple[Path, object]]:
+    from tests.delivery_support import SmtpServer, make_workspace
+
+    with SmtpServer() as smtp:
+        yield make_workspace(tmp_path / "ws", smtp.toml()), smtp
+
+
+def test_send_test_from_the_page_reaches_the_smtp_server(
+    page: Page, smtp_ws: tuple[Path, object]
+) -> None:
+    root, smtp = smtp_ws
+    with PreviewServer(root, port=0) as server:
+        open_issue(page, server)
+        page.get_by_label("Send a test to").fill("editor@example.org")
+        page.get_by_role("button", name="Send test").click()
+        expect(page.locator("#send-result")).to_contain_text(
+            re.compile(rf'^sent "\[TEST\] {HEADLINE}" to editor@example\.org via 127\.0\.0\.1:\d+$')
+        )
+    messages = smtp.sink.messages("editor@example.org")  # type: ignore[attr-defined]
+    assert len(messages) == 1
+    assert messages[0]["Subject"] == f"[TEST] {HEADLINE}"
+
+
+def test_a_forged_send_request_is_refused(smtp_ws: tuple[Path, object]) -> None:
+    root, smtp = smtp_ws
+    with PreviewServer(root, port=0) as server:
+        port = int(server.url.rsplit(":", 1)[1].strip("/"))
+
+        def post(headers: dict[str, str]) -> tuple[int, dict[str, object]]:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            body = json.dumps({"to": "victim@example.org"})
+            connection.request(
+                "POST", f"/_/send/{ISSUE}", body, {"Content-Type": "application/json", **headers}
+            )
+            response = connection.getresponse()
+            data, kind = response.read(), response.getheader("Content-Type", "")
+            answer = response.status, json.loads(data) if "json" in kind else {"text": data}
+            connection.close()
+            return answer
+
+        status, answer = post({})  # a form on another site cannot send the page's token
+        assert (status, answer["message"]) == (403, "refused: not the preview's page")
+        status, answer = post({"X-Preview-Token": "guessed"})
+        assert status == 403
+        status, answer = post({"X-Preview-Token": server.token, "Origin": "http://evil.example"})
+        assert (status, answer["message"]) == (403, "refused: a request from http://evil.example")
+        status, answer = post({"X-Preview-Token": server.token, "Host": "evil.example"})
+        assert status == 403
+        assert server.token not in get(server, "/issues")[1].decode()  # only issue pages hold it
+    assert smtp.sink.messages("victim@example.org") == []  # type: ignore[attr-defined]

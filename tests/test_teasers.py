@@ -515,8 +515,8 @@ def test_a_teaser_that_would_not_load_is_not_added(ws: Path, site: Site, run: Ru
     assert (code, out) == (1, "")
     assert err.splitlines()[0] == (
         f"error: {site.url('/merge-field')}: the teaser would not load (teasers[1].headline: "
-        "unknown merge field '%%firstname%%' (known: first_name, email, unsubscribe_url, "
-        "web_version_url, preferences_url)); nothing added for it"
+        "unknown merge field '%%firstname%%': did you mean '%%first_name%%'? (known: first_name, "
+        "email, unsubscribe_url, web_version_url, preferences_url)); nothing added for it"
     )
     assert issue.read_text(encoding="utf-8") == before
 

@@ -29,6 +29,7 @@ COMMANDS = {
         "publish",
         "Publish the web archive to a folder or an S3 bucket (changed files only).",
     ),
+    "diff": ("diff", "What changed in an issue since its last test send."),
 }
 
 

@@ -71,6 +71,12 @@ def command(
             names = ", ".join(f"{ws.display(f)}/" for f in report.unchanged[:3])
             more = f" and {len(report.unchanged) - 3} more" if len(report.unchanged) > 3 else ""
             click.echo(f"unchanged: {names}{more} (--force builds them again)")
+        if report.built and not report.problems:
+            first = report.built[0].artifact.display
+            click.echo(
+                f"next: newsletter check {first}, then a test send: "
+                f"newsletter send {first} --to you@example.com"
+            )
     if report.problems:
         raise ProblemsError(report.problems)
 

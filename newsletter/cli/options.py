@@ -50,7 +50,39 @@ def issue_paths(workspace: Workspace, given: tuple[Path, ...]) -> list[Path]:
                 f"no issue files in {workspace.issues_dir}; try 'newsletter new SLUG'"
             )
         return paths
-    missing = [str(p) for p in given if not p.is_file()]
-    if missing:
-        raise click.BadParameter(f"no such file: {', '.join(missing)}", param_hint="'ISSUE'")
-    return list(given)
+    return [find_issue(workspace, path) for path in given]
+
+
+def find_issue(workspace: Workspace, given: Path) -> Path:
+    """The issue file ``given`` names: a path, or a slug or a unique part of a file name in
+    ``issues/`` (``putin`` for ``issues/2025-06-26-putin-poaches-the-neighbors.yaml``).
+
+    Nothing is guessed: a part that matches several files, or none, is a usage error that
+    lists the candidates or the nearest names.
+    """
+    import difflib
+    import re
+
+    def undated(path: Path) -> str:
+        return re.sub(r"^\d{4}-\d{2}-\d{2}-", "", path.stem.lower())
+
+    if given.is_file():
+        return given
+    files = workspace.issue_files()
+    word = given.name.lower()
+    stem = given.stem.lower() if given.suffix in (".yaml", ".yml", ".md") else word
+    exact = [p for p in files if stem in (p.stem.lower(), undated(p))]
+    matches = exact or [p for p in files if stem in p.name.lower()]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        names = ", ".join(workspace.display(p) for p in matches[:5])
+        raise click.BadParameter(
+            f"{given} matches {len(matches)} issues ({names}): give more of the name",
+            param_hint="'ISSUE'",
+        )
+    by_name = {p.stem.lower(): p for p in files} | {undated(p): p for p in files}
+    close = difflib.get_close_matches(stem, [n for n in by_name if n], n=1, cutoff=0.6)
+    hint = workspace.display(by_name[close[0]]) if close else None
+    suffix = f" (did you mean {hint}?)" if hint else ""
+    raise click.BadParameter(f"no such file: {given}{suffix}", param_hint="'ISSUE'")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from newsletter.cli.options import open_workspace, workspace_option
+from newsletter.cli.options import find_issue, open_workspace, workspace_option
 
 
 @click.command(
@@ -51,8 +51,8 @@ def command(
     from newsletter.commands.preview import PreviewServer
 
     ws = open_workspace(workspace)
-    if issue is not None and not issue.is_file():
-        raise click.BadParameter(f"no such file: {issue}", param_hint="'ISSUE'")
+    if issue is not None:
+        issue = find_issue(ws, issue)
     server = PreviewServer(ws.root, host=host, port=port, issue=issue, log=click.echo)
     if not server.loopback:
         click.echo(f"warning: listening on {host}: anyone who can reach it sees your drafts")

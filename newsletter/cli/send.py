@@ -144,6 +144,10 @@ def command(
     if to:
         report = test_send(ws, issue, to, data=data, dry_run=dry_run, force=force)
         _print_findings(report)
+        if report.ok and not dry_run:  # what `newsletter diff` compares with
+            from newsletter.commands.diff import save_snapshot
+
+            save_snapshot(ws, issue)
         if report.dry_run_bytes is not None:
             _print_dry_run(report)
         for outcome in report.outcomes:

@@ -24,9 +24,10 @@ Examples:
 def command(issues: tuple[Path, ...], workspace: Path | None, as_json: bool) -> None:
     """Check issue files without building them: every problem, one line each.
 
+    Warnings (a field left empty, a date unlike the file name's) are printed but do not fail.
     Exits 0 when all are valid, 1 when any has a problem.
     """
-    from newsletter.errors import Problem, ProblemsError
+    from newsletter.errors import Problem, ProblemsError, styled
     from newsletter.pipeline.load import load_issue
 
     ws = open_workspace(workspace)
@@ -35,14 +36,25 @@ def command(issues: tuple[Path, ...], workspace: Path | None, as_json: bool) -> 
     for path in issue_paths(ws, issues):
         name = ws.display(path)
         try:
-            load_issue(path, ws.root, display=name)
+            issue = load_issue(path, ws.root, display=name)
         except ProblemsError as error:
             problems.extend(error.problems)
-            report.append({"file": name, "ok": False, "problems": [str(p) for p in error.problems]})
+            report.append(
+                {
+                    "file": name,
+                    "ok": False,
+                    "problems": [str(p) for p in error.problems],
+                    "warnings": [],
+                }
+            )
         else:
-            report.append({"file": name, "ok": True, "problems": []})
+            warnings = [str(w) for w in issue.warnings]
+            report.append({"file": name, "ok": True, "problems": [], "warnings": warnings})
             if not as_json:
-                click.echo(f"{name}: ok")
+                counted = f", {len(warnings)} warning(s)" if warnings else ""
+                click.echo(f"{name}: {styled('ok', 'ok')}{counted}")
+                for warning in warnings:
+                    click.echo(f"  {styled('warning:', 'warning')} {warning}")
     if as_json:
         click.echo(json.dumps(report, indent=2))
     if problems:

@@ -7,10 +7,13 @@ ever overwrites a file: an editor's work is never lost to a scaffold.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
+import unicodedata
 from pathlib import Path
 
 from newsletter.errors import NewsletterError
+from newsletter.model.schema import SCHEMA_NAME, shipped_schema
 from newsletter.model.workspace import CONFIG_NAME
 
 __all__ = [
@@ -20,6 +23,8 @@ __all__ = [
     "create_workspace",
     "issue_skeleton",
     "settings_skeleton",
+    "slugify",
+    "write_schema",
 ]
 
 
@@ -110,14 +115,16 @@ GITIGNORE = "out/\n.newsletter/\n"
 
 def issue_skeleton(headline: str, day: dt.date, brand: str) -> str:
     """An issue file with every field shown, valid as it stands."""
-    return f"""# An issue of the newsletter. Fields: see "The issue file" in the README.
-subject: {headline}
+    return f"""# yaml-language-server: $schema=../{SCHEMA_NAME}
+# An issue of the newsletter. Fields: see "The issue file" in the README; editors that read
+# the schema line above (VS Code with its YAML extension ...) complete and check every field.
+subject: {_yaml_text(headline)}
 preheader: One sentence that inboxes show after the subject.
 date: {day.isoformat()}
 # draft: true                        # optional: built and previewed, kept out of the web archive
 lead:
   kicker: News                       # optional small label above the headline
-  headline: {headline}
+  headline: {_yaml_text(headline)}
   byline: By the {brand} staff       # optional
   url: https://example.com/stories/first-story    # optional: headline and button link
   # image:                           # optional; src is assets/<file> or an https URL
@@ -134,6 +141,30 @@ teasers:                             # the "More from {brand}" row; may be empty
     url: https://example.com/stories/second-story
     summary: Two sentences that make a reader want the rest.
 """
+
+
+def _yaml_text(text: str) -> str:
+    """``text`` as a YAML value: plain when it is safe so, else double-quoted."""
+    if re.fullmatch(r"[A-Za-z0-9][\w ,.!?()'’-]*", text) and ": " not in text and " #" not in text:
+        return text
+    return json.dumps(text, ensure_ascii=False)
+
+
+def slugify(text: str) -> str:
+    """``My Story!`` as a slug: ``my-story`` (lowercase ASCII words joined by ``-``)."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return "-".join(re.findall(r"[a-z0-9]+", ascii_text.lower()))
+
+
+def write_schema(root: Path) -> Path:
+    """Put the package's issue schema at the workspace's top (``issue.schema.json``), where
+    the skeleton's ``$schema=../issue.schema.json`` line finds it from ``issues/``; rewritten
+    only when the package's differs."""
+    path = root / SCHEMA_NAME
+    text = shipped_schema()
+    if not path.is_file() or path.read_text(encoding="utf-8") != text:
+        path.write_text(text, encoding="utf-8")
+    return path
 
 
 def create_workspace(folder: Path, name: str, *, today: dt.date) -> list[Path]:
@@ -157,12 +188,13 @@ def create_workspace(folder: Path, name: str, *, today: dt.date) -> list[Path]:
 def create_issue(
     issues_dir: Path, slug: str, day: dt.date, *, brand: str, headline: str | None = None
 ) -> Path:
-    """Write ``issues/<date>-<slug>.yaml``; refuse if it exists."""
+    """Write ``issues/<date>-<slug>.yaml`` (and the schema beside it); refuse if it exists."""
     if not re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", slug):
         raise NewsletterError(
             f"slug {slug!r}: use lowercase words joined by '-', like putin-poaches-the-neighbors"
         )
     issues_dir.mkdir(parents=True, exist_ok=True)
+    write_schema(issues_dir.parent)
     path = issues_dir / f"{day.isoformat()}-{slug}.yaml"
     text = issue_skeleton(headline or slug.replace("-", " ").capitalize(), day, brand)
     try:

@@ -8,6 +8,7 @@ load time so that ``newsletter validate`` catches them before anything is render
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 import unicodedata
 from pathlib import Path, PurePosixPath
@@ -16,6 +17,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo
 
+from newsletter.errors import Problem
 from newsletter.model.settings import http_url
 from newsletter.model.validation import lookup_line
 
@@ -104,7 +106,9 @@ def local_image(root: Path, src: str) -> Path:
             head = file.read(12)
             size = path.stat().st_size
     except FileNotFoundError:
-        raise ValueError(f"image file not found: {src}") from None
+        near = _nearest_file(top, relative)
+        hint = f" (did you mean {near}?)" if near else ""
+        raise ValueError(f"image file not found: {src}{hint}") from None
     except OSError as error:
         raise ValueError(f"{src}: cannot read the image: {error.strerror or error}") from None
     webp = head[:4] == b"RIFF" and head[8:12] == b"WEBP"
@@ -136,6 +140,18 @@ def _check_image_src(src: str, info: ValidationInfo) -> str:
     else:
         _inside(src)
     return src
+
+
+def _nearest_file(root: Path, path: PurePosixPath) -> str | None:
+    """The file name in the missing file's folder (or ``assets/``) closest to its name."""
+    folder = root / path.parent if (root / path.parent).is_dir() else root / "assets"
+    if not folder.is_dir():
+        return None
+    names = [entry.name for _, entry in zip(range(1000), folder.iterdir(), strict=False)]
+    stem = path.stem.lower()
+    containing = sorted(name for name in names if stem and stem in name.lower())
+    close = containing[:1] or difflib.get_close_matches(path.name, names, n=1, cutoff=0.6)
+    return (folder / close[0]).relative_to(root).as_posix() if close else None
 
 
 def _check_slug(slug: str) -> str:
@@ -205,6 +221,12 @@ class Issue(_Model):
 
     _source: Path | None = PrivateAttr(None)
     _lines: dict[tuple[str | int, ...], int] = PrivateAttr(default_factory=dict)
+    _warnings: tuple[Problem, ...] = PrivateAttr(())
+
+    @property
+    def warnings(self) -> tuple[Problem, ...]:
+        """What the loader found allowed but probably not meant (an empty field ...)."""
+        return self._warnings
 
     @property
     def source(self) -> Path | None:

@@ -8,8 +8,10 @@ module does that translation once for every model the tool loads (issues and set
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import difflib
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, get_args, get_origin
 
@@ -18,7 +20,7 @@ from pydantic_core import ErrorDetails
 
 from newsletter.errors import Problem
 
-__all__ = ["Loc", "field_path", "lookup_line", "problems_from", "strings"]
+__all__ = ["Loc", "field_path", "lookup_line", "parse_date", "problems_from", "strings"]
 
 Loc = tuple[str | int, ...]
 
@@ -52,6 +54,63 @@ def lookup_line(lines: Mapping[Loc, int], loc: Loc) -> int | None:
     return None
 
 
+_ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+_SLASHED = re.compile(r"(\d{1,2})[/.](\d{1,2})[/.](\d{4})")
+_YEAR_FIRST = re.compile(r"(\d{4})[/.](\d{1,2})[/.](\d{1,2})")
+_WORDS_FORMATS = ("%B %d %Y", "%d %B %Y", "%b %d %Y", "%d %b %Y", "%A %B %d %Y")
+
+
+def _day(year: int, month: int, day: int) -> dt.date | None:
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        return None
+
+
+def parse_date(text: str) -> dt.date:
+    """A date written ``YYYY-MM-DD``; anything else is a ``ValueError`` that says what to write.
+
+    ``2026-02-30`` gets "February 2026 has 28 days", ``12/01/2026`` gets both readings
+    (December 1 or 12 January) in the one format that has only one, and ``June 26, 2026`` gets
+    ``2026-06-26``. Issue files and ``newsletter new --date`` share these words.
+    """
+    text = text.strip()
+    if match := _ISO.fullmatch(text):
+        year, month, day = map(int, match.groups())
+        if not 1 <= month <= 12:
+            raise ValueError(f"there is no month {month}: write the date as YYYY-MM-DD")
+        days = calendar.monthrange(year, month)[1]
+        if not 1 <= day <= days:
+            name = calendar.month_name[month]
+            raise ValueError(f"{name} {year} has {days} days, so {text} is not a date")
+        return dt.date(year, month, day)
+    readings: list[dt.date] = []
+    if match := _SLASHED.fullmatch(text):
+        first, second, year = map(int, match.groups())
+        readings = [d for d in (_day(year, first, second), _day(year, second, first)) if d]
+    elif match := _YEAR_FIRST.fullmatch(text):
+        year, month, day = map(int, match.groups())
+        readings = [d for d in (_day(year, month, day),) if d]
+    else:
+        words = re.sub(r"[,\s]+", " ", text).strip()
+        for format in _WORDS_FORMATS:
+            try:
+                readings = [dt.datetime.strptime(words, format).date()]
+                break
+            except ValueError:
+                continue
+    readings = list(dict.fromkeys(readings))
+    if len(readings) == 2:
+        us, eu = readings
+        raise ValueError(
+            f"write dates as YYYY-MM-DD: {us.isoformat()} for {us:%B} {us.day}, "
+            f"or {eu.isoformat()} for {eu.day} {eu:%B}"
+        )
+    if readings:
+        raise ValueError(f"write dates as YYYY-MM-DD: {readings[0].isoformat()}")
+    raise ValueError(f"expected a date like 2025-06-26, got text {text!r}")
+
+
 def problems_from(
     error: ValidationError,
     *,
@@ -60,13 +119,26 @@ def problems_from(
     line_of: Callable[[Loc], int | None],
 ) -> list[Problem]:
     """One problem per pydantic error, worded for an editor, in the order of the file."""
-    problems = []
-    for detail in error.errors(include_url=False):
-        loc = _data_loc(detail["loc"])
-        problems.append(
-            Problem(file, field_path(loc), _message(detail, model, loc), line=line_of(loc))
-        )
+    details = [(detail, _data_loc(detail["loc"])) for detail in error.errors(include_url=False)]
+    # A misspelt required field is one mistake: "unknown field 'headlin' (did you mean
+    # 'headline'?)" says it all, so the "required field is missing" of 'headline' goes.
+    meant = {
+        (*loc[:-1], close)
+        for detail, loc in details
+        if detail["type"] == "extra_forbidden"
+        for close in _close_fields(model, loc)
+    }
+    problems = [
+        Problem(file, field_path(loc), _message(detail, model, loc), line=line_of(loc))
+        for detail, loc in details
+        if not (detail["type"] == "missing" and loc in meant)
+    ]
     return sorted(problems, key=lambda p: p.line or 0)
+
+
+def _close_fields(model: type[BaseModel], loc: Loc) -> list[str]:
+    """The known field that the unknown one at ``loc`` most likely means, if any."""
+    return difflib.get_close_matches(str(loc[-1]), _fields_at(model, loc[:-1]), n=1, cutoff=0.6)
 
 
 def _data_loc(loc: Sequence[str | int]) -> Loc:
@@ -103,10 +175,16 @@ def _message(detail: ErrorDetails, model: type[BaseModel], loc: Loc) -> str:
         return "required field is missing"
     if kind == "extra_forbidden":
         known = _fields_at(model, loc[:-1])
-        close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
+        close = _close_fields(model, loc)
         hint = f" (did you mean '{close[0]}'?)" if close else f" (known fields: {', '.join(known)})"
         return "unknown field" + hint
     if kind.startswith("date") or kind.startswith("datetime"):
+        value = detail.get("input")
+        if isinstance(value, str):
+            try:
+                parse_date(value)
+            except ValueError as error:
+                return str(error)
         return f"expected a date like 2025-06-26, got {got}"
     if kind in ("string_type", "string_sub_type"):
         return f"expected text, got {got}"

@@ -4,10 +4,18 @@ Everything wrong with the file is collected and raised together as one
 :class:`~newsletter.problems.ProblemsError`, each problem with the file, the line the YAML puts
 it on, and the field path: malformed YAML, duplicate keys, unknown or missing fields, wrong
 types, bad URLs, missing image files and unknown merge fields.
+
+What an issue may be is bounded, because the preview reads whatever is saved: a file of at
+most :data:`MAX_FILE_BYTES`, no YAML aliases (a few hundred bytes of nested ``*alias`` expand
+to gigabytes), and Markdown nested at most :data:`MAX_NESTING` deep (deeper emphasis crashes
+the MJML compiler, a native library, and with it the preview).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import difflib
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,8 +27,14 @@ from newsletter.errors import Problem, ProblemsError
 from newsletter.model import mergefields
 from newsletter.model.issue import Issue
 from newsletter.model.validation import Loc, field_path, lookup_line, problems_from, strings
+from newsletter.pipeline import markdown, pitfalls
 
-__all__ = ["load_issue", "parse_issue"]
+__all__ = ["MAX_FILE_BYTES", "MAX_NESTING", "load_issue", "parse_issue"]
+
+#: The largest issue file: a real one is a few KB, and Gmail clips the email at 102 KB anyway.
+MAX_FILE_BYTES = 256 * 1024
+#: How deeply the body's Markdown may nest (emphasis in emphasis, quotes in lists ...).
+MAX_NESTING = 20
 
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
@@ -40,11 +54,51 @@ def load_issue(path: Path, root: Path | None = None, *, display: str | None = No
     """
     name = display or str(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
-        raise ProblemsError([Problem(name, "", f"cannot read the issue file: {reason}")]) from None
+        with path.open("rb") as stream:
+            data = stream.read(MAX_FILE_BYTES + 1)  # never more, whatever the file holds
+    except OSError as error:
+        message = f"cannot read the issue file: {error.strerror}"
+        raise ProblemsError([Problem(name, "", message)]) from None
+    if len(data) > MAX_FILE_BYTES:
+        message = (
+            f"the file is larger than {MAX_FILE_BYTES // 1024} KB, the most an issue may be "
+            "(a real issue is a few KB): is it the right file?"
+        )
+        raise ProblemsError([Problem(name, "", message)])
+    text = _decode(data, name)
     return parse_issue(text, slug=path.stem, suffix=path.suffix, file=name, root=root, source=path)
+
+
+def _decode(data: bytes, file: str) -> str:
+    """The file as text, or a problem per line that is not UTF-8, naming the character.
+
+    Word and old Windows editors save Windows-1252, where curly quotes and dashes are single
+    bytes (0x93 is “) that are not UTF-8; naming the character tells the editor which one.
+    """
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    problems = []
+    for number, line in enumerate(data.split(b"\n"), start=1):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError as error:
+            byte = line[error.start : error.start + 1]
+            column = len(line[: error.start].decode("utf-8", "replace")) + 1
+            try:
+                what = f"the character {byte.decode('cp1252')} is saved as Windows-1252"
+                what += f" (byte 0x{byte.hex()}, as Word writes it), not as UTF-8"
+            except UnicodeDecodeError:
+                what = f"byte 0x{byte.hex()} is not UTF-8 text"
+            message = (
+                f"column {column}: {what}: save the file as UTF-8 "
+                "(in most editors: Save As, Encoding: UTF-8)"
+            )
+            problems.append(Problem(file, "", message, number))
+            if len(problems) == 20:
+                break
+    raise ProblemsError(problems)
 
 
 def parse_issue(
@@ -63,7 +117,8 @@ def parse_issue(
     if suffix == ".md":
         front, body, body_line = _split_front_matter(text, file, problems)
         text, offset = front, 1
-    data, lines = _parse_yaml(text, file, offset, problems)
+    empties: dict[Loc, str | None] = {}
+    data, lines = _parse_yaml(text, file, offset, problems, empties)
     if problems:
         raise ProblemsError(problems)
     if not isinstance(data, dict):
@@ -89,19 +144,21 @@ def parse_issue(
                 lines[("lead", "body")] = body_line
     data.setdefault("slug", slug)
     problems.extend(_merge_field_problems(data, lines, file))
+    problems.extend(_nesting_problems(data, lines, file, from_body=body is not None))
+    problems.extend(_body_image_problems(data, lines, file, from_body=body is not None))
     try:
         issue = Issue.model_validate(data, context={"root": root})
     except ValidationError as error:
-        problems.extend(
-            problems_from(
-                error, file=file, model=Issue, line_of=lambda loc: lookup_line(lines, loc)
-            )
+        found = problems_from(
+            error, file=file, model=Issue, line_of=lambda loc: lookup_line(lines, loc)
         )
+        problems.extend(_reworded(found, text.splitlines(), empties, offset))
         issue = None
     if problems or issue is None:
         raise ProblemsError(sorted(problems, key=lambda p: p.line or 0))
     issue._source = source
     issue._lines = lines
+    issue._warnings = tuple(_warnings(issue, empties, lines, file, slug))
     return issue
 
 
@@ -121,22 +178,46 @@ def _split_front_matter(text: str, file: str, problems: list[Problem]) -> tuple[
 
 
 def _parse_yaml(
-    text: str, file: str, offset: int, problems: list[Problem]
+    text: str, file: str, offset: int, problems: list[Problem], empties: dict[Loc, str | None]
 ) -> tuple[Any, dict[Loc, int]]:
-    """The data in ``text`` and the line of every field, with duplicate keys reported."""
+    """The data in ``text`` and the line of every field, with duplicate keys reported.
+
+    ``empties`` gets each field written with no value, and the text a ``#`` turned into a
+    comment when that is why (``kicker: #MiddleEast``).
+    """
     loader = _Loader(text)
     try:
+        if "*" in text:  # no alias without a star; the scan is linear, composing is not
+            alias = _alias_problem(text, file, offset)
+            if alias is not None:
+                problems.append(alias)
+                return None, {}
         node = loader.get_single_node()
         if node is None:
             return None, {}
         lines: dict[Loc, int] = {}
+        source = text.splitlines()
         for problem in _walk(node, (), lines, offset, file):
             problems.append(problem)
+        for loc, index in _empty_values(node, ()):
+            empties[loc] = (
+                pitfalls.emptied_by_comment(source[index]) if index < len(source) else None
+            )
         return loader.construct_document(node), lines
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 + offset if mark else None
         what = error.problem or error.context or "malformed"
+        explained = pitfalls.explain_yaml_error(
+            text.splitlines(),
+            error.problem_mark.line if error.problem_mark else None,
+            error.context_mark.line if error.context_mark else None,
+            what,
+        )
+        if explained is not None:
+            line = explained.line + offset
+            problems.append(Problem(file, explained.field, explained.message, line))
+            return None, {}
         if error.context and error.context_mark and error.problem:
             started = error.context_mark.line + 1 + offset
             what += f", {error.context} that starts on line {started}"
@@ -147,6 +228,45 @@ def _parse_yaml(
         return None, {}
     finally:
         loader.dispose()
+
+
+def _alias_problem(text: str, file: str, offset: int) -> Problem | None:
+    """One problem naming the first YAML alias (``*name``) and how many there are.
+
+    An alias repeats text from elsewhere and can nest into gigabytes (a "billion laughs" of a
+    few hundred bytes); the events come before any node is composed, so finding one costs a
+    linear scan.
+    """
+    first: yaml.AliasEvent | None = None
+    count = 0
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, yaml.AliasEvent):
+            first = first or event
+            count += 1
+    if first is None:
+        return None
+    more = f" (and {count - 1} more)" if count > 1 else ""
+    message = (
+        f"a YAML alias (*{first.anchor}){more} repeats text from elsewhere, which issue files "
+        "do not allow: write the text out in full (or put it in quotes if the * is part of it)"
+    )
+    mark = first.start_mark
+    return Problem(file, "", message, mark.line + 1 + offset if mark else None)
+
+
+def _empty_values(node: yaml.Node, loc: Loc) -> Iterator[tuple[Loc, int]]:
+    """Each field whose value was left empty (``kicker:``), with its line (0-based)."""
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            here = (*loc, str(key_node.value))
+            if isinstance(value_node, yaml.ScalarNode):
+                if value_node.value == "" and not value_node.style:
+                    yield here, key_node.start_mark.line
+            else:
+                yield from _empty_values(value_node, here)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            yield from _empty_values(item, (*loc, index))
 
 
 def _walk(
@@ -171,10 +291,143 @@ def _walk(
             yield from _walk(item, (*loc, index), lines, offset, file)
 
 
+def _reworded(
+    problems: list[Problem], source: list[str], empties: dict[Loc, str | None], offset: int
+) -> Iterator[Problem]:
+    """The model's problems, with the YAML pitfall behind them where one is recognised: a
+    value lost to a ``#`` comment, or a line of a ``body: |`` that is not indented under it
+    (which YAML reads as a field named after the sentence)."""
+    comments = {field_path(loc): text for loc, text in empties.items() if text}
+    for problem in problems:
+        name = problem.field.rsplit(".", 1)[-1]
+        index = (problem.line or 0) - 1 - offset
+        if problem.field in comments:
+            text = comments[problem.field]
+            message = f"{problem.message}: # starts a comment in YAML, so {_quote_hint(name, text)}"
+            yield Problem(problem.file, problem.field, message, problem.line)
+            continue
+        if problem.message.startswith("unknown field") and not re.fullmatch(r"[a-z_]+", name):
+            block = pitfalls.block_above(source, index) if 0 <= index < len(source) else None
+            if block is not None:
+                field, indent = block
+                message = (
+                    f"this line is not indented under {field}: indent it by {indent} spaces, "
+                    "as the lines above it are"
+                )
+                yield Problem(problem.file, field, message, problem.line)
+                continue
+        yield problem
+
+
+def _quote_hint(name: str, text: str) -> str:
+    return f'put the text in quotes: {name}: "{text}"'
+
+
+def _warnings(
+    issue: Issue, empties: dict[Loc, str | None], lines: dict[Loc, int], file: str, stem: str
+) -> Iterator[Problem]:
+    """What is allowed but probably not meant: an empty field, a date unlike the file name's."""
+    for loc, text in empties.items():
+        line = lookup_line(lines, loc)
+        name = str(loc[-1])
+        if text:
+            why = f"is empty because # starts a comment in YAML: {_quote_hint(name, text)}"
+        else:
+            why = "is empty: write its text after the colon, or remove the line"
+        yield Problem(file, field_path(loc), why, line)
+    named = re.match(r"(\d{4})-(\d{2})-(\d{2})", stem)
+    if named:
+        try:
+            in_name = dt.date(*map(int, named.groups()))
+        except ValueError:
+            in_name = None
+        if in_name is not None and in_name != issue.date:
+            message = (
+                f"the date is {issue.date.isoformat()} but the file name says "
+                f"{in_name.isoformat()}: change one so they agree"
+            )
+            yield Problem(file, "date", message, lookup_line(lines, ("date",)))
+    days = (issue.date - dt.date.today()).days
+    if days > 366 or days < -3 * 365:
+        when = "in the future" if days > 0 else "ago"
+        years = abs(days) / 365
+        message = f"the date {issue.date.isoformat()} is {years:.1f} years {when}: is it a typo?"
+        yield Problem(
+            file,
+            "date",
+            message.replace("years in the future", "years ahead"),
+            lookup_line(lines, ("date",)),
+        )
+
+
+_BODY_IMAGE = re.compile(r"!\[([^\]]*)\]\(\s*<?([^)\s>]*)")
+
+
+def _body_image_problems(
+    data: dict[str, Any], lines: dict[Loc, int], file: str, *, from_body: bool
+) -> Iterator[Problem]:
+    """A problem per Markdown image in the body: the email shows one image per story, the
+    lead's (``lead.image``), whose alt text, size and file are all checked."""
+    lead = data.get("lead")
+    body = lead.get("body") if isinstance(lead, dict) else None
+    if not isinstance(body, str):
+        return
+    first = lookup_line(lines, ("lead", "body")) or 0
+    for number, text in enumerate(body.splitlines()):
+        for match in _BODY_IMAGE.finditer(text):
+            message = (
+                f"images in the body are not shown (![{match[1]}]({match[2]})): put the "
+                "story's image in lead.image (src, alt), and keep the body to text and links"
+            )
+            yield Problem(file, "lead.body", message, first + number + (0 if from_body else 1))
+
+
+def _nesting_problems(
+    data: dict[str, Any], lines: dict[Loc, int], file: str, *, from_body: bool
+) -> Iterator[Problem]:
+    """A problem if the body's Markdown nests deeper than :data:`MAX_NESTING`."""
+    lead = data.get("lead")
+    body = lead.get("body") if isinstance(lead, dict) else None
+    if not isinstance(body, str):
+        return
+    depth, offset = markdown.deepest(body)
+    if depth > MAX_NESTING:
+        first = lookup_line(lines, ("lead", "body")) or 0
+        line = first + offset + (0 if from_body else 1)  # a YAML body starts under its key
+        message = (
+            f"the Markdown nests {depth} levels deep (emphasis inside emphasis, like a long run "
+            f"of * or _); at most {MAX_NESTING} are allowed: remove the extra * or _"
+        )
+        yield Problem(file, "lead.body", message, line)
+
+
+#: What editors type from other ESPs' habits, and the field they mean.
+_MERGE_ALIASES = {
+    "fname": "first_name",
+    "firstname": "first_name",
+    "first": "first_name",
+    "name": "first_name",
+    "email_address": "email",
+    "emailaddress": "email",
+    "mail": "email",
+    "unsub": "unsubscribe_url",
+    "unsubscribe": "unsubscribe_url",
+    "web_version": "web_version_url",
+    "archive": "web_version_url",
+    "preferences": "preferences_url",
+}
+
+
 def _merge_field_problems(data: Any, lines: dict[Loc, int], file: str) -> Iterator[Problem]:
-    """A problem for each ``%%name%%`` token whose name is not a known merge field."""
+    """A problem for each ``%%name%%`` token whose name is not a known merge field, with the
+    field it most likely means (``%%FNAME%%`` is Mailchimp's ``%%first_name%%``)."""
     known = ", ".join(mergefields.FIELDS)
     for loc, text in strings(data):
         for name in mergefields.unknown(text):
-            message = f"unknown merge field '%%{name}%%' (known: {known})"
+            plain = name.lower().strip()
+            close = _MERGE_ALIASES.get(plain) or next(
+                iter(difflib.get_close_matches(plain, mergefields.FIELDS, n=1, cutoff=0.6)), None
+            )
+            hint = f": did you mean '%%{close}%%'?" if close else ""
+            message = f"unknown merge field '%%{name}%%'{hint} (known: {known})"
             yield Problem(file, field_path(loc), message, lookup_line(lines, loc))

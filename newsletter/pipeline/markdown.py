@@ -15,7 +15,7 @@ import nh3
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-__all__ = ["to_html", "to_text", "wrap"]
+__all__ = ["deepest", "to_html", "to_text", "wrap"]
 
 _TAGS = {"p", "a", "em", "strong", "code", "ul", "ol", "li", "blockquote", "br", "h2", "h3", "h4"}
 _ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}}
@@ -26,6 +26,23 @@ _URL_SCHEMES = {"http", "https", "mailto"}
 def _parser() -> MarkdownIt:
     # "html": False makes markdown-it print raw HTML as text instead of passing it through.
     return MarkdownIt("commonmark", {"html": False}).disable("image")
+
+
+def deepest(text: str) -> tuple[int, int]:
+    """``(depth, line)``: how deeply the Markdown nests and the line (from 0) where it does.
+
+    markdown-it bounds the nesting of blocks (quotes, lists) itself, but not of emphasis:
+    ``***...*word*...***`` nests one ``<em>``/``<strong>`` per pair of stars, and the MJML
+    compiler overflows its stack a few thousand levels down. One linear pass over the tokens.
+    """
+    depth, line = 0, 0
+    for token in _parser().parse(text):
+        if token.level > depth:
+            depth, line = token.level, (token.map or [line])[0]
+        for child in token.children or ():
+            if child.level + token.level > depth:
+                depth, line = child.level + token.level, (token.map or [line])[0]
+    return depth, line
 
 
 def to_html(text: str) -> str:

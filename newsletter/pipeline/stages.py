@@ -176,7 +176,18 @@ def _eml(draft: Draft) -> Draft:
 
 def _checks(draft: Draft) -> Draft:
     findings = run_checks(draft.artifact(), draft.workspace, message=headers(draft.message))
-    return replace(draft, findings=tuple(findings))
+    # What the loader found allowed but probably not meant (an empty field, a date unlike
+    # the file name's) is reviewed with the rest, at the place it was written.
+    loaded = [
+        Finding(
+            "issue-file",
+            "warning",
+            p.message,
+            f"{p.file}:{p.line}: {p.field}" if p.line else p.file,
+        )
+        for p in draft.the_issue.warnings
+    ]
+    return replace(draft, findings=(*loaded, *findings))
 
 
 #: The stages in the order they run.

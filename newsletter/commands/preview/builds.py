@@ -55,6 +55,7 @@ class Builds:
         self._changed = threading.Condition(self._lock)
         self._workspace: Workspace | tuple[Problem, ...] | None = None
         self._cache: dict[Path, Build] = {}
+        self._last_good: dict[Path, Build] = {}  # shown under the problems of a broken file
         self._viewed: set[Path] = set()
         self._stale = False
         self._closed = False
@@ -76,6 +77,11 @@ class Builds:
             if build is None:
                 build = self._cache[path] = self._build(path)
             return build
+
+    def last_good(self, path: Path) -> Build | None:
+        """The latest build of ``path`` that made an email, in this or an earlier generation."""
+        with self._lock:
+            return self._last_good.get(path)
 
     def mark_stale(self) -> None:
         """Files changed: the rebuild loop will rebuild (several marks in a row build once)."""
@@ -143,6 +149,8 @@ class Builds:
         else:
             result, ws = BuildResult(path, problems=workspace), None
         build = Build(result, ws, self.generation, (perf_counter() - started) * 1000)
+        if result.ok and ws is not None:
+            self._last_good[path] = build
         if self.on_build is not None:
             self.on_build(build)
         return build

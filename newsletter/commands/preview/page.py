@@ -23,10 +23,15 @@ def _shell() -> str:
     return (Path(__file__).parent / "page.html").read_text(encoding="utf-8")
 
 
-def issue_page(name: str) -> str:
-    """The page that previews the issue file ``name``."""
+def issue_page(name: str, token: str = "") -> str:
+    """The page that previews the issue file ``name``; ``token`` lets it ask for test sends."""
     script_json = json.dumps(name).replace("<", "\\u003c")  # cannot close the <script>
-    return _shell().replace("__NAME_JSON__", script_json).replace("__TITLE__", html.escape(name))
+    return (
+        _shell()
+        .replace("__NAME_JSON__", script_json)
+        .replace("__TOKEN_JSON__", json.dumps(token))
+        .replace("__TITLE__", html.escape(name))
+    )
 
 
 def index_page(names: Iterable[str], workspace: str) -> str:

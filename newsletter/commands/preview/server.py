@@ -8,8 +8,13 @@ Routes:
 | ``/issues``                | the index: every issue, each linking to its preview         |
 | ``/issue/<file>``          | the preview page of ``issues/<file>``                       |
 | ``/_/state/<file>``        | that issue's build as JSON (subject, sizes, problems ...)   |
-| ``/_/email/<file>``        | the built HTML, ``?scheme=light|dark`` (see :mod:`.scheme`) |
 | ``/_/web/<file>``          | the issue's web page, as ``newsletter site`` makes it       |
+| ``/_/email/<file>``        | the built HTML as the sample subscriber gets it; options    |
+|                            | ``scheme=light|dark|invert|none``, ``images=off``,          |
+|                            | ``styles=off``, ``subscriber=`` (see :data:`SUBSCRIBERS`)   |
+| ``/_/source/<file>``       | the built HTML as ``build`` writes it, as text              |
+| ``/_/issues``              | every issue's subject, date and status, as JSON             |
+| ``POST /_/send/<file>``    | a test send (``{"to": ADDRESS}``), with the page's token    |
 | ``/_/events``              | server-sent events: ``build`` with each new generation      |
 | ``/<path>``                | an image file of the workspace (``/assets/photo.jpg``)      |
 | ``POST /_/teasers/<file>`` | the paste field: teasers from URLs (see :mod:`.teasers`)    |
@@ -18,6 +23,11 @@ Nothing else is served: a path is decoded once, and one with ``.``/``..`` segmen
 names, backslashes or NUL is refused before it is looked up; a file must resolve (symlinks
 followed) inside the workspace and be an image. On a loopback address, requests whose ``Host``
 is not a loopback name are refused too, so a web page cannot reach the server by DNS rebinding.
+
+A broken file keeps its last good email on screen (``/_/email`` serves it under the page's
+problems). The test send is the one request that acts: it must come from the preview's own
+page (an ``X-Preview-Token`` header with the random token of this server's run, which only a
+page of this origin can read, and no foreign ``Origin``), and only on a loopback address.
 """
 
 from __future__ import annotations
@@ -25,9 +35,11 @@ from __future__ import annotations
 import ipaddress
 import json
 import mimetypes
+import secrets
 import socket
 import threading
 from collections.abc import Callable
+from contextlib import ExitStack
 from html import escape
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -35,15 +47,25 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import click
+
 from newsletter.commands.preview.builds import Build, Builds
 from newsletter.commands.preview.page import index_page, issue_page
-from newsletter.commands.preview.scheme import Scheme, force_scheme
+from newsletter.commands.preview.scheme import (
+    SCHEMES,
+    Scheme,
+    force_scheme,
+    links_in_new_tab,
+    strip_styles,
+)
 from newsletter.commands.preview.teasers import MAX_BODY, add_from_page
 from newsletter.commands.preview.watcher import Watcher
 from newsletter.errors import NewsletterError
 from newsletter.mail.values import sample_values
 from newsletter.model.issue import local_image
 from newsletter.model.mergefields import fill
+from newsletter.pipeline.compile import isolated
+from newsletter.workspace import load_workspace
 
 __all__ = ["PreviewServer", "state_of"]
 
@@ -53,13 +75,27 @@ __all__ = ["PreviewServer", "state_of"]
 ASSET_BASE = "/"
 #: seconds between keep-alive comments on an idle event stream
 KEEPALIVE = 15.0
+#: The sample subscribers of the page's switch: first-name values that show the fallbacks.
+SUBSCRIBERS: dict[str, dict[str, str]] = {
+    "sample": {},  # [send.sample] as it is
+    "no-name": {"first_name": ""},
+    "long-name": {"first_name": "Maximiliana-Josephina Wolfeschlegelsteinhausen"},
+    "rtl-name": {"first_name": "נועה"},  # Noa, in Hebrew
+}
+#: The most issues the sidebar lists (each is loaded, not built, to show its subject).
+SIDEBAR_LIMIT = 200
+#: The largest test-send request the server reads (``{"to": ADDRESS}``).
+SEND_MAX_BODY = 4096
 
 
-def state_of(build: Build, name: str) -> dict[str, Any]:
+def state_of(
+    build: Build, name: str, *, last_good: Build | None = None, subscriber: str = "sample"
+) -> dict[str, Any]:
     """What the page shows of one build: the inbox line, size, findings, text, or problems.
 
     The email is shown as the sample subscriber (``[send.sample]``) receives it: merge fields
-    filled with the values ``message.eml`` gets.
+    filled with the values ``message.eml`` gets (``subscriber`` swaps in one of
+    :data:`SUBSCRIBERS`). ``last_good`` says whether an older email can stay on screen.
     """
     result, workspace = build.result, build.workspace
     state: dict[str, Any] = {
@@ -69,6 +105,7 @@ def state_of(build: Build, name: str) -> dict[str, Any]:
         "ok": result.ok and workspace is not None,
         "problems": [str(problem) for problem in result.problems],
         "findings": [],
+        "last_good": last_good is not None and last_good.result.ok,
     }
     count = len(result.problems)
     if count:
@@ -77,8 +114,9 @@ def state_of(build: Build, name: str) -> dict[str, Any]:
     if artifact is None or workspace is None:
         return state
     email = artifact.email
-    values = sample_values(workspace.settings, email.slug)
+    values = sample_values(workspace.settings, email.slug, SUBSCRIBERS.get(subscriber))
     state.update(
+        date=artifact.issue.date.isoformat(),
         subject=fill(email.subject, values, html_escape=False),
         preheader=fill(email.preheader, values, html_escape=False),
         from_name=workspace.settings.newsletter.from_name,
@@ -110,6 +148,7 @@ class PreviewServer:
         self.issue = issue.resolve() if issue else None
         self.log = log or (lambda _line: None)
         self.loopback = is_loopback(host)
+        self.token = secrets.token_urlsafe(24)  # the page's key to POST /_/send
         self.httpd = _bind(host, port)
         self.httpd.preview = self
         bound_port = self.httpd.server_address[1]
@@ -121,13 +160,16 @@ class PreviewServer:
         self.watcher = Watcher(
             self.root, self.builds.mark_stale, extra_issue=self.issue, log=self.log
         )
+        self._isolation = ExitStack()
         self._threads = [
             threading.Thread(target=self.httpd.serve_forever, name="preview-http", daemon=True),
             threading.Thread(target=self.builds.rebuild_loop, name="preview-build", daemon=True),
         ]
 
     def start(self) -> None:
-        """Serve, watch and rebuild, each in a thread of its own."""
+        """Serve, watch and rebuild, each in a thread of its own; MJML compiles in a child
+        process, so a crash of the native compiler is an error in the page, not a dead server."""
+        self._isolation.enter_context(isolated())
         self.watcher.start()
         for thread in self._threads:
             thread.start()
@@ -140,6 +182,7 @@ class PreviewServer:
         self.httpd.server_close()
         for thread in self._threads:
             thread.join(timeout=5)
+        self._isolation.close()
 
     def __enter__(self) -> PreviewServer:
         self.start()
@@ -202,6 +245,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         parts = _safe_parts(urlsplit(self.path).path) or []
         issues = preview.builds.issues()
+        if len(parts) == 3 and parts[:2] == ["_", "send"] and parts[2] in issues:
+            self._send_test_checked(parts, issues)
+            return
         if len(parts) != 3 or parts[:2] != ["_", "teasers"] or parts[2] not in issues:
             self._send(HTTPStatus.NOT_FOUND, "text/plain", b"not found\n", False)
             return
@@ -219,6 +265,71 @@ class _Handler(BaseHTTPRequestHandler):
         )
         self._send(status, "application/json", json.dumps(answer).encode(), False)
 
+    def _send_test_checked(self, parts: list[str], issues: dict[str, Path]) -> None:
+        """A test send, if the request comes from the preview's own page on loopback."""
+        preview = self.server.preview
+        origin = self.headers.get("Origin")
+        expected = {f"http://{self.headers.get('Host', '')}"}
+        if not preview.loopback or not self._host_is_loopback():
+            self._json(
+                HTTPStatus.FORBIDDEN, {"ok": False, "message": "test sends need a loopback address"}
+            )
+        elif origin is not None and origin not in expected:
+            self._json(
+                HTTPStatus.FORBIDDEN, {"ok": False, "message": f"refused: a request from {origin}"}
+            )
+        elif not secrets.compare_digest(self.headers.get("X-Preview-Token", ""), preview.token):
+            self._json(
+                HTTPStatus.FORBIDDEN, {"ok": False, "message": "refused: not the preview's page"}
+            )
+        else:
+            self._send_test(issues[parts[2]])
+
+    def _send_test(self, path: Path) -> None:
+        """Send the issue to the address in the request, as ``newsletter send --to`` does."""
+        from newsletter.commands.diff import save_snapshot
+        from newsletter.commands.send import test_send
+
+        given = self.headers.get("Content-Length", "")
+        length = int(given) if given.isdigit() else 0
+        if not 0 < length <= SEND_MAX_BODY:
+            self._json(HTTPStatus.BAD_REQUEST, {"ok": False, "message": 'expected {"to": ADDRESS}'})
+            return
+        try:
+            to = json.loads(self.rfile.read(length)).get("to")
+        except (ValueError, AttributeError):
+            to = None
+        if not isinstance(to, str) or not to.strip():
+            self._json(
+                HTTPStatus.BAD_REQUEST, {"ok": False, "message": "give an address to send to"}
+            )
+            return
+        preview = self.server.preview
+        try:
+            workspace = load_workspace(preview.root)
+            report = test_send(workspace, path, [to.strip()])
+            if report.ok:
+                save_snapshot(workspace, path)  # what `newsletter diff` compares with
+        except click.ClickException as error:  # NewsletterError, a bad address ...
+            self._json(HTTPStatus.OK, {"ok": False, "message": error.format_message()})
+            return
+        settings = workspace.settings
+        built = self.server.preview.builds.get(path).result.email
+        subject = settings.send.test_prefix + (built.subject if built is not None else "")
+        failed = [f"{o.to}: {o.state} ({o.detail})" for o in report.outcomes if o.state != "sent"]
+        where = f"via {settings.smtp.host}:{settings.smtp.port}"
+        if report.ok:
+            sent = ", ".join(o.to for o in report.outcomes)
+            message = f"sent {json.dumps(subject, ensure_ascii=False)} to {sent} {where}"
+        else:
+            message = f"not sent {where}: " + ("; ".join(failed) or "nothing was sent")
+        preview.log(message)
+        self._json(HTTPStatus.OK, {"ok": report.ok, "message": message})
+
+    def _json(self, status: HTTPStatus, data: dict[str, Any]) -> None:
+        body = json.dumps(data, ensure_ascii=False).encode()
+        self._send(status, "application/json", body, False)
+
     def _dispatch(self, *, head: bool) -> None:
         preview = self.server.preview
         if preview.loopback and not self._host_is_loopback():
@@ -234,21 +345,32 @@ class _Handler(BaseHTTPRequestHandler):
         issues = builds.issues()
         match parts:
             case [] if preview.issue is not None:
-                self._html(issue_page(preview.issue.name), head)
+                self._html(issue_page(preview.issue.name, preview.token), head)
             case [] | ["issues"]:
                 self._html(index_page(issues, str(preview.root)), head)
             case ["issue", name] if name in issues:
-                self._html(issue_page(name), head)
+                self._html(issue_page(name, preview.token), head)
             case ["_", "state", name] if name in issues:
-                state = state_of(builds.get(issues[name]), name)
+                subscriber = query.get("subscriber", ["sample"])[0]
+                path = issues[name]
+                build = builds.get(path)
+                state = state_of(
+                    build, name, last_good=builds.last_good(path), subscriber=subscriber
+                )
                 body = json.dumps(state, ensure_ascii=False).encode()
                 self._send(HTTPStatus.OK, "application/json", body, head)
             case ["_", "email", name] if name in issues:
-                scheme: Scheme = "dark" if query.get("scheme") == ["dark"] else "light"
-                self._email(builds.get(issues[name]), scheme, head)
+                self._email(builds.get(issues[name]), builds.last_good(issues[name]), query, head)
+            case ["_", "source", name] if name in issues:
+                email = builds.get(issues[name]).result.email
+                text = email.html if email is not None else ""
+                self._send(HTTPStatus.OK, "text/plain; charset=utf-8", text.encode(), head)
+            case ["_", "issues"]:
+                listing = json.dumps(_sidebar(preview.root, issues), ensure_ascii=False)
+                self._send(HTTPStatus.OK, "application/json", listing.encode(), head)
             case ["_", "web", name] if name in issues:
-                scheme = "dark" if query.get("scheme") == ["dark"] else "light"
-                self._web(builds.get(issues[name]), scheme, head)
+                web_scheme: Scheme = "dark" if query.get("scheme") == ["dark"] else "light"
+                self._web(builds.get(issues[name]), web_scheme, head)
             case ["_", "events"]:
                 self._events(builds, head)
             case _:
@@ -264,19 +386,40 @@ class _Handler(BaseHTTPRequestHandler):
     def _html(self, page: str, head: bool) -> None:
         self._send(HTTPStatus.OK, "text/html; charset=utf-8", page.encode(), head)
 
-    def _email(self, build: Build, scheme: Scheme, head: bool) -> None:
-        email = build.result.email
-        if email is None or build.workspace is None:
+    def _email(
+        self, build: Build, last_good: Build | None, query: dict[str, list[str]], head: bool
+    ) -> None:
+        """The email as a client shows it: the scheme, images and styles the query asks for,
+        the sample subscriber's values; the last good one while the file is broken."""
+        if build.result.email is None or build.workspace is None:
+            build = last_good or build
+        email, workspace = build.result.email, build.workspace
+        if email is None or workspace is None:
             self._html(
                 "<p>The email cannot be built; the preview page lists the problems.</p>", head
             )
             return
-        values = sample_values(build.workspace.settings, email.slug)
+        subscriber = SUBSCRIBERS.get(query.get("subscriber", ["sample"])[0])
+        values = sample_values(workspace.settings, email.slug, subscriber)
         html = fill(email.html, values, html_escape=True)
-        body = force_scheme(html, scheme).encode()
-        # No mail client runs an email's scripts; neither does the preview.
-        policy = {"Content-Security-Policy": "script-src 'none'"}
-        self._send(HTTPStatus.OK, "text/html; charset=utf-8", body, head, policy)
+        asked = query.get("scheme", ["light"])[0]
+        scheme: Scheme = next((s for s in SCHEMES if s == asked), "light")
+        html = force_scheme(html, scheme)
+        if query.get("styles") == ["off"]:
+            html = strip_styles(html)
+        # No mail client runs an email's scripts; neither does the preview. Images off is
+        # the browser refusing them, as a client does, so the alt texts show.
+        policy = "script-src 'none'" + (
+            "; img-src 'none'" if query.get("images") == ["off"] else ""
+        )
+        body = links_in_new_tab(html).encode()
+        self._send(
+            HTTPStatus.OK,
+            "text/html; charset=utf-8",
+            body,
+            head,
+            {"Content-Security-Policy": policy},
+        )
 
     def _web(self, build: Build, scheme: Scheme, head: bool) -> None:
         """The issue's page of the web archive, its images served by the preview itself."""
@@ -350,6 +493,26 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if not head:
             self.wfile.write(body)
+
+
+def _sidebar(root: Path, issues: dict[str, Path]) -> list[dict[str, Any]]:
+    """Each issue's subject, date and status (``ok`` or how many problems), newest first;
+    loaded, not built, so that listing many costs milliseconds."""
+    from newsletter.errors import ProblemsError
+    from newsletter.pipeline.load import load_issue
+
+    listing = []
+    for name, path in sorted(issues.items(), reverse=True)[:SIDEBAR_LIMIT]:
+        entry: dict[str, Any] = {"name": name, "subject": name, "date": "", "status": "draft"}
+        try:
+            issue = load_issue(path, root)
+        except ProblemsError as error:
+            count = len(error.problems)
+            entry["status"] = f"{count} problem{'s' if count != 1 else ''}"
+        else:
+            entry.update(subject=issue.subject, date=issue.date.isoformat())
+        listing.append(entry)
+    return listing
 
 
 def is_loopback(host: str) -> bool:
