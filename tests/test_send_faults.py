@@ -276,3 +276,29 @@ def test_the_journal_is_private(tmp_path: Path) -> None:
             assert db.execute("SELECT root FROM workspace").fetchone() == (str(ws.resolve()),)
         assert not (ws / ".newsletter").exists()
         assert ISSUE  # the journal lives outside the workspace, which git clean cannot reach
+
+
+def test_a_message_a_killed_run_left_sending_is_unknown_and_resent_only_when_asked(
+    tmp_path: Path,
+) -> None:
+    from newsletter.delivery.journal import Journal
+    from newsletter.delivery.plan import journal_path
+    from newsletter.workspace import load_workspace
+
+    from .delivery_support import SLUG, environment
+
+    with SmtpServer() as server:
+        ws = make_workspace(tmp_path / "ws", server.toml(), send=FAST)
+        path = write_list(ws, ["ann@example.com,A", "bob@example.com,B"])
+        # what a run killed during ann's DATA leaves behind
+        with Journal(journal_path(load_workspace(ws), environment(ws))) as journal:
+            journal.add(SLUG, ["ann@example.com", "bob@example.com"])
+            journal.mark(SLUG, "ann@example.com", "sending")
+        code, output = send(ws, "--list", str(path))
+        assert code == 1
+        assert "an earlier send of" in output and "stopped during 1 message(s)" in output
+        assert server.sink.counts() == {"bob@example.com": 1}
+        code, output = send(ws, "--list", str(path), "--resend-unknown")
+        assert code == 0, output
+        assert "those whose first message did reach the server get it twice" in output
+        assert server.sink.counts() == {"ann@example.com": 1, "bob@example.com": 1}

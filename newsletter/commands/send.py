@@ -50,6 +50,7 @@ from newsletter.delivery.recipients import RecipientList, parse_addresses, read_
 from newsletter.delivery.send import Delivery, Outcome, Report, deliver
 from newsletter.delivery.signing import dkim_signer
 from newsletter.delivery.smtp import Sender
+from newsletter.delivery.transport import BatchTransport
 from newsletter.errors import NewsletterError, Problem, ProblemsError
 from newsletter.mail.message import MessageTemplate, Signer
 from newsletter.mail.values import SAMPLE_SECRET
@@ -339,91 +340,100 @@ def list_send(
     connector = None if sender else (connect or smtp_connector(settings))
     ident = identity(artifact.email, slug)
     keys = {r.key for r in listed.recipients}
-    with Journal(path, workspace=workspace.root.resolve()) as journal:
-        replace = _claimable(journal, slug, ident, artifact.display, changed=changed)
-        if replace is False:  # new to this journal: new to every other one too?
-            _not_started_elsewhere(workspace, ident, artifact.display)
-        states = journal.states(slug)
-        deliveries = list_deliveries(
-            settings, slug, listed.recipients, states, resend_unknown=resend_unknown, secret=secret
-        )
-        unknown = sum(
-            1 for key, state in states.items() if key in keys and state in ("unknown", "sending")
-        )
-        stopped = sum(1 for state in states.values() if state == "sending")
-        notes = []
-        if stopped:
-            notes.append(f"an earlier send of {slug} stopped during {stopped} message(s)")
-        if unknown and not resend_unknown:
-            notes.append(
-                f"{unknown} recipient(s) of unknown fate are not sent again: their message may "
-                "or may not have reached the server; see 'newsletter send ISSUE --status', "
-                "check your server's log, and pass --resend-unknown to send to them (which "
-                "sends a second copy to everyone the server did take it from)"
+    try:
+        with Journal(path, workspace=workspace.root.resolve()) as journal:
+            replace = _claimable(journal, slug, ident, artifact.display, changed=changed)
+            if replace is False:  # new to this journal: new to every other one too?
+                _not_started_elsewhere(workspace, ident, artifact.display)
+            recorded = journal.states(slug)
+            # what a killed run left "sending" is unknown (recorded so once the send is confirmed)
+            states = {k: "unknown" if v == "sending" else v for k, v in recorded.items()}
+            deliveries = list_deliveries(
+                settings,
+                slug,
+                listed.recipients,
+                states,
+                resend_unknown=resend_unknown,
+                secret=secret,
             )
-        elif unknown:
-            notes.append(
-                f"--resend-unknown: {unknown} recipient(s) of unknown fate are sent the issue "
-                "again; those whose first message did reach the server get it twice"
-            )
-        before = sum(1 for key, state in states.items() if key in keys and state == "sent")
-        if deliveries and before:
-            notes.append(f"resuming: {before} already sent, {len(deliveries)} to send")
-        if not deliveries:
-            if sender is not None:
-                sender.close()
-            left = [
-                r
-                for r in journal.rows(slug, ("failed", "unknown", "sending"))
-                if r.recipient in keys
-            ]
-            report = SendReport(nothing_left=True, planned=len(keys), left=left)
-        else:
-            summary = SendSummary(
-                issue=artifact.display,
-                subject=artifact.email.subject,
-                sender=f"{settings.newsletter.from_name} <{settings.newsletter.from_email}>",
-                server=server or (f"the {via} API" if via else smtp_description(settings)),
-                rows=listed.rows,
-                listed=len(listed.recipients),
-                recipients=len(deliveries),
-                done=len(listed.recipients) - len(deliveries),
-                findings=_worth_reading(artifact),
-                forced=tuple(forced),
-                notes=tuple(notes),
-            )
-            if confirm is not None and not confirm(summary):
-                if sender is not None:
-                    sender.close()
-                raise NewsletterError("not confirmed: nothing was sent")
-            if replace is not None:
-                journal.claim(slug, ident, artifact.display, replace=replace)
-            journal.recover(slug)
-            journal.add(slug, (r.key for r in listed.recipients))
-            progress = progress or _Silent()
-            progress.start(len(deliveries))
-            if sender is not None:
-                sent = send_via(
-                    workspace,
-                    deliveries,
-                    sender,
-                    journal=journal,
-                    issue=slug,
-                    on_outcome=progress.advance,
+            unknown = sum(1 for key, state in states.items() if key in keys and state == "unknown")
+            stopped = sum(1 for state in recorded.values() if state == "sending")
+            notes = []
+            if stopped:
+                notes.append(f"an earlier send of {slug} stopped during {stopped} message(s)")
+            if unknown and not resend_unknown:
+                notes.append(
+                    f"{unknown} recipient(s) of unknown fate are not sent again: their message may "
+                    "or may not have reached the server; see 'newsletter send ISSUE --status', "
+                    "check your server's log, and pass --resend-unknown to send to them (which "
+                    "sends a second copy to everyone the server did take it from)"
                 )
-                report = SendReport(sent.outcomes, planned=len(deliveries), seconds=sent.seconds)
+            elif unknown:
+                notes.append(
+                    f"--resend-unknown: {unknown} recipient(s) of unknown fate are sent the issue "
+                    "again; those whose first message did reach the server get it twice"
+                )
+            before = sum(1 for key, state in states.items() if key in keys and state == "sent")
+            if deliveries and before:
+                notes.append(f"resuming: {before} already sent, {len(deliveries)} to send")
+            if not deliveries:
+                left = [
+                    r
+                    for r in journal.rows(slug, ("failed", "unknown", "sending"))
+                    if r.recipient in keys
+                ]
+                report = SendReport(nothing_left=True, planned=len(keys), left=left)
             else:
-                assert connector is not None
-                report = _deliver(
-                    workspace,
-                    deliveries,
-                    template,
-                    sign,
-                    connector,
-                    journal=journal,
-                    issue=slug,
-                    on_outcome=progress.advance,
+                summary = SendSummary(
+                    issue=artifact.display,
+                    subject=artifact.email.subject,
+                    sender=f"{settings.newsletter.from_name} <{settings.newsletter.from_email}>",
+                    server=server or (f"the {via} API" if via else smtp_description(settings)),
+                    rows=listed.rows,
+                    listed=len(listed.recipients),
+                    recipients=len(deliveries),
+                    done=len(listed.recipients) - len(deliveries),
+                    findings=_worth_reading(artifact),
+                    forced=tuple(forced),
+                    notes=tuple(notes),
                 )
+                if confirm is not None and not confirm(summary):
+                    raise NewsletterError("not confirmed: nothing was sent")
+                if replace is not None:
+                    journal.claim(slug, ident, artifact.display, replace=replace)
+                journal.recover(slug)
+                journal.add(slug, (r.key for r in listed.recipients))
+                progress = progress or _Silent()
+                progress.start(len(deliveries))
+                if sender is not None:
+                    handed: BatchTransport = sender
+                    sender = None  # send_via closes it, whatever happens
+                    sent = send_via(
+                        workspace,
+                        deliveries,
+                        handed,
+                        journal=journal,
+                        issue=slug,
+                        on_outcome=progress.advance,
+                    )
+                    report = SendReport(
+                        sent.outcomes, planned=len(deliveries), seconds=sent.seconds
+                    )
+                else:
+                    assert connector is not None
+                    report = _deliver(
+                        workspace,
+                        deliveries,
+                        template,
+                        sign,
+                        connector,
+                        journal=journal,
+                        issue=slug,
+                        on_outcome=progress.advance,
+                    )
+    finally:
+        if sender is not None:  # never handed to send_via: nothing was sent through it
+            sender.close()
     report.notes[:0] = notes
     report.forced = forced
     report.findings = _worth_reading(artifact)

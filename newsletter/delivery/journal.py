@@ -289,28 +289,32 @@ class Journal:
         for recipient, state, code, detail in marks:
             groups.setdefault((state, code, detail), []).append(recipient)
         now = _now()
-        with self._lock:
-            self._db.execute("BEGIN")
-            singles = []
-            for (state, code, detail), recipients in groups.items():
-                attempt = 1 if state == "sending" else 0
-                if len(recipients) == 1:  # a message id of its own, say
-                    singles.append((state, code, detail, attempt, now, issue, recipients[0]))
-                    continue
-                for start in range(0, len(recipients), 500):  # an IN list uses the key's index
-                    chunk = recipients[start : start + 500]
-                    self._db.execute(
-                        "UPDATE sends SET state = ?, code = ?, detail = ?, "
-                        "attempts = attempts + ?, updated = ? WHERE issue = ? AND recipient IN "
-                        f"({','.join('?' * len(chunk))})",
-                        (state, code, detail, attempt, now, issue, *chunk),
-                    )
-            self._db.executemany(
-                "UPDATE sends SET state = ?, code = ?, detail = ?, attempts = attempts + ?, "
-                "updated = ? WHERE issue = ? AND recipient = ?",
-                singles,
-            )
-            self._db.execute("COMMIT")
+        with self._use() as db:
+            db.execute("BEGIN")
+            try:
+                singles = []
+                for (state, code, detail), recipients in groups.items():
+                    attempt = 1 if state == "sending" else 0
+                    if len(recipients) == 1:  # a message id of its own, say
+                        singles.append((state, code, detail, attempt, now, issue, recipients[0]))
+                        continue
+                    for start in range(0, len(recipients), 500):  # IN uses the key's index
+                        chunk = recipients[start : start + 500]
+                        db.execute(
+                            "UPDATE sends SET state = ?, code = ?, detail = ?, "
+                            "attempts = attempts + ?, updated = ? WHERE issue = ? AND "
+                            f"recipient IN ({','.join('?' * len(chunk))})",
+                            (state, code, detail, attempt, now, issue, *chunk),
+                        )
+                db.executemany(
+                    "UPDATE sends SET state = ?, code = ?, detail = ?, attempts = attempts + ?, "
+                    "updated = ? WHERE issue = ? AND recipient = ?",
+                    singles,
+                )
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
 
     def counts(self, issue: str) -> dict[str, int]:
         with self._use() as db:
