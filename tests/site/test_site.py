@@ -370,3 +370,21 @@ def test_the_web_target_reads_no_image_through_a_link_out_of_the_workspace(
     assert images.files == {}
     picture = images.picture("assets/budapest-pride.jpg", 320)
     assert [(s.width, s.height) for s in picture.sizes] == [(320, 180), (600, 338)]
+
+
+def test_a_new_workspace_makes_publishes_and_checks_its_site_from_the_command_line(
+    tmp_path: Path,
+) -> None:
+    runner = CliRunner()
+    assert (
+        runner.invoke(cli, ["init", str(tmp_path / "news"), "--name", "The Weekly"]).exit_code == 0
+    )
+    ws = str(tmp_path / "news")
+    site = runner.invoke(cli, ["site", "-w", ws])
+    assert site.exit_code == 0, site.output
+    assert "warning" not in site.output and "left out" not in site.output
+    published = runner.invoke(cli, ["publish", "-w", ws, "--to", str(tmp_path / "www")])
+    assert published.exit_code == 0, published.output
+    checked = runner.invoke(cli, ["check", "-w", ws, "--json"])
+    assert checked.exit_code == 0, checked.output
+    assert [f for f in json.loads(checked.output) if f["id"].startswith("site-")] == []

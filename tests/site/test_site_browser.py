@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -10,23 +11,32 @@ import pytest
 
 from newsletter.commands.site import build_site
 from newsletter.workspace import load_workspace
-from tests.conftest import EXAMPLE
+from tests.conftest import EXAMPLE, REPO
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
 
+@pytest.fixture(scope="module")
+def example_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example workspace's site, built once for the tests that only look at it."""
+    root = tmp_path_factory.mktemp("ws")
+    shutil.copy(REPO / "newsletter.toml", root / "newsletter.toml")
+    shutil.copytree(REPO / "issues", root / "issues")
+    shutil.copytree(REPO / "assets", root / "assets")
+    return build_site(load_workspace(root), today=dt.date(2025, 7, 1)).folder
+
+
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_pages_fit_a_phone_and_show_their_images(
-    browser: Browser, workspace_dir: Path, scheme: str
+    browser: Browser, example_site: Path, scheme: str
 ) -> None:
-    report = build_site(load_workspace(workspace_dir), today=dt.date(2025, 7, 1))
     context = browser.new_context(viewport={"width": 375, "height": 800}, color_scheme=scheme)
     page = context.new_page()
     backgrounds = set()
     try:
         for file in (f"{EXAMPLE}/index.html", "index.html"):
-            page.goto((report.folder / file).as_uri())
+            page.goto((example_site / file).as_uri())
             # the cards below the fold load lazily: ask for them now, then wait for every one
             page.evaluate("() => { for (const i of document.images) i.loading = 'eager'; }")
             page.wait_for_function(
@@ -61,16 +71,15 @@ AXE = (
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_axe_finds_nothing_serious_in_the_pages(
-    browser: Browser, workspace_dir: Path, scheme: str
+    browser: Browser, example_site: Path, scheme: str
 ) -> None:
     if not AXE.is_file():
         pytest.fail(f"{AXE} is missing: ./scripts/test installs axe-core from npm")
-    report = build_site(load_workspace(workspace_dir), today=dt.date(2025, 7, 1))
     context = browser.new_context(viewport={"width": 375, "height": 800}, color_scheme=scheme)
     page = context.new_page()
     try:
         for file in (f"{EXAMPLE}/index.html", "index.html"):
-            page.goto((report.folder / file).as_uri())
+            page.goto((example_site / file).as_uri())
             page.add_script_tag(path=str(AXE))
             violations = page.evaluate(
                 "async () => (await axe.run(document)).violations"
