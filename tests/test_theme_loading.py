@@ -211,3 +211,18 @@ def test_brand_marks_logo_intro_social_and_subscribe(
     assert isinstance(message, EmailMessage)
     plain = message.get_body(("plain",))
     assert plain is not None and "Good morning, Alex." in plain.get_content()
+
+
+def test_a_long_lead_is_cut_between_paragraphs_with_a_continue_reading_link(
+    workspace_dir: Path, build: Callable[..., BuildResult]
+) -> None:
+    set_toml(workspace_dir, "[export]", append="\n[theme.layout]\nlead_words = 60\n")
+    result = build(workspace_dir / "issues" / f"{EXAMPLE}.yaml")
+    assert result.email is not None
+    doc = parse(result.email.html)
+    paragraphs = doc.xpath("//*[contains(@class,'nl-body-text')]//p")
+    assert len(paragraphs) == 2  # 51 words, then the paragraph that passes 60
+    (button,) = doc.xpath("//*[contains(@class,'nl-button')]//a")
+    assert button.text_content() == "Continue reading"
+    assert button.get("href").startswith("https://www.gzeromedia.com/news/putin-poaches")
+    assert "Prominent Russian lawmakers" in result.email.text  # the text part keeps it whole

@@ -84,6 +84,11 @@ class Layout(_Table):
     teaser_columns: Literal[1, 2] = Field(description="Teasers side by side on wide screens.")
     teaser_images: bool = Field(description="Show teasers' images.")
     lead_image: bool = Field(description="Show the lead's image.")
+    lead_words: int = Field(
+        ge=0,
+        description="Cut the lead's body after the paragraph that reaches this many words, "
+        'with a "Continue reading" link; 0 shows it whole.',
+    )
     date_format: str = Field(
         description='A Babel date format: "short", "medium", "long", "full" or a pattern.'
     )

@@ -84,6 +84,21 @@ def _host(url: str) -> str:
     return urlsplit(url).netloc.removeprefix("www.")
 
 
+def _cut(body: str, words: int) -> tuple[str, bool]:
+    """The Markdown ``body`` up to the paragraph that reaches ``words`` words, and whether
+    anything was left out (never when ``words`` is 0). Cut between paragraphs only, so no
+    sentence, link or list item is broken."""
+    if not words:
+        return body, False
+    paragraphs = body.strip().split("\n\n")
+    count = 0
+    for index, paragraph in enumerate(paragraphs):
+        count += len(paragraph.split())
+        if count >= words and index + 1 < len(paragraphs):
+            return "\n\n".join(paragraphs[: index + 1]), True
+    return body, False
+
+
 def _align(direction: str) -> str:
     """The side text of ``direction`` starts on: MJML's ``align`` and CSS ``text-align`` (the
     logical ``start`` is not understood by Outlook)."""
@@ -112,6 +127,7 @@ def environment(theme_dirs: tuple[Path, ...]) -> Environment:
         longdate=lambda day, lang="en": local_date(day, lang),  # the web pages' dates
         direction=text_direction,
         align=_align,
+        cut=_cut,
     )
     return env
 
