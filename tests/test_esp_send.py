@@ -353,9 +353,9 @@ def test_postmark_timeout_is_unknown_and_not_sent_again(
 ) -> None:
     state, url = postmark
     monkeypatch.setenv("NL_PM_TOKEN", TOKEN)
-    ws = make_workspace(tmp_path / "ws", postmark_toml(url, "timeout = 0.3\n"))
+    ws = make_workspace(tmp_path / "ws", postmark_toml(url, "timeout = 0.5\n"))
     path, addresses = write_list(ws, 30)
-    state.script, state.slow = ["slow"], 1.0  # took the batch, answered too late
+    state.script, state.slow = ["slow"], 1.5  # took the batch, answered too late
     code, output = send(ws, "--list", str(path), "--via", "postmark")
     assert code == 1, output
     assert "30 unknown" in output
