@@ -10,7 +10,6 @@ import contextlib
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -25,13 +24,17 @@ from typing import Any
 
 import pytest
 
-from newsletter.delivery.plan import journal_path
-from newsletter.workspace import load_workspace
-
-from .delivery_support import ISSUE, environment, make_workspace, send
+from .delivery_support import (
+    ISSUE,
+    SLUG,
+    environment,
+    journal_file,
+    journal_states,
+    make_workspace,
+    send,
+)
 from .esp_engines import AWS_ENV, moto_server, reset_moto, ses_client
 
-SLUG = "2025-06-26-putin-poaches-the-neighbors"
 FROM = "newsletter@gzeromedia.com"
 HOSTILE = "<img src=x onerror=alert(1)> {{7*7}} *|UNSUB|*"
 TOKEN = "pm-s3cr3t-token"
@@ -45,16 +48,6 @@ def write_list(ws: Path, count: int, *, hostile: str = "") -> tuple[Path, list[s
     path = ws / "subscribers.csv"
     path.write_text("\n".join(rows) + "\n")
     return path, addresses
-
-
-def journal_file(ws: Path) -> Path:
-    """The workspace's send journal, in the test's own state folder."""
-    return journal_path(load_workspace(ws), environment(ws))
-
-
-def journal_states(ws: Path, slug: str = SLUG) -> dict[str, str]:
-    with sqlite3.connect(journal_file(ws)) as db:
-        return dict(db.execute("SELECT recipient, state FROM sends WHERE issue = ?", (slug,)))
 
 
 # --- SES -----------------------------------------------------------------------------------
@@ -353,9 +346,9 @@ def test_postmark_timeout_is_unknown_and_not_sent_again(
 ) -> None:
     state, url = postmark
     monkeypatch.setenv("NL_PM_TOKEN", TOKEN)
-    ws = make_workspace(tmp_path / "ws", postmark_toml(url, "timeout = 0.3\n"))
+    ws = make_workspace(tmp_path / "ws", postmark_toml(url, "timeout = 0.5\n"))
     path, addresses = write_list(ws, 30)
-    state.script, state.slow = ["slow"], 1.0  # took the batch, answered too late
+    state.script, state.slow = ["slow"], 1.5  # took the batch, answered too late
     code, output = send(ws, "--list", str(path), "--via", "postmark")
     assert code == 1, output
     assert "30 unknown" in output

@@ -62,7 +62,7 @@ def deliver_batches(
 
     try:
         try:
-            _retrying(transport.prepare, retries, retry_delay, sleep)
+            _retrying(lambda: _idempotent(transport.prepare), retries, retry_delay, sleep)
         except Retry as retry:
             raise NewsletterError(
                 f"{transport.name}: preparing the send failed {retries + 1} times: {retry.detail}; "
@@ -149,6 +149,14 @@ def _retrying(
             backoff = retry_delay * 2**attempt * (0.5 + random.random())
             sleep(min(MAX_WAIT, retry.after if retry.after is not None else backoff))
             attempt += 1
+
+
+def _idempotent(action: Callable[[], None]) -> None:
+    """Run ``action``, which may be repeated: a call of unknown fate is simply tried again."""
+    try:
+        action()
+    except Unknown as unknown:
+        raise Retry(str(unknown)) from None
 
 
 def _unsafe(delivery: Delivery) -> bool:

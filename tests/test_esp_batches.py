@@ -1,0 +1,130 @@
+"""The batch protocol on its own: how long it waits between tries, when it gives up, and what
+the journal holds at each step. The transport here is a script of answers, because what is
+asserted (the waits) is what no real server can show without making the test slow."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from newsletter.delivery.batches import MAX_WAIT, deliver_batches
+from newsletter.delivery.journal import Journal
+from newsletter.delivery.send import Delivery, Report
+from newsletter.delivery.transport import Answer, Retry, Unknown
+from newsletter.errors import NewsletterError
+
+
+class Scripted:
+    """Answers each call from a script: an exception to raise, or "ok"."""
+
+    name = "scripted"
+    batch_size = 2
+
+    def __init__(self, script: list[BaseException | str], journal: Journal) -> None:
+        self.script = script
+        self.journal = journal
+        self.seen: list[dict[str, str]] = []  # the journal's states at each call
+        self.closed = False
+
+    def prepare(self) -> None:
+        pass
+
+    def send(self, batch: Sequence[Delivery]) -> list[Answer]:
+        self.seen.append(self.journal.states("i"))
+        step = self.script.pop(0) if self.script else "ok"
+        if isinstance(step, BaseException):
+            raise step
+        return [Answer("sent", None, f"id-{d.key}") for d in batch]
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def run(
+    tmp_path: Path, script: list[BaseException | str], count: int = 3, retries: int = 3
+) -> tuple[Report, Scripted, Journal, list[float]]:
+    journal = Journal(tmp_path / "j.sqlite")
+    keys = [f"r{i}@example.com" for i in range(count)]
+    journal.add("i", keys)
+    transport = Scripted(script, journal)
+    waits: list[float] = []
+    report = deliver_batches(
+        [Delivery(k, {"first_name": "A"}, k) for k in keys],
+        transport,
+        issue="i",
+        journal=journal,
+        rate=None,
+        retries=retries,
+        retry_delay=1.0,
+        sleep=waits.append,
+    )
+    return report, transport, journal, waits
+
+
+def test_retry_after_is_obeyed_else_a_jittered_doubling_backoff(tmp_path: Path) -> None:
+    script: list[BaseException | str] = [
+        Retry("429", code=429, after=7.0),
+        Retry("500", code=500),
+        Retry("429", code=429, after=3600.0),
+    ]
+    report, transport, journal, waits = run(tmp_path, script)
+    assert waits[0] == 7.0
+    assert 1.0 <= waits[1] <= 3.0  # retry_delay * 2 ** 1, jittered by 0.5 to 1.5
+    assert waits[2] == MAX_WAIT  # never longer, whatever the ESP says
+    assert report.count("sent") == 3 and transport.closed
+    # the batch is "sending" during each try and "deferred" while waiting, never "sent" early
+    assert transport.seen[0]["r0@example.com"] == "sending"
+    assert set(journal.states("i").values()) == {"sent"}
+
+
+def test_spent_retries_leave_the_batch_deferred_for_the_next_run(tmp_path: Path) -> None:
+    script: list[BaseException | str] = [Retry("500", code=500)] * 3
+    report, _, journal, waits = run(tmp_path, script, retries=2)
+    assert len(waits) == 2
+    assert [o.state for o in report.outcomes] == ["deferred", "deferred", "sent"]
+    assert journal.states("i") == {
+        "r0@example.com": "deferred",
+        "r1@example.com": "deferred",
+        "r2@example.com": "sent",
+    }
+
+
+def test_unknown_is_never_retried_and_a_refusal_sends_nothing(tmp_path: Path) -> None:
+    report, transport, journal, waits = run(tmp_path, [Unknown("timed out")])
+    assert waits == [] and len(transport.seen) == 2  # the next batch goes, this one is not resent
+    assert journal.states("i")["r0@example.com"] == "unknown"
+    (tmp_path / "b").mkdir()
+    report, _, journal, _ = run(tmp_path / "b", [NewsletterError("key refused")])
+    assert isinstance(report.error, NewsletterError)
+    assert set(journal.states("i").values()) == {"pending"}
+
+
+def test_a_value_with_a_line_break_is_failed_and_not_sent(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.sqlite")
+    journal.add("i", ["a@example.com", "b@example.com"])
+    transport = Scripted([], journal)
+    report = deliver_batches(
+        [
+            Delivery("a@example.com", {"first_name": "A\r\nBcc: x@example.com"}, "a@example.com"),
+            Delivery("b@example.com", {"first_name": "B"}, "b@example.com"),
+        ],
+        transport,
+        issue="i",
+        journal=journal,
+        rate=None,
+        retries=0,
+        retry_delay=0,
+    )
+    assert [(o.to, o.state) for o in report.outcomes] == [
+        ("a@example.com", "failed"),
+        ("b@example.com", "sent"),
+    ]
+    assert journal.states("i") == {"a@example.com": "failed", "b@example.com": "sent"}
+
+
+@pytest.mark.parametrize("count", [0, 1])
+def test_small_lists(tmp_path: Path, count: int) -> None:
+    report, transport, _, _ = run(tmp_path, [], count=count)
+    assert report.count("sent") == count and len(transport.seen) == count
