@@ -138,12 +138,18 @@ def problems_from(
 
 def _close_fields(model: type[BaseModel], loc: Loc) -> list[str]:
     """The known field that the unknown one at ``loc`` most likely means, if any."""
+    if not loc:
+        return []
     return difflib.get_close_matches(str(loc[-1]), _fields_at(model, loc[:-1]), n=1, cutoff=0.6)
+
+
+#: How pydantic names a validator in an error's location: ``function-after[_check(), str]``.
+_TAG = re.compile(r"[a-z][a-z-]*\[.*\]", re.DOTALL)
 
 
 def _data_loc(loc: Sequence[str | int]) -> Loc:
     """Drop pydantic's validator tags (``function-after[...]``) so only data keys remain."""
-    return tuple(part for part in loc if not (isinstance(part, str) and "[" in part))
+    return tuple(part for part in loc if not (isinstance(part, str) and _TAG.fullmatch(part)))
 
 
 _WORDS: dict[type, str] = {

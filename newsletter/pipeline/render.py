@@ -106,6 +106,15 @@ def _align(direction: str) -> str:
 
 
 @cache
+def _bytecode_cache() -> FileSystemBytecodeCache | None:
+    """Jinja's per-user cache of compiled templates, or none where its folder cannot be used
+    (made by another user, or no temporary folder to write): only slower, never an error."""
+    try:
+        return FileSystemBytecodeCache()
+    except (RuntimeError, OSError):
+        return None
+
+
 def environment(theme_dirs: tuple[Path, ...]) -> Environment:
     """The Jinja2 environment over ``theme_dirs``, made once per theme and reused."""
     env = Environment(
@@ -117,7 +126,7 @@ def environment(theme_dirs: tuple[Path, ...]) -> Environment:
         keep_trailing_newline=True,
         # Compiled templates are kept in a per-user temporary folder, keyed by their source, so
         # a cold `newsletter build` skips compiling the theme (about 40 ms of a one-second run).
-        bytecode_cache=FileSystemBytecodeCache(),
+        bytecode_cache=_bytecode_cache(),
     )
     env.filters.update(
         markdown=lambda text: Markup(markdown.to_html(text)),
