@@ -36,7 +36,9 @@ def _path_without_apt(tmp_path: Path) -> str:
 
 def test_setup_then_build_works_without_apt_sudo_or_a_browser(tmp_path: Path) -> None:
     clone = tmp_path / "clone"
-    ignore = shutil.ignore_patterns(".venv", ".git", "out", "*_cache", "__pycache__", ".newsletter")
+    ignore = shutil.ignore_patterns(
+        ".venv", ".git", "out", "*_cache", ".cache", ".hypothesis", "__pycache__", ".newsletter"
+    )
     shutil.copytree(REPO, clone, ignore=ignore)
     path = _path_without_apt(tmp_path)
     assert shutil.which("apt-get", path=path) is None
