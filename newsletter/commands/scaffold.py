@@ -125,7 +125,7 @@ date: {day.isoformat()}
 lead:
   kicker: News                       # optional small label above the headline
   headline: {_yaml_text(headline)}
-  byline: By the {brand} staff       # optional
+  byline: By the editors of {brand}  # optional
   url: https://example.com/stories/first-story    # optional: headline and button link
   # image:                           # optional; src is assets/<file> or an https URL
   #   src: assets/lead.jpg
