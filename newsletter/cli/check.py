@@ -29,7 +29,10 @@ the README lists every rule id ("Checking an issue").""",
 @workspace_option
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON on stdout.")
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings as well as on errors.")
-@click.option("--quiet", "-q", is_flag=True, help="Leave out info findings.")
+@click.option("--quiet", "-q", is_flag=True, help="Leave out info findings (and say how many).")
+@click.option(
+    "--verbose", "-v", is_flag=True, help="List each client-support note instead of counting them."
+)
 @click.option(
     "--rules", "list_rules", is_flag=True, help="List the rules and their severities, and exit."
 )
@@ -39,6 +42,7 @@ def command(
     as_json: bool,
     strict: bool,
     quiet: bool,
+    verbose: bool,
     list_rules: bool,
 ) -> None:
     """Review issues as finished emails before they are sent, and say what to fix, where.
@@ -57,19 +61,37 @@ def command(
         for rule_id, severity, text in rules(ws):
             click.echo(f"{rule_id:27} {severity:8} {text}")
         return
-    report = check(ws, issue_paths(ws, issues), quiet=quiet)
+    report = check(ws, issue_paths(ws, issues))
     if as_json:
-        rows = [{**f.to_dict(), "issue": i.name} for i in report.checked for f in i.findings]
+        rows = [
+            {**f.to_dict(), "issue": i.name}
+            for i in report.checked
+            for f in i.findings
+            if not (quiet and f.severity == "info")
+        ]
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
     else:
         for issue in report.checked:
-            click.echo(
-                f"{issue.name}: {summary((f.severity for f in issue.findings), always=True)}"
-            )
-            for finding in sorted(issue.findings, key=lambda f: SEVERITIES.index(f.severity)):
-                label = click.style(f"{finding.severity:<7}", fg=_COLOURS[finding.severity])
-                click.echo(f"  {label} {finding.location}: {finding.message} [{finding.id}]")
-        total = summary((f.severity for f in report.findings()), always=True)
+            shown = [f for f in issue.findings if not (quiet and f.severity == "info")]
+            click.echo(f"{issue.name}: {summary((f.severity for f in shown), always=True)}")
+            folded = [f for f in shown if f.id == "client-support" and not verbose]
+            for finding in sorted(shown, key=lambda f: SEVERITIES.index(f.severity)):
+                if finding not in folded:
+                    label = click.style(f"{finding.severity:<7}", fg=_COLOURS[finding.severity])
+                    click.echo(f"  {label} {finding.location}: {finding.message} [{finding.id}]")
+            if folded:
+                label = click.style(f"{'info':<7}", fg=_COLOURS["info"])
+                click.echo(
+                    f"  {label} {len(folded)} client-support notes: features some email clients "
+                    "lack, which the theme allows for (--verbose lists them) [client-support]"
+                )
+            hidden = len(issue.findings) - len(shown)
+            if hidden:
+                click.echo(
+                    f"  ({hidden} info finding{'s' if hidden != 1 else ''} left out: --quiet)"
+                )
+        everything = [f for f in report.findings() if not (quiet and f.severity == "info")]
+        total = summary((f.severity for f in everything), always=True)
         count = len(report.checked)
         click.echo(f"checked {count} issue{'s' if count != 1 else ''}: {total}")
     if report.problems:

@@ -30,12 +30,19 @@ def run(*args: str) -> tuple[int, str]:
 
 
 def test_check_passes_the_example(workspace: Path) -> None:
-    code, output = run("check", "-w", str(workspace), str(workspace / "issues" / EXAMPLE))
+    code, output = run("check", "-w", str(workspace), str(workspace / "issues" / EXAMPLE), "-v")
     assert code == 0, output
     lines = output.splitlines()
-    assert lines[0] == f"issues/{EXAMPLE}: 0 errors, 0 warnings, {len(lines) - 2} info"
+    notes = len(lines) - 2
+    assert lines[0] == f"issues/{EXAMPLE}: 0 errors, 0 warnings, {notes} info"
     assert all(line.startswith("  info ") and "[client-support]" in line for line in lines[1:-1])
-    assert lines[-1] == f"checked 1 issue: 0 errors, 0 warnings, {len(lines) - 2} info"
+    assert lines[-1] == f"checked 1 issue: 0 errors, 0 warnings, {notes} info"
+    # without --verbose the theme's client notes are one line; --quiet says how many it hid
+    code, output = run("check", "-w", str(workspace), str(workspace / "issues" / EXAMPLE))
+    assert output.splitlines()[1].startswith(f"  info    {notes} client-support notes: ")
+    assert len(output.splitlines()) == 3
+    code, output = run("check", "-w", str(workspace), str(workspace / "issues" / EXAMPLE), "-q")
+    assert output.splitlines()[1] == f"  ({notes} info findings left out: --quiet)"
 
 
 def test_check_fails_the_sloppy_issue_grouped_by_issue_and_severity(workspace: Path) -> None:
@@ -43,8 +50,9 @@ def test_check_fails_the_sloppy_issue_grouped_by_issue_and_severity(workspace: P
     assert code == 1
     lines = output.splitlines()
     assert lines[0] == f"issues/{EXAMPLE}: 0 errors, 0 warnings, 0 info"
-    assert lines[1].startswith("issues/2025-07-01-sloppy.yaml: 1 error, ")
-    severities = [line.split()[0] for line in lines[2:-1]]
+    assert lines[1].endswith("info findings left out: --quiet)")
+    assert lines[2].startswith("issues/2025-07-01-sloppy.yaml: 1 error, ")
+    severities = [line.split()[0] for line in lines[3:-1] if not line.startswith("  (")]
     assert severities == sorted(severities, key=["error", "warning"].index)
     assert "  error   email.html: the HTML is " in output
     assert (
