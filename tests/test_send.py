@@ -78,7 +78,12 @@ def test_test_send(tmp_path: Path, server: SmtpServer) -> None:
     ws = make_workspace(tmp_path / "ws", server.toml(), send=FAST)
     code, output = send(ws, "--to", "ed@example.com,chief@example.com", "--data", "first_name=Sam")
     assert code == 0, output
-    assert output == "sent ed@example.com\nsent chief@example.com\n"
+    subject = "[TEST] Putin poaches the neighbors for his Ukraine invasion"
+    assert output.splitlines() == [
+        f"test send of {subject!r} through 127.0.0.1:{server.port} (none):",
+        "sent ed@example.com",
+        "sent chief@example.com",
+    ]
     ed, chief = server.sink.messages("ed@example.com"), server.sink.messages("chief@example.com")
     assert len(ed) == len(chief) == 1
     message = ed[0]

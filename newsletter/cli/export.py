@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from newsletter.cli.options import open_workspace, workspace_option
+from newsletter.cli.options import find_issue, open_workspace, workspace_option
 
 #: The ESPs ``--esp`` takes; the test suite checks it against the exporters' registry, which
 #: is not imported here so that ``--help`` stays fast.
@@ -30,7 +30,7 @@ Writes out/<slug>/export/<esp>/:
   eml        message.eml (the sample subscriber's message)
 README.md ("Exporting to your ESP") says where each file goes.""",
 )
-@click.argument("issue", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.argument("issue", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--esp",
     "esps",
@@ -52,6 +52,7 @@ def command(issue: Path, esps: tuple[str, ...], all_esps: bool, workspace: Path 
     if not esps and not all_esps:
         raise click.UsageError("say which ESP: --esp NAME (or --all)")
     ws = open_workspace(workspace)
+    issue = find_issue(ws, issue)
     chosen = ESPS if all_esps else tuple(dict.fromkeys(esps))
     for done in export_issue(ws, issue, chosen):
         names = ", ".join(f"{name} ({size / 1024:.1f} KB)" for name, size in done.sizes.items())

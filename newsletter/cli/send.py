@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from newsletter.cli.options import open_workspace, workspace_option
+from newsletter.cli.options import find_issue, open_workspace, workspace_option
 
 if TYPE_CHECKING:  # imported for type checkers only, at no run-time cost
     from newsletter.commands.send import SendReport, SendSummary, StatusReport
@@ -58,7 +58,7 @@ password_env and [send] unsubscribe_secret_env name. With --via, the ESP's
 bulk API sends instead, in batches, behind the same journal ([esp] in
 newsletter.toml; credentials from the environment).""",
 )
-@click.argument("issue", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.argument("issue", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--to",
     "to",
@@ -138,6 +138,7 @@ def command(
     if yes and not subscribers:
         raise click.UsageError("--yes is for list sends (--list)")
     ws = open_workspace(workspace)
+    issue = find_issue(ws, issue)
     if status:
         _print_status(send_status(ws, issue))
         return
@@ -150,6 +151,8 @@ def command(
             save_snapshot(ws, issue)
         if report.dry_run_bytes is not None:
             _print_dry_run(report)
+        elif report.outcomes:
+            click.echo(f"test send of {report.subject!r} through {report.server}:")
         for outcome in report.outcomes:
             reply = (
                 f" ({outcome.code} {outcome.detail})" if outcome.code else f" ({outcome.detail})"

@@ -158,6 +158,9 @@ class SendReport:
     unknown_skipped: int = 0
     interrupted: bool = False
     dry_run_bytes: int | None = None
+    #: a test send's subject, as the recipients see it, and the server it went through
+    subject: str = ""
+    server: str = ""
 
     def count(self, state: str) -> int:
         return sum(1 for outcome in self.outcomes if outcome.state == state)
@@ -287,6 +290,8 @@ def test_send(
         )
     report.forced = forced
     report.findings = _worth_reading(artifact)
+    report.subject = settings.send.test_prefix + artifact.email.subject
+    report.server = smtp_description(settings)
     return report
 
 
