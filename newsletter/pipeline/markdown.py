@@ -15,6 +15,8 @@ import nh3
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from newsletter.model import mergefields
+
 __all__ = ["deepest", "to_html", "to_text", "wrap"]
 
 _TAGS = {"p", "a", "em", "strong", "code", "ul", "ol", "li", "blockquote", "br", "h2", "h3", "h4"}
@@ -25,7 +27,19 @@ _URL_SCHEMES = {"http", "https", "mailto"}
 @cache
 def _parser() -> MarkdownIt:
     # "html": False makes markdown-it print raw HTML as text instead of passing it through.
-    return MarkdownIt("commonmark", {"html": False}).disable("image")
+    parser = MarkdownIt("commonmark", {"html": False}).disable("image")
+    encode = parser.normalizeLink
+
+    def normalize(url: str) -> str:
+        """A link whose target is one merge field (``[Unsubscribe](%%unsubscribe_url%%)``) is
+        kept as written, for the send to fill; percent-encoded it would be ``%25%25...``."""
+        field = next(mergefields.find(url), None)
+        if field is not None and field.start == 0 and field.end == len(url):
+            return url
+        return encode(url)
+
+    parser.normalizeLink = normalize  # type: ignore[method-assign]
+    return parser
 
 
 def deepest(text: str) -> tuple[int, int]:
