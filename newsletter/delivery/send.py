@@ -131,11 +131,13 @@ def deliver(
         threading.Thread(target=_worker, args=(work, results, connect, options), daemon=True)
         for _ in range(count)
     ]
-    for worker in workers:
-        worker.start()
     report = Report()
+    started_workers: list[threading.Thread] = []
     running = len(workers)
-    try:
+    try:  # from the first worker's start: a Ctrl-C at any moment after it is handled here
+        for worker in workers:
+            worker.start()
+            started_workers.append(worker)
         while running:
             try:
                 result = results.get(timeout=0.25)  # a timeout keeps Ctrl-C responsive
@@ -152,7 +154,7 @@ def deliver(
     except KeyboardInterrupt:
         report.interrupted = True
         options.stop.set()
-        _stop(workers, options)
+        _stop(started_workers, options)
         while not results.empty():  # what the workers finished after the interrupt
             late = results.get()
             if isinstance(late, Outcome):
