@@ -192,21 +192,25 @@ class Postmark:
             return Counter(m["To"] for m in self.accepted)
 
 
+class JsonHandler(BaseHTTPRequestHandler):
+    """A quiet loopback API handler that answers in JSON (an empty body for ``None``)."""
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+    def answer(self, code: int, body: object = None, headers: dict[str, str] | None = None) -> None:
+        data = b"" if body is None else json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+
 def _postmark_handler(state: Postmark) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *_: object) -> None:
-            pass
-
-        def answer(self, code: int, body: object, headers: dict[str, str] | None = None) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(code)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in (headers or {}).items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
-
+    class Handler(JsonHandler):
         def body(self) -> Any:
             return json.loads(self.rfile.read(int(self.headers["Content-Length"])))
 
@@ -418,22 +422,7 @@ def _api_handler(api: Api, esp: str) -> type[BaseHTTPRequestHandler]:
     import base64
     from urllib.parse import parse_qs, urlsplit
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *_: object) -> None:
-            pass
-
-        def answer(
-            self, code: int, body: object = None, headers: dict[str, str] | None = None
-        ) -> None:
-            data = b"" if body is None else json.dumps(body).encode()
-            self.send_response(code)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in (headers or {}).items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
-
+    class Handler(JsonHandler):
         def raw(self) -> bytes:
             return self.rfile.read(int(self.headers.get("Content-Length", 0)))
 
