@@ -73,13 +73,15 @@ def build(
     slugs: dict[str, str] = {}
     todo: list[Path] = []
     for path in paths:
+        cache.key(path)  # read before building: what was built is what the key says
         hit = None if force else cache.hit(path)
         if hit is None:
             todo.append(path)
         else:
             slugs[hit.name] = workspace.display(path)
             report.unchanged.append(hit)
-    results = sorted(build_issues(todo, workspace, jobs=jobs), key=lambda r: todo.index(r.source))
+    order = {path: index for index, path in enumerate(todo)}
+    results = sorted(build_issues(todo, workspace, jobs=jobs), key=lambda r: order[r.source])
     for result in results:
         name = workspace.display(result.source)
         artifact = result.artifact
@@ -115,6 +117,7 @@ class _Cache:
             entries = {}
         self.entries: dict[str, dict[str, str]] = entries if isinstance(entries, dict) else {}
         self._shared: str | None = None
+        self._keys: dict[Path, str] = {}
 
     def _shared_key(self) -> str:
         """The part of every key that all issues share: tool, settings, theme and assets."""
@@ -132,7 +135,15 @@ class _Cache:
         return self._shared
 
     def key(self, path: Path) -> str:
-        return hashlib.sha256(self._shared_key().encode() + path.read_bytes()).hexdigest()
+        """The key of ``path`` as it was read before its build (a save during the build must
+        not be taken for what was built)."""
+        if path not in self._keys:
+            try:
+                data = path.read_bytes()
+            except OSError:  # the build itself says what is wrong with the file
+                data = b"\0unreadable"
+            self._keys[path] = hashlib.sha256(self._shared_key().encode() + data).hexdigest()
+        return self._keys[path]
 
     def hit(self, path: Path) -> Path | None:
         """The output folder of ``path`` when nothing it was built from has changed."""
