@@ -22,7 +22,7 @@ from typing import Any
 from newsletter.model.clients import CLIENTS
 from newsletter.pipeline.checks.context import Context, Hit
 
-__all__ = ["Support", "caniemail", "client_support", "features", "unsupported"]
+__all__ = ["Gap", "Support", "caniemail", "client_support", "features", "gaps", "unsupported"]
 
 #: The client that reads Outlook's conditional comments.
 CONDITIONAL_CLIENT = "outlook-windows"
@@ -401,26 +401,50 @@ def _visible_to(html: str) -> tuple[str, str]:
     return _NOT_MSO.sub("", html), hidden_from_outlook
 
 
-def client_support(ctx: Context) -> Iterator[Hit]:
-    """Features of the email that some target clients do not support (the theme's concern)."""
-    clients = tuple(ctx.settings.clients)
+@dataclass(frozen=True)
+class Gap:
+    """A feature the email uses that some target clients lack: the feature, an example of its
+    use in the email, and each lacking client with the platforms that lack it."""
+
+    support: Support
+    example: str
+    clients: Mapping[str, tuple[str, ...]]
+
+
+def gaps(html: str, clients: tuple[str, ...]) -> list[Gap]:
+    """What of ``html`` some of ``clients`` do not support, in the order the email uses it.
+
+    One reading for the ``client-support`` check and the preview's client x feature matrix.
+    """
     if not clients:
-        return
+        return []
     table = unsupported(clients)
-    everyone, not_outlook = _visible_to(ctx.email.html)
+    everyone, not_outlook = _visible_to(html)
     used = features(everyone)
     used_but_outlook = features(not_outlook) if not_outlook else {}
+    found = []
     for slug, example in {**used_but_outlook, **used}.items():
         support = table.get(slug)
         if support is None:
             continue
-        names = [
-            CLIENTS[client][2] + _platforms(client, platforms)
+        lacking = {
+            client: platforms
             for client, platforms in support.unsupported.items()
             if slug in used or client != CONDITIONAL_CLIENT
+        }
+        if lacking:
+            found.append(Gap(support, example, lacking))
+    return found
+
+
+def client_support(ctx: Context) -> Iterator[Hit]:
+    """Features of the email that some target clients do not support (the theme's concern)."""
+    for gap in gaps(ctx.email.html, tuple(ctx.settings.clients)):
+        support, example = gap.support, gap.example
+        names = [
+            CLIENTS[client][2] + _platforms(client, platforms)
+            for client, platforms in gap.clients.items()
         ]
-        if not names:
-            continue
         shown = "" if example.lower() in support.title.lower() else f" ({example})"
         yield Hit(
             f"{support.title}{shown} is not supported by {', '.join(names)}: make sure the "
