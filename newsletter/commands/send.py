@@ -37,8 +37,8 @@ from newsletter.commands.gate import blocking, list_send_errors
 from newsletter.commands.via import esp_transport, send_via
 from newsletter.delivery.journal import STATES, Journal, JournalRow, started_elsewhere
 from newsletter.delivery.plan import (
-    LEGACY_JOURNAL,
     journal_path,
+    journal_to_read,
     list_deliveries,
     other_journals,
     smtp_connector,
@@ -535,10 +535,7 @@ def _not_started_elsewhere(workspace: Workspace, ident: str, source: str) -> Non
 def send_status(workspace: Workspace, issue: Path) -> StatusReport:
     """The journal of ``issue``'s list send: counts by state, and everyone not sent."""
     slug = load_issue(issue, workspace.root, display=workspace.display(issue)).slug
-    path = journal_path(workspace)
-    legacy = workspace.root / LEGACY_JOURNAL
-    if not path.exists() and legacy.is_file():  # a send from before the journal moved
-        path = legacy
+    path = journal_to_read(workspace)
     if not path.exists():
         return StatusReport(slug, dict.fromkeys(STATES, 0), [])
     with Journal(path, exclusive=False) as journal:

@@ -40,7 +40,7 @@ from types import TracebackType
 
 from newsletter.errors import NewsletterError
 
-__all__ = ["STATES", "IssueRow", "Journal", "JournalRow", "started_elsewhere"]
+__all__ = ["STATES", "IssueRow", "Journal", "JournalRow", "sent_counts", "started_elsewhere"]
 
 STATES = ("pending", "sending", "unknown", "sent", "deferred", "failed")
 
@@ -359,6 +359,24 @@ def started_elsewhere(path: Path, identity: str) -> tuple[str, int] | None:
             return (owner[0] if owner else str(path.parent.parent)), int(row[0])
     except sqlite3.Error:
         return None
+
+
+def sent_counts(path: Path) -> dict[str, int]:
+    """How many recipients each issue (by slug) was sent to, from the journal at ``path``.
+
+    Read-only and without the send lock, so that the preview can show "sent to N" while a
+    send runs; a missing or unreadable journal has sent nothing.
+    """
+    if not path.is_file():
+        return {}
+    try:
+        with contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as db:
+            rows = db.execute(
+                "SELECT issue, COUNT(*) FROM sends WHERE state = 'sent' GROUP BY issue"
+            ).fetchall()
+    except sqlite3.Error:
+        return {}
+    return {str(issue): int(count) for issue, count in rows}
 
 
 def _now() -> str:

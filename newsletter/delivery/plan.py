@@ -26,6 +26,7 @@ from newsletter.model.workspace import Workspace
 __all__ = [
     "LEGACY_JOURNAL",
     "journal_path",
+    "journal_to_read",
     "list_deliveries",
     "other_journals",
     "smtp_connector",
@@ -62,6 +63,14 @@ def journal_path(workspace: Workspace, environ: Mapping[str, str] = os.environ) 
     digest = hashlib.sha256(str(root).encode()).hexdigest()[:16]
     name = re.sub(r"[^A-Za-z0-9._-]+", "-", root.name).strip("-.") or "workspace"
     return state_dir(environ) / f"{name}-{digest}" / "sends.sqlite"
+
+
+def journal_to_read(workspace: Workspace, environ: Mapping[str, str] = os.environ) -> Path:
+    """The journal that answers "what was sent": the workspace's own, or, where it has none
+    yet, the one from before the journal moved out of the workspace."""
+    path = journal_path(workspace, environ)
+    legacy = workspace.root / LEGACY_JOURNAL
+    return legacy if not path.exists() and legacy.is_file() else path
 
 
 def other_journals(workspace: Workspace, environ: Mapping[str, str] = os.environ) -> list[Path]:
