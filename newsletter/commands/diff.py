@@ -16,16 +16,29 @@ import difflib
 import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
+from html import escape
 from pathlib import Path
 
 from lxml import html as lxml_html
 
 from newsletter.errors import NewsletterError, ProblemsError
+from newsletter.mail.values import sample_values
 from newsletter.model.artifact import Artifact
+from newsletter.model.mergefields import fill
 from newsletter.model.workspace import Workspace
 from newsletter.pipeline.stages import build_issue
 
-__all__ = ["KEEP", "MAX_BYTES", "DiffReport", "Snapshot", "diff_issue", "save_snapshot"]
+__all__ = [
+    "HIGHLIGHT",
+    "KEEP",
+    "MAX_BYTES",
+    "DiffReport",
+    "Snapshot",
+    "diff_issue",
+    "mark_changes",
+    "save_snapshot",
+    "side_by_side",
+]
 
 #: Snapshots kept per issue (the oldest go first).
 KEEP = 10
@@ -46,6 +59,7 @@ class Snapshot:
     links: list[tuple[str, str]]  # (text, href), in the order of the email
     images: list[str]
     text: str
+    html: str = ""  # the email as built, for the visual diff (none in older snapshots)
 
     @classmethod
     def of(cls, artifact: Artifact, sent_at: dt.datetime) -> Snapshot:
@@ -65,6 +79,7 @@ class Snapshot:
             links,
             images,
             email.text,
+            email.html,
         )
 
 
@@ -82,6 +97,13 @@ class DiffReport:
     images_added: list[str] = field(default_factory=list)
     images_removed: list[str] = field(default_factory=list)
     text_diff: list[str] = field(default_factory=list)
+    #: the email as sent and as it is now, each with its changed blocks marked (see
+    #: :func:`mark_changes`); empty when the snapshot predates the visual diff
+    visual: tuple[str, str] = field(default=("", ""), repr=False)
+    regions: int = 0  # blocks added, removed or changed, as the visual diff marks them
+    #: each image URL of the email now -> the workspace file it shows (``assets/a.jpg``), for
+    #: a preview that serves the images itself
+    image_files: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def changed(self) -> bool:
@@ -99,7 +121,10 @@ class DiffReport:
         )
 
     def to_dict(self) -> dict[str, object]:
-        return {**asdict(self), "changed": self.changed}
+        """Everything but the two marked emails: what a script wants from ``--json``."""
+        data = asdict(self)
+        del data["visual"], data["image_files"]
+        return {**data, "changed": self.changed}
 
 
 def _artifact(workspace: Workspace, path: Path) -> Artifact:
@@ -151,7 +176,8 @@ def _latest(workspace: Workspace, slug: str) -> Snapshot | None:
 
 def diff_issue(workspace: Workspace, path: Path) -> DiffReport:
     """What changed in ``path`` since its last test send; an error if it never had one."""
-    now = Snapshot.of(_artifact(workspace, path), dt.datetime.now(dt.UTC))
+    artifact = _artifact(workspace, path)
+    now = Snapshot.of(artifact, dt.datetime.now(dt.UTC))
     before = _latest(workspace, now.slug)
     display = workspace.display(path)
     if before is None:
@@ -160,6 +186,7 @@ def diff_issue(workspace: Workspace, path: Path) -> DiffReport:
             f"send one first: newsletter send {display} --to you@example.com"
         )
     report = DiffReport(display, before.sent_at)
+    report.image_files = {image.final: image.original for image in artifact.rewrites.images}
     if before.subject != now.subject:
         report.subject = (before.subject, now.subject)
     if before.preheader != now.preheader:
@@ -190,7 +217,112 @@ def diff_issue(workspace: Workspace, path: Path) -> DiffReport:
             lineterm="",
         )
     )
+    if before.html:
+        values = sample_values(workspace.settings, now.slug)  # as message.eml shows them
+        *marked, report.regions = mark_changes(before.html, now.html)
+        report.visual = (
+            fill(marked[0], values, html_escape=True),
+            fill(marked[1], values, html_escape=True),
+        )
     return report
+
+
+def side_by_side(report: DiffReport) -> str:
+    """A page with the email as last sent and as it is now, side by side at 600 px, the
+    changed regions highlighted: what ``newsletter diff --html`` writes."""
+    before, now = report.visual
+    frames = "".join(
+        f'<figure><figcaption>{escape(caption)}</figcaption><iframe title="{escape(caption)}" '
+        f'srcdoc="{escape(html)}" sandbox="allow-popups"></iframe></figure>'
+        for caption, html in (
+            (f"Test send of {report.sent_at}", before),
+            ("Now", now),
+        )
+    )
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{escape(report.source)}: changes</title>
+<style>body{{margin:16px;font:14px system-ui,sans-serif;background:#f3f4f6;color:#1f2328}}
+main{{display:flex;gap:16px;flex-wrap:wrap}}figure{{margin:0}}
+iframe{{width:600px;height:90vh;border:1px solid #d0d7de;background:#fff}}
+figcaption{{font-weight:600;margin-bottom:6px}}</style></head>
+<body><h1>{escape(report.source)}</h1>
+<p>{report.regions} region{"" if report.regions == 1 else "s"} changed since the test send
+of {escape(report.sent_at)}, outlined in red (green: added).</p>
+<main>{frames}</main></body></html>
+"""
+
+
+#: The attribute that marks a changed block in the visual diff: ``added``, ``removed`` or
+#: ``changed``.
+HIGHLIGHT = "data-diff"
+_HIGHLIGHT_CSS = (
+    "[data-diff]{outline:3px solid #cf222e !important;outline-offset:1px;"
+    "background-color:rgba(255,214,0,.35) !important}"
+    '[data-diff="added"]{outline-color:#1a7f37 !important}'
+)
+
+
+def mark_changes(before: str, now: str) -> tuple[str, str, int]:
+    """Both emails with the blocks that differ marked, so that a browser shows the changed
+    regions of the rendered email highlighted, and how many blocks differ.
+
+    A block is an element with text of its own (a headline, a paragraph, a link, with its
+    target) or an image (its file, alt text and width), with its inline style (the theme's
+    CSS is inlined, so a restyled block counts too), in reading order; the two sequences are
+    matched as a text diff matches lines, so a block that moved down because another grew
+    is not counted as changed.
+    """
+    old, new = lxml_html.document_fromstring(before), lxml_html.document_fromstring(now)
+    old_blocks, new_blocks = _blocks(old), _blocks(new)
+    matcher = difflib.SequenceMatcher(
+        None, [key for _, key in old_blocks], [key for _, key in new_blocks], autojunk=False
+    )
+    regions = 0
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op != "equal":
+            regions += max(i2 - i1, j2 - j1)
+        if op in ("replace", "delete"):
+            for element, _ in old_blocks[i1:i2]:
+                element.set(HIGHLIGHT, "changed" if op == "replace" else "removed")
+        if op in ("replace", "insert"):
+            for element, _ in new_blocks[j1:j2]:
+                element.set(HIGHLIGHT, "changed" if op == "replace" else "added")
+    return _with_highlights(old), _with_highlights(new), regions
+
+
+_NOT_CONTENT = frozenset({"head", "style", "script", "title", "meta"})
+
+
+Block = tuple[lxml_html.HtmlElement, tuple[str, ...]]  # an element, and what it shows
+
+
+def _blocks(tree: lxml_html.HtmlElement) -> list[Block]:
+    found: list[Block] = []
+    for element in tree.iter():
+        if not isinstance(element.tag, str) or element.tag in _NOT_CONTENT:
+            continue  # comments (Outlook's conditional blocks) and what is not shown
+        style = element.get("style", "")
+        if element.tag == "img":
+            src, alt, width = (element.get(name, "") for name in ("src", "alt", "width"))
+            found.append((element, ("img", src, alt, width, style)))
+            continue
+        own = (element.text or "") + "".join(child.tail or "" for child in element)
+        if own.strip():
+            target = element.get("href", "") if element.tag == "a" else ""
+            found.append((element, (element.tag, " ".join(own.split()), target, style)))
+    return found
+
+
+def _with_highlights(tree: lxml_html.HtmlElement) -> str:
+    head = tree.find("head")
+    if head is None:
+        head = lxml_html.Element("head")
+        tree.insert(0, head)
+    style = lxml_html.Element("style")
+    style.text = _HIGHLIGHT_CSS
+    head.append(style)
+    serialized: str = lxml_html.tostring(tree, encoding="unicode", doctype="<!doctype html>")
+    return serialized
 
 
 def _unique_targets(links: list[tuple[str, str]]) -> dict[str, str]:
