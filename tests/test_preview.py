@@ -726,3 +726,100 @@ def test_a_forged_send_request_is_refused(smtp_ws: tuple[Path, object]) -> None:
         assert status == 403
         assert server.token not in get(server, "/issues")[1].decode()  # only issue pages hold it
     assert smtp.sink.messages("victim@example.org") == []  # type: ignore[attr-defined]
+
+
+def test_a_custom_width_is_kept_across_reloads(page: Page, server: PreviewServer) -> None:
+    open_issue(page, server)
+    field = page.get_by_label("Custom width in pixels")
+    field.fill("480")
+    field.press("Enter")
+    expect(page.locator("#frame")).to_have_css("width", "480px")
+    expect(page.locator("[data-width][aria-pressed=true]")).to_have_count(0)
+    page.reload()
+    expect(page.locator("#frame")).to_have_css("width", "480px")
+    expect(page.get_by_label("Custom width in pixels")).to_have_value("480")
+    page.get_by_role("button", name="Phone 375").click()
+    expect(page.locator("#frame")).to_have_css("width", "375px")
+    expect(page.get_by_label("Custom width in pixels")).to_have_value("")
+
+
+def test_the_checks_tab_is_a_client_by_feature_matrix(page: Page, server: PreviewServer) -> None:
+    workspace = load_workspace(server.root)
+    result = build_issue(server.root / "issues" / ISSUE, workspace)
+    assert result.artifact is not None
+    notes = [f for f in result.artifact.findings if f.id == "client-support"]
+    open_issue(page, server)
+    page.get_by_role("tab", name="Checks").click()
+    headers = page.locator("#matrix thead th")
+    expect(headers).to_have_count(1 + len(workspace.settings.check.clients))
+    expect(headers.nth(1)).to_have_text("Gmail")
+    rows = page.locator("#matrix tbody tr")
+    expect(rows).to_have_count(len(notes))  # one row per client-support finding
+    dark = page.locator("#matrix tr[data-feature=css-at-media-prefers-color-scheme]")
+    link = dark.locator("th a")
+    expect(link).to_have_attribute(
+        "href", "https://www.caniemail.com/features/css-at-media-prefers-color-scheme/"
+    )
+    expect(link).to_have_attribute("target", "_blank")
+    gmail_cell = dark.locator("td").nth(0)
+    expect(gmail_cell).to_have_class("no")
+    expect(gmail_cell).to_contain_text("Desktop Webmail")
+    apple = workspace.settings.check.clients.index("apple-mail")
+    expect(dark.locator("td").nth(apple)).to_have_text("✓")
+    titles = page.locator("#matrix tbody th a").all_text_contents()
+    assert all(  # the rows are the findings, in their order
+        finding.message.startswith(title) for finding, title in zip(notes, titles, strict=True)
+    )
+
+
+def test_the_sidebar_says_how_many_an_issue_was_sent_to(
+    page: Page, smtp_ws: tuple[Path, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.delivery_support import environment, send, write_list
+
+    root, _ = smtp_ws
+    addresses = ["ana@example.org,Ana", "bo@example.org,Bo", "cy@example.org,Cy"]
+    code, output = send(root, "--list", str(write_list(root, addresses)))
+    assert code == 0, output
+    monkeypatch.setenv("NEWSLETTER_STATE_DIR", environment(root)["NEWSLETTER_STATE_DIR"])
+    with PreviewServer(root, port=0) as server:
+        open_issue(page, server)
+        current = page.locator("#issues a[aria-current=page]")
+        expect(current.locator(".meta")).to_have_text("2025-06-26 · sent to 3")
+        expect(current.locator(".status")).to_have_css("color", "rgb(26, 127, 55)")
+        other = page.locator("#issues a[data-name='2025-06-27-tricky.yaml'] .meta")
+        expect(other).to_contain_text("draft")
+
+
+def test_the_diff_tab_highlights_what_changed_since_the_test_send(
+    page: Page, smtp_ws: tuple[Path, object]
+) -> None:
+    root, _ = smtp_ws
+    with PreviewServer(root, port=0) as server:
+        open_issue(page, server)
+        page.get_by_role("tab", name="Diff").click()
+        expect(page.locator("#diff-summary")).to_contain_text("no test send of this issue")
+        page.get_by_label("Send a test to").fill("editor@example.org")
+        page.get_by_role("button", name="Send test").click()
+        expect(page.locator("#send-result")).to_contain_text("sent ")
+        edit(
+            root / "issues" / ISSUE, f"headline: {HEADLINE}", "headline: Putin raids the neighbors"
+        )
+        expect(page.locator("#diff-summary")).to_contain_text("1 region of the email changed")
+        expect(page.locator("#diff-summary pre .add")).to_contain_text(
+            ["Putin raids the neighbors"]
+        )
+        now = page.frame_locator("#diff-now").locator("[data-diff]")
+        expect(now).to_have_count(1)
+        expect(now).to_have_text("Putin raids the neighbors")
+        expect(now).to_have_css("outline-color", "rgb(207, 34, 46)")
+        before = page.frame_locator("#diff-before").locator("[data-diff]")
+        expect(before).to_have_text(HEADLINE)
+        # the rest of the email is there, unmarked, with its images served by the preview
+        teaser = page.frame_locator("#diff-now").get_by_text(
+            "Budapest Pride goes ahead despite ban"
+        )
+        expect(teaser).to_have_css("outline-style", "none")
+        image = page.frame_locator("#diff-now").locator("img[src^='/assets/']").first
+        expect(image).to_have_js_property("complete", True)
+        assert image.evaluate("img => img.naturalWidth") > 0

@@ -83,6 +83,12 @@ class Builds:
         with self._lock:
             return self._last_good.get(path)
 
+    def workspace(self) -> Workspace | None:
+        """The workspace of the current generation, or ``None`` while its settings are broken."""
+        with self._lock:
+            workspace = self._load_workspace()
+            return workspace if isinstance(workspace, Workspace) else None
+
     def mark_stale(self) -> None:
         """Files changed: the rebuild loop will rebuild (several marks in a row build once)."""
         with self._lock:

@@ -13,7 +13,12 @@ Routes:
 |                            | ``scheme=light|dark|invert|none``, ``images=off``,          |
 |                            | ``styles=off``, ``subscriber=`` (see :data:`SUBSCRIBERS`)   |
 | ``/_/source/<file>``       | the built HTML as ``build`` writes it, as text              |
-| ``/_/issues``              | every issue's subject, date and status, as JSON             |
+| ``/_/checks/<file>``       | the client x feature matrix of the build, as JSON           |
+| ``/_/diff/<file>``         | what changed since the last test send, as JSON              |
+| ``/_/diff-email/<file>``   | the email as last sent (``side=before``) or now, with its   |
+|                            | changed regions highlighted                                 |
+| ``/_/issues``              | every issue's subject, date and status (draft, problems,    |
+|                            | sent to N), as JSON                                         |
 | ``POST /_/send/<file>``    | a test send (``{"to": ADDRESS}``), with the page's token    |
 | ``/_/events``              | server-sent events: ``build`` with each new generation      |
 | ``/<path>``                | an image file of the workspace (``/assets/photo.jpg``)      |
@@ -44,7 +49,7 @@ from html import escape
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import click
@@ -67,7 +72,10 @@ from newsletter.model.mergefields import fill
 from newsletter.pipeline.compile import isolated
 from newsletter.workspace import load_workspace
 
-__all__ = ["PreviewServer", "state_of"]
+if TYPE_CHECKING:
+    from newsletter.commands.diff import DiffReport
+
+__all__ = ["PreviewServer", "matrix_of", "state_of"]
 
 #: Where the preview links local images: its own root, so ``assets/a.jpg`` is ``/assets/a.jpg``.
 #: Root-relative, it works under whatever name the browser used (``--host``), and it is no
@@ -128,6 +136,29 @@ def state_of(
     return state
 
 
+def matrix_of(build: Build) -> dict[str, Any]:
+    """The Checks tab: each feature of the email that a target client lacks, by client, with
+    caniemail's page for it (the ``client-support`` findings, as a table)."""
+    from newsletter.model.clients import CLIENTS
+    from newsletter.pipeline.checks.clients import gaps
+
+    email, workspace = build.result.email, build.workspace
+    if email is None or workspace is None:
+        return {"clients": [], "rows": []}
+    clients = tuple(workspace.settings.check.clients)
+    rows = [
+        {
+            "slug": gap.support.slug,
+            "title": gap.support.title,
+            "url": gap.support.url,
+            "example": gap.example,
+            "lacking": {client: ", ".join(platforms) for client, platforms in gap.clients.items()},
+        }
+        for gap in gaps(email.html, clients)
+    ]
+    return {"clients": [[client, CLIENTS[client][2]] for client in clients], "rows": rows}
+
+
 class PreviewServer:
     """A preview of one workspace: the HTTP server, the rebuild loop and the file watcher.
 
@@ -149,6 +180,8 @@ class PreviewServer:
         self.log = log or (lambda _line: None)
         self.loopback = is_loopback(host)
         self.token = secrets.token_urlsafe(24)  # the page's key to POST /_/send
+        self._diffs: dict[Path, tuple[int, DiffReport | str]] = {}  # by generation
+        self._diff_lock = threading.Lock()
         self.httpd = _bind(host, port)
         self.httpd.preview = self
         bound_port = self.httpd.server_address[1]
@@ -190,6 +223,24 @@ class PreviewServer:
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+    def diff(self, path: Path) -> DiffReport | str:
+        """What changed in ``path`` since its last test send (the Diff tab), or why nothing
+        can be said; computed once per generation, for the summary and both frames."""
+        from newsletter.commands.diff import diff_issue
+
+        generation = self.builds.generation
+        with self._diff_lock:
+            kept = self._diffs.get(path)
+            if kept is not None and kept[0] == generation:
+                return kept[1]
+            answer: DiffReport | str
+            try:
+                answer = diff_issue(load_workspace(self.root), path)
+            except click.ClickException as error:  # no test send yet, a broken file ...
+                answer = error.format_message()
+            self._diffs[path] = (generation, answer)
+            return answer
 
     def _logged(self, build: Build) -> None:
         result = build.result
@@ -326,9 +377,9 @@ class _Handler(BaseHTTPRequestHandler):
         preview.log(message)
         self._json(HTTPStatus.OK, {"ok": report.ok, "message": message})
 
-    def _json(self, status: HTTPStatus, data: dict[str, Any]) -> None:
+    def _json(self, status: HTTPStatus, data: dict[str, Any], head: bool = False) -> None:
         body = json.dumps(data, ensure_ascii=False).encode()
-        self._send(status, "application/json", body, False)
+        self._send(status, "application/json", body, head)
 
     def _dispatch(self, *, head: bool) -> None:
         preview = self.server.preview
@@ -365,8 +416,16 @@ class _Handler(BaseHTTPRequestHandler):
                 email = builds.get(issues[name]).result.email
                 text = email.html if email is not None else ""
                 self._send(HTTPStatus.OK, "text/plain; charset=utf-8", text.encode(), head)
+            case ["_", "checks", name] if name in issues:
+                self._json(HTTPStatus.OK, matrix_of(builds.get(issues[name])), head)
+            case ["_", "diff", name] if name in issues:
+                report = preview.diff(issues[name])
+                summary = {"error": report} if isinstance(report, str) else report.to_dict()
+                self._json(HTTPStatus.OK, summary, head)
+            case ["_", "diff-email", name] if name in issues:
+                self._diff_email(preview.diff(issues[name]), query.get("side") == ["before"], head)
             case ["_", "issues"]:
-                listing = json.dumps(_sidebar(preview.root, issues), ensure_ascii=False)
+                listing = json.dumps(_sidebar(builds, issues), ensure_ascii=False)
                 self._send(HTTPStatus.OK, "application/json", listing.encode(), head)
             case ["_", "web", name] if name in issues:
                 web_scheme: Scheme = "dark" if query.get("scheme") == ["dark"] else "light"
@@ -420,6 +479,18 @@ class _Handler(BaseHTTPRequestHandler):
             head,
             {"Content-Security-Policy": policy},
         )
+
+    def _diff_email(self, report: DiffReport | str, before: bool, head: bool) -> None:
+        """One side of the visual diff, its images served by the preview like the email's."""
+        if isinstance(report, str) or not report.visual[0]:
+            self._html("<p>No test send of this issue to compare with yet.</p>", head)
+            return
+        html = report.visual[0 if before else 1]
+        for url, original in report.image_files.items():
+            html = html.replace(f'src="{escape(url)}"', f'src="{ASSET_BASE}{escape(original)}"')
+        policy = {"Content-Security-Policy": "script-src 'none'"}
+        body = links_in_new_tab(html).encode()
+        self._send(HTTPStatus.OK, "text/html; charset=utf-8", body, head, policy)
 
     def _web(self, build: Build, scheme: Scheme, head: bool) -> None:
         """The issue's page of the web archive, its images served by the preview itself."""
@@ -495,22 +566,35 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
 
-def _sidebar(root: Path, issues: dict[str, Path]) -> list[dict[str, Any]]:
-    """Each issue's subject, date and status (``ok`` or how many problems), newest first;
-    loaded, not built, so that listing many costs milliseconds."""
+def _sidebar(builds: Builds, issues: dict[str, Path]) -> list[dict[str, Any]]:
+    """Each issue's subject, date and status (``draft``, how many problems, or how many it
+    was sent to, from the send journal), newest first; loaded, not built, so that listing
+    many costs milliseconds."""
+    from newsletter.delivery.journal import sent_counts
+    from newsletter.delivery.plan import journal_to_read
     from newsletter.errors import ProblemsError
     from newsletter.pipeline.load import load_issue
 
+    workspace = builds.workspace()
+    sent = sent_counts(journal_to_read(workspace)) if workspace is not None else {}
     listing = []
     for name, path in sorted(issues.items(), reverse=True)[:SIDEBAR_LIMIT]:
-        entry: dict[str, Any] = {"name": name, "subject": name, "date": "", "status": "draft"}
+        entry: dict[str, Any] = {
+            "name": name,
+            "subject": name,
+            "date": "",
+            "state": "draft",
+            "status": "draft",
+        }
         try:
-            issue = load_issue(path, root)
+            issue = load_issue(path, builds.root)
         except ProblemsError as error:
             count = len(error.problems)
-            entry["status"] = f"{count} problem{'s' if count != 1 else ''}"
+            entry.update(state="problems", status=f"{count} problem{'s' if count != 1 else ''}")
         else:
             entry.update(subject=issue.subject, date=issue.date.isoformat())
+            if sent.get(issue.slug):
+                entry.update(state="sent", status=f"sent to {sent[issue.slug]:,}")
         listing.append(entry)
     return listing
 
