@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from newsletter.commands.output import replace_folder
+
 from .delivery_support import ISSUE, make_workspace
 
 NEWSLETTER = str(Path(sys.executable).parent / "newsletter")
@@ -74,3 +76,47 @@ def test_an_out_folder_that_cannot_be_written_is_one_line(tmp_path: Path) -> Non
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith(f"error: cannot write {ws / 'out'}"), result.stderr
     assert (ws / "out").read_text().startswith("a file where")
+
+
+def _dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_a_killed_write_leaves_nothing_the_next_one_does_not_clear(tmp_path: Path) -> None:
+    """What a build killed mid-way leaves (its hidden staging folder, holding the export/ it
+    had moved out) is cleared by the next build, the export put back; a staging folder of a
+    process that still runs is another build's, and left alone."""
+    out = tmp_path / "out"
+    folder = out / "issue"
+    replace_folder(folder, {"email.html": b"old"})
+    dead = _dead_pid()
+    abandoned = out / f".issue.new-{dead}-abc"
+    (abandoned / "export" / "sendgrid").mkdir(parents=True)
+    (abandoned / "export" / "sendgrid" / "template.html").write_bytes(b"exported")
+    (abandoned / "email.html").write_bytes(b"half")
+    with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]) as live:
+        busy = out / f".issue.new-{live.pid}-def"
+        busy.mkdir()
+        try:
+            replace_folder(folder, {"email.html": b"new"}, keep=["export"])
+            assert sorted(p.name for p in out.iterdir()) == [busy.name, "issue"]
+        finally:
+            live.kill()
+    assert (folder / "email.html").read_bytes() == b"new"
+    assert (folder / "export" / "sendgrid" / "template.html").read_bytes() == b"exported"
+
+
+def test_a_write_killed_between_its_two_renames_gets_the_old_folder_back(tmp_path: Path) -> None:
+    """Where the system cannot swap two folders in one step, a kill between the renames leaves
+    the old folder parked: the next write takes its export/ from there."""
+    out = tmp_path / "out"
+    parked = out / f".issue.old-{_dead_pid()}-abc" / "issue"
+    (parked / "export").mkdir(parents=True)
+    (parked / "export" / "campaign.json").write_bytes(b"{}")
+    (parked / "email.html").write_bytes(b"old")
+    replace_folder(out / "issue", {"email.html": b"new"}, keep=["export"])
+    assert sorted(p.name for p in out.iterdir()) == ["issue"]
+    assert (out / "issue" / "export" / "campaign.json").read_bytes() == b"{}"
+    assert (out / "issue" / "email.html").read_bytes() == b"new"

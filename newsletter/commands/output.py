@@ -9,6 +9,7 @@ elsewhere with two renames), so that a build killed at any moment leaves either 
 from __future__ import annotations
 
 import ctypes
+import glob
 import os
 import shutil
 import sys
@@ -30,7 +31,8 @@ def replace_folder(folder: Path, files: Mapping[str, bytes], *, keep: Iterable[s
     from the old folder."""
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.new-"))
+        _clear_abandoned(folder, keep)
+        staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=_prefix(folder, "new")))
     except OSError as error:
         raise NewsletterError(f"cannot write {folder}: {error.strerror or error}") from None
     moved: list[str] = []
@@ -54,7 +56,7 @@ def replace_folder(folder: Path, files: Mapping[str, bytes], *, keep: Iterable[s
         if not folder.exists():
             os.replace(staging, folder)
         elif not _exchange(staging, folder):  # staging now holds the old folder
-            parked = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.old-"))
+            parked = Path(tempfile.mkdtemp(dir=folder.parent, prefix=_prefix(folder, "old")))
             os.replace(folder, parked / folder.name)
             os.replace(staging, folder)
     except OSError as error:
@@ -64,6 +66,38 @@ def replace_folder(folder: Path, files: Mapping[str, bytes], *, keep: Iterable[s
         shutil.rmtree(staging, ignore_errors=True)
         if parked is not None:
             shutil.rmtree(parked, ignore_errors=True)
+
+
+def _prefix(folder: Path, kind: str) -> str:
+    """``.<name>.new-<pid>-``: hidden, and naming the process that owns it."""
+    return f".{folder.name}.{kind}-{os.getpid()}-"
+
+
+def _clear_abandoned(folder: Path, keep: Iterable[str]) -> None:
+    """Remove the staging folders of a write whose process is gone (killed mid-way), after
+    putting back a kept entry (``export/``) it had moved out of ``folder``. A live process's
+    staging folder is left alone: another build may be writing this very issue."""
+    for kind in ("old", "new"):  # the old folder back first, then what was moved out of it
+        for stale in folder.parent.glob(f".{glob.escape(folder.name)}.{kind}-*-*"):
+            pid = stale.name.removeprefix(f".{folder.name}.{kind}-").split("-", 1)[0]
+            if not pid.isdigit() or _alive(int(pid)):
+                continue
+            if kind == "old" and (stale / folder.name).is_dir() and not folder.exists():
+                os.replace(stale / folder.name, folder)  # killed between the two renames
+            for name in keep if kind == "new" and folder.is_dir() else ():
+                if (stale / name).exists() and not (folder / name).exists():
+                    os.replace(stale / name, folder / name)
+            shutil.rmtree(stale, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
 
 
 def replace_file(path: Path, data: bytes) -> None:
