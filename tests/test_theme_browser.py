@@ -3,48 +3,21 @@ it: all Arabic, mixed scripts, 3 and 12 teasers. Asserted on computed styles and
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page
 
-from newsletter.pipeline.stages import build_issue
-from newsletter.workspace import load_workspace
-
-from .conftest import EXAMPLE, parse
-from .theme_issues import ARABIC, MIXED, TEXT_COLOURS, below_aa, teasers
-
-ISSUES = {
-    "example": None,
-    "arabic": ARABIC,
-    "mixed": MIXED,
-    "three": teasers(3),
-    "twelve": teasers(12),
-}
+from .conftest import parse
+from .theme_issues import ISSUES, TEXT_COLOURS, below_aa, build_all
 
 
 @pytest.fixture(scope="module")
 def emails(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Each issue built with local images, saved beside assets/ so that they load."""
-    from .conftest import REPO
-
+    """Each issue's email.html, saved beside assets/ so that its images load."""
     root = tmp_path_factory.mktemp("theme-ws")
-    config = (REPO / "newsletter.toml").read_text().replace("assets = true", "assets = false")
-    (root / "newsletter.toml").write_text(config)
-    (root / "issues").mkdir()
-    shutil.copytree(REPO / "assets", root / "assets")
-    workspace = load_workspace(root)
-    paths = {}
-    for name, text in ISSUES.items():
-        source = root / "issues" / f"2025-06-26-{name}.yaml"
-        source.write_text(text or (REPO / "issues" / f"{EXAMPLE}.yaml").read_text())
-        result = build_issue(source, workspace)
-        assert result.email is not None, result.problems
-        paths[name] = root / f"{name}.html"
-        paths[name].write_text(result.email.html)
-    return paths
+    return {name: root / f"{name}.html" for name in build_all(root)}
 
 
 @pytest.fixture

@@ -6,6 +6,16 @@ the text of an issue file, written against the example workspace's assets.
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
+from newsletter.model.artifact import Artifact
+from newsletter.pipeline.stages import build_issue
+from newsletter.workspace import load_workspace
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE = REPO / "issues" / "2025-06-26-putin-poaches-the-neighbors.yaml"
+
 ARABIC = """\
 subject: بوتين يستقطب الجيران لحربه في أوكرانيا
 preheader: روسيا تجند المهاجرين من آسيا الوسطى، وحكوماتهم غير راضية.
@@ -98,6 +108,37 @@ lead:
     bodies for his invasion of Ukraine.
 teasers:
 {items}"""
+
+
+#: The five issues every theme measurement runs on, by name (``None``: the example as it is).
+ISSUES: dict[str, str | None] = {
+    "example": None,
+    "arabic": ARABIC,
+    "mixed": MIXED,
+    "three": teasers(3),
+    "twelve": teasers(12),
+}
+
+
+def build_all(root: Path, theme: str = "gzero") -> dict[str, Artifact]:
+    """Each of :data:`ISSUES` built in a copy of the example workspace at ``root``, with local
+    images (no ``asset_base_url``) so that a browser opening ``root/<name>.html`` loads them.
+    Each email's HTML is written there, beside ``assets/``."""
+    config = (REPO / "newsletter.toml").read_text().replace("assets = true", "assets = false")
+    config = config.replace('template = "gzero"', f'template = "{theme}"')
+    (root / "newsletter.toml").write_text(config)
+    (root / "issues").mkdir()
+    shutil.copytree(REPO / "assets", root / "assets")
+    workspace = load_workspace(root)
+    built = {}
+    for name, text in ISSUES.items():
+        source = root / "issues" / f"2025-06-26-{name}.yaml"
+        source.write_text(text or EXAMPLE.read_text())
+        result = build_issue(source, workspace)
+        assert result.artifact is not None, result.problems
+        built[name] = result.artifact
+        (root / f"{name}.html").write_text(result.artifact.email.html)
+    return built
 
 
 #: In a page: every element with its own text -> [text, colour, background behind it, font
