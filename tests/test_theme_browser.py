@@ -9,8 +9,24 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page
 
-from .conftest import parse
-from .theme_issues import ISSUES, TEXT_COLOURS, below_aa, build_all
+from .conftest import CHROMIUM, CHROMIUM_ARGS, parse
+from .theme_issues import ISSUES, TEXT_COLOURS, TEXT_RUNS, below_aa, build_all, luminance, painted
+
+AXE = (
+    Path(__file__).resolve().parents[1]
+    / ".venv"
+    / "node"
+    / "node_modules"
+    / "axe-core"
+    / "axe.min.js"
+)
+
+#: axe-core's findings that a reader would hit: serious and critical ones, one line each.
+AXE_SERIOUS = (
+    "async () => (await axe.run(document)).violations"
+    ".filter(v => v.impact === 'serious' || v.impact === 'critical')"
+    ".map(v => `${v.id}: ${v.nodes.map(n => n.target).join(', ')}`)"
+)
 
 
 @pytest.fixture(scope="module")
@@ -153,3 +169,41 @@ def test_headlines_come_before_their_images_and_images_are_not_second_links(
         assert all(order[i - 1] in ("h1", "h3") for i, tag in enumerate(order) if tag == "img")
         linked = [img for img in doc.iter("img") if any(a.tag == "a" for a in img.iterancestors())]
         assert linked == []
+
+
+@pytest.fixture(scope="module")
+def forced_dark(browser: Browser) -> Iterator[Browser]:
+    """A second chromium with its auto dark mode on (what Chrome on Android and the Gmail app
+    do to a light email): it recolours the page's own light colours as it paints them, so only
+    the pixels show what a reader sees. The page keeps prefers-color-scheme: light, so the
+    theme's own dark rules stay out of it: this is the model that ignores them. Launched by the
+    session's Playwright, beside its ordinary chromium."""
+    launched = browser.browser_type.launch(
+        executable_path=CHROMIUM,
+        args=[*CHROMIUM_ARGS, "--force-dark-mode", "--enable-features=WebContentsForceDark"],
+    )
+    yield launched
+    launched.close()
+
+
+@pytest.mark.parametrize("name", list(ISSUES))
+def test_in_forced_dark_every_text_passes_aa_and_axe_finds_nothing_serious(
+    forced_dark: Browser, emails: dict[str, Path], name: str
+) -> None:
+    if not AXE.is_file():
+        pytest.fail(f"{AXE} is missing: ./scripts/test installs axe-core from npm")
+    page = forced_dark.new_page(color_scheme="light")
+    try:
+        page.goto(emails[name].as_uri())
+        for width in (375, 600, 1024):
+            page.set_viewport_size({"width": width, "height": 900})
+            runs = page.evaluate(TEXT_RUNS)
+            shown = painted(page.screenshot(full_page=True), runs)
+            assert len(shown) > 10
+            page_colour = shown[-1][2]  # the footer's line sits on the page colour
+            assert luminance(str(page_colour)) < 0.1, f"not forced dark: {page_colour}"
+            assert below_aa(shown) == [], (name, width)
+        page.add_script_tag(path=str(AXE))
+        assert page.evaluate(AXE_SERIOUS) == [], name
+    finally:
+        page.close()

@@ -6,8 +6,13 @@ the text of an issue file, written against the example workspace's assets.
 
 from __future__ import annotations
 
+import io
+import math
 import shutil
 from pathlib import Path
+from typing import Any
+
+from PIL import Image as PILImage
 
 from newsletter.model.artifact import Artifact
 from newsletter.pipeline.stages import build_issue
@@ -177,3 +182,49 @@ def below_aa(texts: list[list[object]]) -> list[tuple[object, ...]]:
         if ratio < (3 if large else 4.5):
             low.append((text, fg, bg, round(ratio, 2)))
     return low
+
+
+#: In a page: each text node that has a letter or a digit -> [text, its line boxes as [x, y,
+#: width, height] (px, in the page), font size px, bold]. For colours that only the painted
+#: pixels show (chromium's forced dark recolours at paint time; computed styles keep the
+#: page's own colours).
+TEXT_RUNS = """() => {
+  const runs = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const node = walker.currentNode, el = node.parentElement;
+    if (!/[\\p{L}\\p{N}]/u.test(node.textContent)) continue;
+    if (el.closest('[aria-hidden="true"], [style*="display:none"]')) continue;
+    const style = getComputedStyle(el);
+    if (style.visibility === 'hidden') continue;
+    const range = document.createRange();
+    range.selectNodeContents(node);
+    const boxes = [...range.getClientRects()].filter(r => r.width >= 1 && r.height >= 4)
+      .map(r => [r.left + scrollX, r.top + scrollY, r.width, r.height]);
+    if (boxes.length) runs.push([node.textContent.trim().slice(0, 40), boxes,
+                                 parseFloat(style.fontSize), parseInt(style.fontWeight) >= 700]);
+  }
+  return runs;
+}"""
+
+
+def painted(png: bytes, runs: list[list[Any]]) -> list[list[object]]:
+    """Each of :data:`TEXT_RUNS` as :data:`TEXT_COLOURS` gives it, its colours read from a
+    full-page screenshot: over all its line boxes, the background is the commonest pixel and
+    the text the pixel farthest from it in contrast (a glyph's stems reach its own colour)."""
+    image = PILImage.open(io.BytesIO(png)).convert("RGB")
+    found: list[list[object]] = []
+    for text, boxes, size, bold in runs:
+        pixels: dict[tuple[int, ...], int] = {}
+        for x, y, width, height in boxes:
+            box = image.crop((int(x), int(y), math.ceil(x + width), math.ceil(y + height)))
+            for count, pixel in box.getcolors(box.width * box.height) or []:
+                pixels[pixel] = pixels.get(pixel, 0) + count
+        background = _rgb(max(pixels, key=pixels.__getitem__))
+        text_colour = max((_rgb(p) for p in pixels), key=lambda c: contrast(c, background))
+        found.append([text, text_colour, background, size, bold])
+    return found
+
+
+def _rgb(pixel: tuple[int, ...]) -> str:
+    return f"rgb({pixel[0]}, {pixel[1]}, {pixel[2]})"
