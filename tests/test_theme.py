@@ -15,7 +15,7 @@ from newsletter.pipeline.compile import MJML_TAGS
 from newsletter.pipeline.stages import build_issue
 from newsletter.workspace import load_workspace
 
-from .conftest import EXAMPLE
+from .conftest import EXAMPLE, parse
 
 
 def test_the_theme_uses_only_real_mjml_tags_and_always_writes_alt(
@@ -112,3 +112,34 @@ def test_theme_mistakes_are_errors_that_name_the_template(
 ) -> None:
     override(workspace_dir, partial, edit)
     assert message in failure(workspace_dir)
+
+
+def test_each_local_image_gets_the_height_of_its_file_at_its_shown_width(
+    workspace_dir: Path, write_issue: Callable[..., Path]
+) -> None:
+    """The height attribute keeps an image's box while a client blocks images. A phone photo
+    stored sideways with an EXIF turn is as tall as browsers show it; a web image, whose file
+    is not at hand, keeps height:auto alone."""
+    from PIL import Image
+
+    photo = Image.new("RGB", (400, 300), "#777777")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # turned 90 degrees: shown 300 wide, 400 tall
+    photo.save(workspace_dir / "assets" / "phone.jpg", exif=exif)
+    path = write_issue(
+        "subject: Heights\ndate: 2025-06-26\nlead:\n  headline: A headline\n"
+        "  image: {src: assets/phone.jpg, alt: A phone photo.}\n  body: Text.\n"
+        "teasers:\n  - url: https://www.gzeromedia.com/a\n    summary: One.\n"
+        "    image: {src: assets/budapest-pride.jpg, alt: Pride.}\n"
+        "  - url: https://www.gzeromedia.com/b\n    summary: Two.\n"
+        "    image: {src: 'https://cdn.example.com/x.jpg', alt: A web image.}\n"
+    )
+    result = build_issue(path, load_workspace(workspace_dir))
+    assert result.email is not None, result.problems
+    tags = {
+        img.get("alt"): (img.get("width"), img.get("height"))
+        for img in parse(result.email.html).iter("img")
+    }
+    assert tags["A phone photo."] == ("600", "800")
+    assert tags["Pride."] == ("264", "149")  # 600 x 338 shown 264 wide
+    assert tags["A web image."] == ("264", None)

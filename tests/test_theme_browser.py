@@ -135,23 +135,38 @@ def test_every_text_passes_aa_and_nothing_scrolls_sideways(
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_with_images_blocked_alt_text_is_styled_and_readable(
-    browser: Browser, emails: dict[str, Path], scheme: str
+@pytest.mark.parametrize("width", [375, 600])
+def test_with_images_blocked_each_image_keeps_its_box_and_its_alt_text_reads(
+    browser: Browser, emails: dict[str, Path], scheme: str, width: int
 ) -> None:
-    page = browser.new_page(viewport={"width": 600, "height": 900}, color_scheme=scheme)
+    """What Outlook and Gmail show until the reader allows images: the lead's box keeps the
+    photo's height (not a 20 px strip), and the alt text in it is the body's, passing AA."""
+    page = browser.new_page(viewport={"width": width, "height": 900}, color_scheme=scheme)
     page.route("**/*.jpg", lambda route: route.abort())
     page.goto(emails["example"].as_uri())
     assert below_aa(page.evaluate(TEXT_COLOURS)) == []
-    alts = page.evaluate(
+    images = page.evaluate(
         """[...document.images].map(img => {
           let bg = img;
           while (bg && ['rgba(0, 0, 0, 0)', 'transparent'].includes(getComputedStyle(bg).backgroundColor)) bg = bg.parentElement;
-          const style = getComputedStyle(img);
-          return [img.alt.slice(0, 40), style.color, getComputedStyle(bg).backgroundColor, parseFloat(style.fontSize), false];
+          const style = getComputedStyle(img), box = img.getBoundingClientRect();
+          return {alt: [img.alt.slice(0, 40), style.color, getComputedStyle(bg).backgroundColor,
+                        parseFloat(style.fontSize), false],
+                  font: style.fontFamily, width: box.width, height: box.height,
+                  loaded: img.naturalWidth > 0};
         })"""
     )
-    assert len(alts) == 4 and all(colour != "rgb(0, 0, 238)" for _, colour, *_ in alts)
-    assert below_aa(alts) == []
+    assert len(images) == 4 and not any(image["loaded"] for image in images)
+    lead = images[0]
+    assert lead["width"] == width
+    assert abs(lead["height"] - width * 675 / 1200) <= 1  # the 1200 x 675 photo's proportions
+    for image in images[1:]:  # 16:9 teaser photos; a long alt text may make its box taller
+        assert image["height"] >= image["width"] * 338 / 600 - 1, image
+    text_colour = "rgb(232, 234, 237)" if scheme == "dark" else "rgb(26, 26, 26)"
+    assert {image["alt"][1] for image in images} == {text_colour}
+    assert {image["font"] for image in images} == {"Helvetica, Arial, sans-serif"}
+    assert all(float(image["alt"][3]) >= 15 for image in images)
+    assert below_aa([image["alt"] for image in images]) == []
     page.close()
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, Literal, TypedDict
 from urllib.parse import urlsplit
@@ -32,9 +32,11 @@ from jinja2 import (
     select_autoescape,
 )
 from markupsafe import Markup, escape
+from PIL import Image as PILImage
+from PIL import UnidentifiedImageError
 
 from newsletter.errors import NewsletterError
-from newsletter.model.issue import Issue, Lead, Teaser, text_direction
+from newsletter.model.issue import Image, Issue, Lead, Teaser, is_local_src, text_direction
 from newsletter.model.settings import NewsletterSettings, Settings
 from newsletter.model.theme import Brand, Colors, Fonts, Layout, Spacing, Theme, ThemeValues
 from newsletter.pipeline import markdown
@@ -78,6 +80,10 @@ class EmailContext(TypedDict):
     #: ``t("more_from")``: the theme's words in the issue's language, ``{brand}``, ``{name}``
     #: and ``{site}`` filled in, other placeholders from keyword arguments.
     t: Callable[..., str]
+    #: ``image_height(img, width)``: the px height of ``img`` shown ``width`` px wide, from its
+    #: file; ``None`` for an image on the web (its file is not at hand). The ``height``
+    #: attribute that keeps an image's box when a mail client blocks images.
+    image_height: Callable[[Image, int], int | None]
 
 
 def _host(url: str) -> str:
@@ -141,6 +147,34 @@ def environment(theme_dirs: tuple[Path, ...]) -> Environment:
     return env
 
 
+@lru_cache(maxsize=256)
+def _natural_size(path: Path, modified: int) -> tuple[int, int] | None:
+    """The ``(width, height)`` a browser shows the image file at ``path`` at: its header only
+    is read, and an EXIF orientation that turns it sideways swaps the two (browsers apply it).
+    ``modified`` keys the cache, so an edited file is read again; ``None`` if not an image."""
+    try:
+        with PILImage.open(path) as image:
+            width, height = image.size
+            turned = image.getexif().get(0x0112) in (5, 6, 7, 8)
+    except (OSError, UnidentifiedImageError, PILImage.DecompressionBombError):
+        return None
+    return (height, width) if turned else (width, height)
+
+
+def _image_heights(root: Path | None) -> Callable[[Image, int], int | None]:
+    def image_height(img: Image, width: int) -> int | None:
+        if root is None or not is_local_src(img.src):
+            return None
+        path = root / img.src
+        try:
+            size = _natural_size(path, path.stat().st_mtime_ns)
+        except OSError:
+            return None
+        return max(1, round(width * size[1] / size[0])) if size else None
+
+    return image_height
+
+
 def local_date(day: dt.date, lang: str, date_format: str = "long") -> str:
     """``day`` as the issue's language writes it: June 26, 2025; 26 juin 2025; ٢٦ يونيو ٢٠٢٥.
 
@@ -153,9 +187,12 @@ def local_date(day: dt.date, lang: str, date_format: str = "long") -> str:
     return str(format_date(day, format=date_format, locale=locale))
 
 
-def context(issue: Issue, settings: Settings, theme: Theme, *, html: bool = True) -> EmailContext:
+def context(
+    issue: Issue, settings: Settings, theme: Theme, *, html: bool = True, root: Path | None = None
+) -> EmailContext:
     """What the templates see: the issue, the settings, the theme's values, and what is worked
-    out once for all templates. ``html`` escapes the theme's words (off for the text part)."""
+    out once for all templates. ``html`` escapes the theme's words (off for the text part);
+    ``root`` is the workspace that local images are read from for their heights."""
     nl = settings.newsletter
     values = theme.values
     lang = issue.lang or nl.lang
@@ -179,6 +216,7 @@ def context(issue: Issue, settings: Settings, theme: Theme, *, html: bool = True
         "end": "left" if direction == "rtl" else "right",
         "date": local_date(issue.date, lang, values.layout.date_format),
         "t": _words(theme.strings(lang), common, html=html),
+        "image_height": _image_heights(root),
     }
 
 
@@ -209,16 +247,21 @@ def render(
     settings: Settings,
     theme: Theme,
     extra: Mapping[str, Any] | None = None,
+    *,
+    root: Path | None = None,
 ) -> str:
     """Render one of the theme's templates for ``issue``; a template error names the file.
 
     ``extra`` adds to what the template sees: the web target's page URLs and image sizes. A
     template about no one issue (the web archive's index) is rendered with ``issue=None``.
+    ``root``, the workspace, gives local images their heights.
     """
     env = environment(theme.dirs)
     html = template.endswith((".mjml.j2", ".html.j2"))
     values = (
-        {"nl": settings.newsletter} if issue is None else context(issue, settings, theme, html=html)
+        {"nl": settings.newsletter}
+        if issue is None
+        else context(issue, settings, theme, html=html, root=root)
     )
     try:
         return env.get_template(template).render({**values, **(extra or {})})

@@ -124,7 +124,9 @@ def _load(draft: Draft) -> Draft:
 
 def _render(draft: Draft) -> Draft:
     theme = draft.workspace.theme
-    return replace(draft, mjml=render(HTML_TEMPLATE, draft.the_issue, draft.settings, theme))
+    root = draft.workspace.root
+    mjml = render(HTML_TEMPLATE, draft.the_issue, draft.settings, theme, root=root)
+    return replace(draft, mjml=mjml)
 
 
 def _compile(draft: Draft) -> Draft:
