@@ -216,6 +216,11 @@ class Issue(_Model):
     draft: bool = Field(
         False, description="A draft is built and previewed but left out of the web archive."
     )
+    smart_quotes: bool | None = Field(
+        None,
+        description="Typographic quotes (“ ” ’) for straight ones in this issue's copy; "
+        "default: the theme's [layout] smart_quotes.",
+    )
     lead: Lead
     teasers: list[Teaser] = Field(default_factory=list)
 

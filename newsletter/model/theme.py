@@ -92,6 +92,10 @@ class Layout(_Table):
     date_format: str = Field(
         description='A Babel date format: "short", "medium", "long", "full" or a pattern.'
     )
+    smart_quotes: bool = Field(
+        description="Straight quotes in the issue's copy set as typographic ones (“ ” ‘ ’), "
+        "in the language's own marks; an issue's smart_quotes overrides it."
+    )
 
 
 class SocialLink(_Table):

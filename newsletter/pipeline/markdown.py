@@ -4,6 +4,12 @@ Editors write the lead story's body in Markdown. Raw HTML in it is not interpret
 written), and the HTML markdown-it-py makes still goes through nh3's allow-list, so that nothing
 an issue file says can add a script, a style or an event handler to the email. The plain-text
 rendering walks the same token stream, so both parts of the email say the same thing.
+
+Straight quotes become typographic ones (curly double and single quotes, U+2019 for an
+apostrophe, guillemets in French, low-high ones in German ...) when ``smart_quotes`` is on: markdown-it's typographer
+in the Markdown, and :func:`typographic`, the same rule over the same tokens, in the plain
+fields (headline, kicker, summary ...). Code, link targets, attributes and merge fields
+(``%%first_name|y'all%%``) are left as written.
 """
 
 from __future__ import annotations
@@ -13,21 +19,46 @@ from functools import cache
 
 import nh3
 from markdown_it import MarkdownIt
+from markdown_it.rules_core.smartquotes import process_inlines
+from markdown_it.rules_core.state_core import StateCore
 from markdown_it.token import Token
 
 from newsletter.model import mergefields
 
-__all__ = ["deepest", "to_html", "to_text", "wrap"]
+__all__ = ["deepest", "quote_marks", "to_html", "to_text", "typographic", "wrap"]
 
 _TAGS = {"p", "a", "em", "strong", "code", "ul", "ol", "li", "blockquote", "br", "h2", "h3", "h4"}
 _ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}}
 _URL_SCHEMES = {"http", "https", "mailto"}
 
 
+#: The quote marks of a language (by its first subtag): double open, double close, single open,
+#: single close. A language not listed gets the English ones.
+QUOTES: dict[str, tuple[str, str, str, str]] = {
+    "en": ("“", "”", "‘", "’"),
+    "ar": ("«", "»", "‹", "›"),
+    "de": ("„", "“", "‚", "‘"),
+    "es": ("«", "»", "“", "”"),
+    "fr": ("«\u202f", "\u202f»", "“", "”"),  # with the narrow no-break space French sets inside
+    "it": ("«", "»", "“", "”"),
+    "ru": ("«", "»", "„", "“"),
+}
+
+
+def quote_marks(lang: str) -> tuple[str, str, str, str]:
+    """The typographic quotes of ``lang`` (``fr-CA`` as ``fr``), English's by default."""
+    return QUOTES.get(lang.split("-")[0].lower(), QUOTES["en"])
+
+
 @cache
-def _parser() -> MarkdownIt:
+def _parser(quotes: tuple[str, str, str, str] | None = None) -> MarkdownIt:
+    """The Markdown parser, with typographic ``quotes`` (``None``: quotes left as written)."""
     # "html": False makes markdown-it print raw HTML as text instead of passing it through.
-    parser = MarkdownIt("commonmark", {"html": False}).disable("image")
+    options = {"html": False, "typographer": quotes is not None, "quotes": list(quotes or "“”‘’")}
+    parser = MarkdownIt("commonmark", options).disable("image")
+    if quotes is not None:
+        parser.enable("smartquotes")
+        parser.core.ruler.before("smartquotes", "merge_fields", _merge_fields)
     encode = parser.normalizeLink
 
     def normalize(url: str) -> str:
@@ -40,6 +71,46 @@ def _parser() -> MarkdownIt:
 
     parser.normalizeLink = normalize  # type: ignore[method-assign]
     return parser
+
+
+def _split_merge_fields(tokens: list[Token]) -> list[Token]:
+    """``tokens`` with each merge field in a text token made a token of its own, of a type the
+    typographer passes over (``text_special``, which markdown-it joins back into the text after
+    it): a fallback's apostrophe (``%%first_name|y'all%%``) is the merge field's, not prose."""
+    out: list[Token] = []
+    for token in tokens:
+        fields = list(mergefields.find(token.content)) if token.type == "text" else []
+        start = 0
+        for field in fields:
+            for kind, content in (
+                ("text", token.content[start : field.start]),
+                ("text_special", token.content[field.start : field.end]),
+            ):
+                if content:
+                    out.append(Token(kind, "", 0, content=content, level=token.level))
+            start = field.end
+        if not fields:
+            out.append(token)
+        elif token.content[start:]:
+            out.append(Token("text", "", 0, content=token.content[start:], level=token.level))
+    return out
+
+
+def _merge_fields(state: StateCore) -> None:
+    for token in state.tokens:
+        if token.type == "inline" and token.children and "%%" in token.content:
+            token.children = _split_merge_fields(token.children)
+
+
+def typographic(text: str, lang: str) -> str:
+    """A plain field (a headline, a summary) with the typographic quotes of ``lang``: the
+    typographer's own rule run over the field as one text, merge fields kept apart as in the
+    Markdown, so that a headline and the body beside it are set alike."""
+    if "'" not in text and '"' not in text:
+        return text
+    tokens = _split_merge_fields([Token("text", "", 0, content=text)])
+    process_inlines(tokens, StateCore(text, _parser(quote_marks(lang)), {}))
+    return "".join(token.content for token in tokens)
 
 
 def deepest(text: str) -> tuple[int, int]:
@@ -59,12 +130,17 @@ def deepest(text: str) -> tuple[int, int]:
     return depth, line
 
 
-def to_html(text: str) -> str:
-    """Markdown as HTML that holds only allow-listed tags, attributes and link schemes."""
-    rendered = _parser().render(text)
+def to_html(text: str, quotes: tuple[str, str, str, str] | None = QUOTES["en"]) -> str:
+    """Markdown as HTML that holds only allow-listed tags, attributes and link schemes, with
+    typographic ``quotes`` (:func:`quote_marks`; English by default, as the theme's default
+    is on) or the quotes as written (``None``)."""
+    rendered = _parser(quotes).render(text)
     return nh3.clean(
         rendered, tags=_TAGS, attributes=_ATTRIBUTES, url_schemes=_URL_SCHEMES, link_rel=None
     )
+
+
+_WORD = re.compile(r"[^ \t\n\r\f\v]+")
 
 
 def wrap(text: str, width: int = 78, indent: str = "") -> str:
@@ -72,12 +148,13 @@ def wrap(text: str, width: int = 78, indent: str = "") -> str:
 
     ``indent`` starts the first line (a list marker, quote marks); the lines after it keep the
     quote marks and indent past the list markers. (A greedy fill, as textwrap's with
-    ``break_long_words`` and ``break_on_hyphens`` off, at a tenth of its cost.)
+    ``break_long_words`` and ``break_on_hyphens`` off, at a tenth of its cost.) Only ASCII
+    spaces break: a no-break space (French « quotes », ``10\u00a0km``) holds its words together.
     """
     rest = re.sub(r"[^>]", " ", indent)
     lines: list[str] = []
     line = ""
-    for word in text.split():
+    for word in _WORD.findall(text):
         if line and len(line) + 1 + len(word) > width:
             lines.append(line)
             line = rest + word
@@ -88,12 +165,15 @@ def wrap(text: str, width: int = 78, indent: str = "") -> str:
     return "\n".join(lines)
 
 
-def to_text(text: str, width: int = 78) -> str:
-    """Markdown as plain text: paragraphs wrapped, links written ``text (url)``, lists bulleted."""
+def to_text(
+    text: str, width: int = 78, quotes: tuple[str, str, str, str] | None = QUOTES["en"]
+) -> str:
+    """Markdown as plain text: paragraphs wrapped, links written ``text (url)``, lists bulleted;
+    ``quotes`` as for :func:`to_html`."""
     blocks: list[str] = []
     prefix: list[str] = []  # list markers and quote marks of the blocks we are inside
     numbers: list[int] = []
-    for token in _parser().parse(text):
+    for token in _parser(quotes).parse(text):
         if token.type == "bullet_list_open":
             numbers.append(0)
         elif token.type == "ordered_list_open":

@@ -29,8 +29,10 @@ from jinja2 import (
     FileSystemLoader,
     StrictUndefined,
     TemplateError,
+    pass_context,
     select_autoescape,
 )
+from jinja2.runtime import Context
 from markupsafe import Markup, escape
 from PIL import Image as PILImage
 from PIL import UnidentifiedImageError
@@ -80,6 +82,10 @@ class EmailContext(TypedDict):
     #: ``t("more_from")``: the theme's words in the issue's language, ``{brand}``, ``{name}``
     #: and ``{site}`` filled in, other placeholders from keyword arguments.
     t: Callable[..., str]
+    #: Whether straight quotes in the issue's copy are set as typographic ones: the plain
+    #: fields of ``issue``, ``lead`` and ``teasers`` already are, and the ``markdown`` and
+    #: ``markdown_text`` filters set the body's.
+    smart_quotes: bool
     #: ``image_height(img, width)``: the px height of ``img`` shown ``width`` px wide, from its
     #: file; ``None`` for an image on the web (its file is not at hand). The ``height``
     #: attribute that keeps an image's box when a mail client blocks images.
@@ -135,8 +141,8 @@ def environment(theme_dirs: tuple[Path, ...]) -> Environment:
         bytecode_cache=_bytecode_cache(),
     )
     env.filters.update(
-        markdown=lambda text: Markup(markdown.to_html(text)),
-        markdown_text=markdown.to_text,
+        markdown=_markdown_html,
+        markdown_text=_markdown_text,
         wrap=markdown.wrap,
         host=_host,
         longdate=lambda day, lang="en": local_date(day, lang),  # the web pages' dates
@@ -145,6 +151,50 @@ def environment(theme_dirs: tuple[Path, ...]) -> Environment:
         cut=_cut,
     )
     return env
+
+
+def _quotes(ctx: Context, lang: str | None) -> tuple[str, str, str, str] | None:
+    """The quote marks the Markdown of a story in ``lang`` (default: the issue's) is set
+    with, or ``None`` where the issue's quotes stay as written."""
+    if not ctx.get("smart_quotes"):
+        return None
+    return markdown.quote_marks(lang or ctx.get("lang") or "en")
+
+
+@pass_context
+def _markdown_html(ctx: Context, text: str, lang: str | None = None) -> Markup:
+    """``{{ lead.body | markdown(lead.lang) }}``: the story's Markdown as sanitised HTML."""
+    return Markup(markdown.to_html(text, _quotes(ctx, lang)))
+
+
+@pass_context
+def _markdown_text(ctx: Context, text: str, lang: str | None = None) -> str:
+    """``{{ lead.body | markdown_text(lead.lang) }}``: the story's Markdown as plain text."""
+    return markdown.to_text(text, quotes=_quotes(ctx, lang))
+
+
+def _typeset(issue: Issue, lang: str) -> Issue:
+    """``issue`` with typographic quotes in every plain field of its copy (the Markdown body
+    is set by its filter, which knows code from prose), each story in its own language's
+    marks. The subject and preheader stay as written: they are headers and inbox lines that
+    the ESPs and the send journal take from the issue itself, and must match it."""
+
+    def story(part: Lead | Teaser, story_lang: str) -> Any:
+        fields: dict[str, Any] = {
+            name: markdown.typographic(value, story_lang)
+            for name in ("kicker", "headline", "byline", "summary")
+            if isinstance(value := getattr(part, name, None), str)
+        }
+        if part.image:
+            words = {"caption": part.image.caption, "credit": part.image.credit}
+            fields["image"] = part.image.model_copy(
+                update={k: markdown.typographic(v, story_lang) for k, v in words.items() if v}
+            )
+        return part.model_copy(update=fields)
+
+    lead: Lead = story(issue.lead, issue.lead.lang or lang)
+    teasers: list[Teaser] = [story(teaser, teaser.lang or lang) for teaser in issue.teasers]
+    return issue.model_copy(update={"lead": lead, "teasers": teasers})
 
 
 @lru_cache(maxsize=256)
@@ -198,6 +248,9 @@ def context(
     lang = issue.lang or nl.lang
     direction: Literal["ltr", "rtl"] = "rtl" if text_direction("", lang) == "rtl" else "ltr"
     common = {"brand": nl.brand, "name": nl.name, "site": _host(nl.site_url)}
+    smart_quotes = values.layout.smart_quotes if issue.smart_quotes is None else issue.smart_quotes
+    if smart_quotes:
+        issue = _typeset(issue, lang)
     return {
         "issue": issue,
         "lead": issue.lead,
@@ -216,6 +269,7 @@ def context(
         "end": "left" if direction == "rtl" else "right",
         "date": local_date(issue.date, lang, values.layout.date_format),
         "t": _words(theme.strings(lang), common, html=html),
+        "smart_quotes": smart_quotes,
         "image_height": _image_heights(root),
     }
 

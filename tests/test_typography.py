@@ -1,0 +1,81 @@
+"""Typographic quotes: the editor types straight ones, the subscriber reads curly ones (and
+U+2019 for an apostrophe) in the HTML and the plain text, in each story's language; code,
+links and merge fields stay as written."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from newsletter.model.artifact import BuildResult
+
+from .conftest import parse
+
+ISSUE = """\
+subject: "The \\"deal\\" that wasn't"
+preheader: "What \\"allies\\" means now."
+date: 2025-06-26
+lead:
+  kicker: "Trump's week"
+  headline: "The \\"deal\\" that wasn't"
+  byline: "By O'Brien"
+  url: https://www.gzeromedia.com/news/deal
+  image: {src: assets/nato-summit-hague.jpg, alt: "NATO's leaders.", caption: "The leaders' \\"family photo\\"", credit: Reuters}
+  body: |
+    Hello %%first_name|y'all%%, it's "the deal" again: 'they said' it's done.
+
+    Run `print("hi")` and read [the "report"](https://example.com/a?q='x' "the 'title'").
+teasers:
+  - headline: "Macron dit \\"non\\""
+    url: https://www.gzeromedia.com/news/fr
+    lang: fr
+    summary: "L'Élysée parle d'un \\"accord\\" impossible."
+"""
+
+
+def test_straight_quotes_become_typographic_in_html_and_text(
+    write_issue: Callable[..., Path], build: Callable[..., BuildResult]
+) -> None:
+    email = build(write_issue(ISSUE)).email
+    doc = parse(email.html)
+    assert doc.findtext(".//h1//a") == "The “deal” that wasn’t"
+    assert "Trump’s week" in doc.text_content()
+    assert "By O’Brien" in doc.text_content()
+    assert "The leaders’ “family photo”" in doc.text_content()
+    body = doc.xpath("//*[contains(@class, 'nl-body-text')]")[0]
+    first, second = (p.text_content() for p in body.iter("p"))
+    assert first == "Hello %%first_name|y'all%%, it’s “the deal” again: ‘they said’ it’s done."
+    assert second == 'Run print("hi") and read the “report”.'
+    link = body.xpath(".//a")[0]
+    assert link.get("href").startswith("https://example.com/a?q='x'")
+    assert link.get("title") == "the 'title'"
+    teaser = doc.xpath("//h3")[0]
+    assert teaser.text_content() == "Macron dit «\u202fnon\u202f»"
+    assert "L’Élysée parle d’un «\u202faccord\u202f» impossible." in doc.text_content()
+    # alt text (an attribute), the subject and the preheader (headers and inbox lines, taken
+    # from the issue as it is by the ESPs and the journal) stay as written
+    assert doc.xpath("//img")[0].get("alt") == "NATO's leaders."
+    assert email.subject == 'The "deal" that wasn\'t'
+    assert email.preheader == 'What "allies" means now.'
+    for line in (
+        "The “deal” that wasn’t",
+        "TRUMP’S WEEK",
+        "Hello %%first_name|y'all%%, it’s “the deal” again: ‘they said’ it’s done.",
+        'Run print("hi") and read the “report” (https://example.com/a?q=',
+        "Macron dit «\u202fnon\u202f»",
+    ):
+        assert line in email.text, line
+
+
+def test_an_issue_or_a_theme_can_keep_its_quotes_as_written(
+    workspace_dir: Path, write_issue: Callable[..., Path], build: Callable[..., BuildResult]
+) -> None:
+    off = build(write_issue("smart_quotes: false\n" + ISSUE)).email
+    assert parse(off.html).findtext(".//h1//a") == 'The "deal" that wasn\'t'
+    assert 'it\'s "the deal" again' in off.text
+    config = workspace_dir / "newsletter.toml"
+    config.write_text(config.read_text() + "\n[theme.layout]\nsmart_quotes = false\n")
+    themed = build(write_issue(ISSUE)).email
+    assert parse(themed.html).findtext(".//h1//a") == 'The "deal" that wasn\'t'
+    on = build(write_issue("smart_quotes: true\n" + ISSUE)).email  # the issue has the last word
+    assert parse(on.html).findtext(".//h1//a") == "The “deal” that wasn’t"
