@@ -2,16 +2,20 @@
 
     python bench/theme.py [--theme gzero|digest]
 
-For each issue, at 375, 600 and 1024 px, in four modes (light; prefers-color-scheme: dark;
-every <style> removed, as Gmail shows non-Google accounts; images blocked): the text nodes
-under WCAG AA contrast and whether the page scrolls sideways. Then the HTML's size and the
-caniemail features that Outlook for Windows and Gmail do not support. Run by hand, not in CI.
+For each issue, at 375, 600 and 1024 px, in five modes (light; prefers-color-scheme: dark;
+chromium's forced dark, read from the pixels; every <style> removed, as Gmail shows non-Google
+accounts; images blocked): the text nodes under WCAG AA contrast and whether the page scrolls
+sideways. Then SpamAssassin's score of the sample message (local rules only, ``-L``), the
+HTML's size and the caniemail features that Outlook for Windows and Gmail do not support. Run
+by hand, not in CI.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -25,13 +29,17 @@ from newsletter.pipeline.checks.clients import (  # noqa: E402
     features,
     unsupported,
 )
-from newsletter.pipeline.stages import build_issue  # noqa: E402
-from newsletter.workspace import load_workspace  # noqa: E402
-from tests.theme_issues import ARABIC, MIXED, TEXT_COLOURS, below_aa, teasers  # noqa: E402
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from tests.theme_issues import (  # noqa: E402
+    TEXT_COLOURS,
+    TEXT_RUNS,
+    below_aa,
+    build_all,
+    painted,
+)
 
-ISSUES = {"example": None, "arabic": ARABIC, "mixed": MIXED, "3 teasers": teasers(3)}
-ISSUES["12 teasers"] = teasers(12)
-MODES = ("light", "dark", "no <style>", "images blocked")
+MODES = ("light", "dark", "forced dark", "no <style>", "images blocked")
+FORCED_DARK = ["--force-dark-mode", "--enable-features=WebContentsForceDark"]
 
 
 def client_counts(html: str) -> dict[str, int]:
@@ -45,6 +53,15 @@ def client_counts(html: str) -> dict[str, int]:
     return counts
 
 
+def spam_score(message: bytes) -> str:
+    """SpamAssassin's points for ``message``, local rules only; "n/a" where it is missing."""
+    if not shutil.which("spamassassin"):
+        return "n/a"
+    run = subprocess.run(["spamassassin", "-L", "-t"], input=message, capture_output=True)
+    found = re.search(rb"Content analysis details:\s+\((-?[\d.]+) points", run.stdout)
+    return found[1].decode() if found else "?"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--theme", default="gzero")
@@ -52,31 +69,19 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     root = Path(tempfile.mkdtemp(prefix="theme-bench-"))
-    config = (REPO / "newsletter.toml").read_text().replace("assets = true", "assets = false")
-    config = config.replace('template = "gzero"', f'template = "{args.theme}"')
-    (root / "newsletter.toml").write_text(config)
-    shutil.copytree(REPO / "assets", root / "assets")
-    (root / "issues").mkdir()
-    workspace = load_workspace(root)
+    built = build_all(root, args.theme)
     rows = []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"]
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        forced = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *FORCED_DARK]
         )
-        for name, text in ISSUES.items():
-            source = root / "issues" / f"2025-06-26-{name.replace(' ', '-')}.yaml"
-            source.write_text(
-                text
-                or (REPO / "issues" / "2025-06-26-putin-poaches-the-neighbors.yaml").read_text()
-            )
-            result = build_issue(source, workspace)
-            assert result.email is not None, result.problems
-            html_path = root / f"{source.stem}.html"
-            html_path.write_text(result.email.html)
+        for name, artifact in built.items():
+            html_path = root / f"{name}.html"
             low, scroll = 0, 0
             for mode in MODES:
                 scheme = "dark" if mode == "dark" else "light"
-                page = browser.new_page(color_scheme=scheme)
+                page = (forced if mode == "forced dark" else browser).new_page(color_scheme=scheme)
                 if mode == "images blocked":
                     page.route("**/*.{jpg,png}", lambda route: route.abort())
                 page.goto(html_path.as_uri())
@@ -84,20 +89,30 @@ def main() -> None:
                     page.evaluate("document.querySelectorAll('style').forEach(s => s.remove())")
                 for width in (375, 600, 1024):
                     page.set_viewport_size({"width": width, "height": 900})
-                    low += len(below_aa(page.evaluate(TEXT_COLOURS)))
+                    if mode == "forced dark":
+                        runs = page.evaluate(TEXT_RUNS)
+                        texts = painted(page.screenshot(full_page=True), runs)
+                    else:
+                        texts = page.evaluate(TEXT_COLOURS)
+                    low += len(below_aa(texts))
                     scroll += page.evaluate("document.documentElement.scrollWidth") > width
                 page.close()
-            counts = client_counts(result.email.html)
-            size = len(result.email.html.encode()) / 1024
-            rows.append((name, low, scroll, size, counts["outlook-windows"], counts["gmail"]))
+            counts = client_counts(artifact.email.html)
+            size = len(artifact.email.html.encode()) / 1024
+            score = spam_score(artifact.message)
+            rows.append(
+                (name, low, scroll, score, size, counts["outlook-windows"], counts["gmail"])
+            )
+        forced.close()
         browser.close()
+    renders = len(MODES) * 3
     print(
-        "| issue | texts under AA (12 renders) | renders that scroll sideways | HTML KB | "
-        "Outlook Win unsupported | Gmail unsupported |"
+        f"| issue | texts under AA ({renders} renders) | renders that scroll sideways | "
+        "SpamAssassin score | HTML KB | Outlook Win unsupported | Gmail unsupported |"
     )
-    print("|---|---|---|---|---|---|")
-    for name, low, scroll, size, outlook, gmail in rows:
-        print(f"| {name} | {low} | {scroll} | {size:.1f} | {outlook} | {gmail} |")
+    print("|---|---|---|---|---|---|---|")
+    for name, low, scroll, score, size, outlook, gmail in rows:
+        print(f"| {name} | {low} | {scroll} | {score} | {size:.1f} | {outlook} | {gmail} |")
     shutil.rmtree(root)
 
 
