@@ -28,6 +28,14 @@ SPAMASSASSIN = "spamassassin"
 #: part exists, and a message written to a file was never relayed.
 INFORMATIONAL = frozenset({"HTML_MESSAGE", "NO_RECEIVED", "NO_RELAYS"})
 
+#: Rules the theme sets off on purpose, for what they buy. HTML_IMAGE_RATIO_02 ... _08 divide
+#: the text's length by the area of the images' width x height attributes and fire under 0.008
+#: characters a px²: a short issue (the Arabic and mixed ones) with its 600 x 338 lead photo
+#: falls under it. The height attribute is what keeps an image's box when Outlook blocks
+#: images (not a 20 px strip), and SpamAssassin itself scores these rules 0.001 in every score
+#: set (72_scores.cf), a note rather than a spam sign; the total below still has to be 0.0.
+ACCEPTED = frozenset(f"HTML_IMAGE_RATIO_0{n}" for n in (2, 4, 6, 8))
+
 #: What in a rule's name or description says that the message's body (the theme) made it fire.
 _THEME_RULE = re.compile(r"^(HTML_|FONT_|MIME_|MPART_|T_REMOTE|TVD_|OBFU|BIGNUM|UPPERCASE)")
 _THEME_AREA = ("BODY:", "RAW:", "URI:", "MIME:")
@@ -96,7 +104,7 @@ def test_no_spamassassin_rule_fires_on_what_the_theme_writes(
     caused = [
         rule
         for rule in report.rules
-        if rule.name not in INFORMATIONAL
+        if rule.name not in INFORMATIONAL | ACCEPTED
         and (_THEME_RULE.match(rule.name) or rule.description.startswith(_THEME_AREA))
     ]
     scored = [rule for rule in report.rules if rule.points > 0]
