@@ -18,7 +18,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, TypedDict, TypeVar
 from urllib.parse import urlsplit
 
 from babel import Locale, UnknownLocaleError
@@ -173,13 +173,16 @@ def _markdown_text(ctx: Context, text: str, lang: str | None = None) -> str:
     return markdown.to_text(text, quotes=_quotes(ctx, lang))
 
 
+_Story = TypeVar("_Story", Lead, Teaser)
+
+
 def _typeset(issue: Issue, lang: str) -> Issue:
     """``issue`` with typographic quotes in every plain field of its copy (the Markdown body
     is set by its filter, which knows code from prose), each story in its own language's
     marks. The subject and preheader stay as written: they are headers and inbox lines that
     the ESPs and the send journal take from the issue itself, and must match it."""
 
-    def story(part: Lead | Teaser, story_lang: str) -> Any:
+    def story(part: _Story, story_lang: str) -> _Story:
         fields: dict[str, Any] = {
             name: markdown.typographic(value, story_lang)
             for name in ("kicker", "headline", "byline", "summary")
@@ -192,8 +195,8 @@ def _typeset(issue: Issue, lang: str) -> Issue:
             )
         return part.model_copy(update=fields)
 
-    lead: Lead = story(issue.lead, issue.lead.lang or lang)
-    teasers: list[Teaser] = [story(teaser, teaser.lang or lang) for teaser in issue.teasers]
+    lead = story(issue.lead, issue.lead.lang or lang)
+    teasers = [story(teaser, teaser.lang or lang) for teaser in issue.teasers]
     return issue.model_copy(update={"lead": lead, "teasers": teasers})
 
 
