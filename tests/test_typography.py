@@ -79,3 +79,16 @@ def test_an_issue_or_a_theme_can_keep_its_quotes_as_written(
     assert parse(themed.html).findtext(".//h1//a") == 'The "deal" that wasn\'t'
     on = build(write_issue("smart_quotes: true\n" + ISSUE)).email  # the issue has the last word
     assert parse(on.html).findtext(".//h1//a") == "The “deal” that wasn’t"
+
+
+def test_one_function_sets_a_plain_field_as_the_typographer_sets_the_body() -> None:
+    from newsletter.pipeline.markdown import to_html, typographic
+
+    for text in ('He said "it\'s done" at 5', "'Quoted' and 'nested \"here\"'", "rock 'n' roll"):
+        assert f"<p>{typographic(text, 'en')}</p>\n" == to_html(text).replace("&quot;", '"')
+    assert (
+        typographic("%%first_name|y'all%%, it's \"on\"", "en") == "%%first_name|y'all%%, it’s “on”"
+    )
+    assert typographic('Sie sagte "ja"', "de-AT") == "Sie sagte „ja“"
+    assert typographic('Он сказал "да"', "ru") == "Он сказал «да»"
+    assert typographic("No quotes at all", "en") == "No quotes at all"
