@@ -21,6 +21,7 @@ class Scripted:
 
     name = "scripted"
     batch_size = 2
+    rate: float | None = None
 
     def __init__(self, script: list[BaseException | str], journal: Journal) -> None:
         self.script = script
@@ -43,19 +44,26 @@ class Scripted:
 
 
 def run(
-    tmp_path: Path, script: list[BaseException | str], count: int = 3, retries: int = 3
+    tmp_path: Path,
+    script: list[BaseException | str],
+    count: int = 3,
+    retries: int = 3,
+    *,
+    rate: float | None = None,
+    quota: float | None = None,
 ) -> tuple[Report, Scripted, Journal, list[float]]:
     journal = Journal(tmp_path / "j.sqlite")
     keys = [f"r{i}@example.com" for i in range(count)]
     journal.add("i", keys)
     transport = Scripted(script, journal)
+    transport.rate = quota
     waits: list[float] = []
     report = deliver_batches(
         [Delivery(k, {"first_name": "A"}, k) for k in keys],
         transport,
         issue="i",
         journal=journal,
-        rate=None,
+        rate=rate,
         retries=retries,
         retry_delay=1.0,
         sleep=waits.append,
@@ -99,6 +107,17 @@ def test_unknown_is_never_retried_and_a_refusal_sends_nothing(tmp_path: Path) ->
     report, _, journal, _ = run(tmp_path / "b", [NewsletterError("key refused")])
     assert isinstance(report.error, NewsletterError)
     assert set(journal.states("i").values()) == {"pending"}
+
+
+@pytest.mark.parametrize(("rate", "quota"), [(None, 0.01), (0.01, 1000.0), (1000.0, 0.01)])
+def test_the_slower_of_the_rate_and_the_esps_quota_paces_the_batches(
+    tmp_path: Path, rate: float | None, quota: float | None
+) -> None:
+    # 4 recipients at 0.01 a second: the last one's slot is 300 s after the first one's; no
+    # sleep really happens, so the waits asked for are the grid's (less the test's own time)
+    report, _, _, waits = run(tmp_path, [], count=4, rate=rate, quota=quota)
+    assert report.count("sent") == 4
+    assert 290 < max(waits) <= 300
 
 
 def test_a_value_with_a_line_break_is_failed_and_not_sent(tmp_path: Path) -> None:

@@ -6,7 +6,9 @@ the process between the two (``kill -9``, a lost connection), the next run finds
 "sending" and the journal turns it into "unknown": reported, and sent again only when the
 editor asks. A 429, a 5xx or a connection refused is retried after ``Retry-After`` or an
 exponential backoff with jitter, ``retries`` times at most, after which the batch is
-"deferred" (a next run tries again); a recipient the ESP refused is "failed".
+"deferred" (a next run tries again); a recipient the ESP refused is "failed". The batches go
+no faster than ``rate`` or the ESP's own quota for the account (``transport.rate``, read while
+preparing), whichever is lower.
 """
 
 from __future__ import annotations
@@ -47,7 +49,6 @@ def deliver_batches(
     """Send every delivery in batches; return the report (a refused send is in its ``error``)."""
     started = time.monotonic()
     report = Report()
-    limiter = RateLimiter(rate) if rate else None
 
     def record(batch: Sequence[Delivery], answers: Sequence[Answer]) -> None:
         if journal is not None:
@@ -68,6 +69,8 @@ def deliver_batches(
                 f"{transport.name}: preparing the send failed {retries + 1} times: {retry.detail}; "
                 "nothing was sent, try again later"
             ) from None
+        limits = [r for r in (rate, transport.rate) if r]  # the ESP's own quota caps ours
+        limiter = RateLimiter(min(limits), sleep=sleep) if limits else None
         for batch in _batches(deliveries, transport.batch_size):
             unsafe = [d for d in batch if _unsafe(d)]
             if unsafe:  # nothing from a list reaches a header unchecked

@@ -56,6 +56,9 @@ class BatchTransport(Protocol):
     name: str
     #: the most recipients one call takes
     batch_size: int
+    #: the most recipients a second the ESP lets this account send (SES's ``MaxSendRate``),
+    #: known once :meth:`prepare` has returned; None when the ESP sets no such limit
+    rate: float | None
 
     def prepare(self) -> None:
         """Make what the batches need on the ESP's side (the issue's template), idempotently."""

@@ -34,6 +34,7 @@ class MailgunTransport:
 
     name = "mailgun"
     batch_size = 1000
+    rate: float | None = None  # no per-account rate: its 429s say when to slow down
 
     def __init__(
         self, artifact: Artifact, settings: Settings, root: Path, environ: Mapping[str, str]

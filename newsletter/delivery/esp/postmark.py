@@ -38,6 +38,7 @@ class PostmarkTransport:
 
     name = "postmark"
     batch_size = BATCH_MESSAGES
+    rate: float | None = None  # no per-account rate: its 429s say when to slow down
 
     def __init__(
         self, artifact: Artifact, settings: Settings, root: Path, environ: Mapping[str, str]

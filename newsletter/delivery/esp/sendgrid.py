@@ -37,6 +37,7 @@ class SendgridTransport:
 
     name = "sendgrid"
     batch_size = 1000
+    rate: float | None = None  # no per-account rate: its 429s say when to slow down
 
     def __init__(
         self, artifact: Artifact, settings: Settings, root: Path, environ: Mapping[str, str]
