@@ -7,6 +7,8 @@ answer when told to."""
 from __future__ import annotations
 
 import contextlib
+import email
+import email.policy
 import json
 import os
 import signal
@@ -18,6 +20,7 @@ import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -53,9 +56,13 @@ def write_list(ws: Path, count: int, *, hostile: str = "") -> tuple[Path, list[s
 # --- SES -----------------------------------------------------------------------------------
 
 
+#: The SES quota (``MaxSendRate``) the tests' moto reports: about 2 s for 300 recipients.
+MAX_SEND_RATE = 150.0
+
+
 @pytest.fixture(scope="module")
 def moto() -> Iterator[str]:
-    with moto_server() as endpoint:
+    with moto_server(max_send_rate=MAX_SEND_RATE) as endpoint:
         yield endpoint
 
 
@@ -69,7 +76,8 @@ def ses(moto: str, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def ses_sent(endpoint: str) -> list[dict[str, Any]]:
-    """Every destination in moto's store of sent messages."""
+    """Every destination in moto's store of sent messages, as its ``SendBulkEmail`` request
+    gave it (a ``BulkEmailEntry``)."""
     with urllib.request.urlopen(f"{endpoint}/moto-api/data.json") as answer:
         data = json.load(answer)
     return [
@@ -86,26 +94,71 @@ def ses_counts(endpoint: str) -> Counter[str]:
 ESP_FAST = "[esp]\nretries = 2\nretry_delay = 0.01\n"
 
 
-def test_ses_sends_the_list_in_batches_of_50(tmp_path: Path, ses: str) -> None:
+def test_ses_sends_the_list_in_v2_bulk_calls_of_50_with_headers_per_destination(
+    tmp_path: Path, ses: str
+) -> None:
     ws = make_workspace(tmp_path / "ws", ESP_FAST)
     path, addresses = write_list(ws, 120, hostile=HOSTILE)
     code, output = send(ws, "--list", str(path), "--via", "ses")
     assert code == 0, output
     assert "sent 120 of 120" in output
     assert ses_counts(ses) == Counter(addresses)  # each exactly once
+    with urllib.request.urlopen(f"{ses}/moto-api/data.json") as answer:
+        calls = json.load(answer)["ses"]["TemplateMessage"]
+    assert [len(call["destinations"]) for call in calls] == [50, 50, 20]
+    assert {call["template"] for call in calls} == {SLUG}
+    entries = {d["Destination"]["ToAddresses"][0]: d for d in ses_sent(ses)}
     data = {
-        d["Destination"]["ToAddresses"][0]: json.loads(d["ReplacementTemplateData"])
-        for d in ses_sent(ses)
+        to: json.loads(
+            d["ReplacementEmailContent"]["ReplacementTemplate"]["ReplacementTemplateData"]
+        )
+        for to, d in entries.items()
     }
     hostile = data[addresses[0]]
     # SES does not escape: the HTML reads the escaped copy, the text and subject the raw value
     assert hostile["first_name"] == HOSTILE
     assert hostile["first_name_html"] == ("&lt;img src=x onerror=alert(1)&gt; {{7*7}} *|UNSUB|*")
     assert hostile["unsubscribe_url"].startswith("https://www.gzeromedia.com/newsletter/unsub")
+    # each destination's own one-click unsubscribe headers, its signed link in them
+    for to, entry in entries.items():
+        assert entry["ReplacementHeaders"] == [
+            {
+                "Name": "List-Unsubscribe",
+                "Value": f"<{data[to]['unsubscribe_url']}>, "
+                "<mailto:unsubscribe@gzeromedia.com?subject=unsubscribe>",
+            },
+            {"Name": "List-Unsubscribe-Post", "Value": "List-Unsubscribe=One-Click"},
+        ]
+    assert len({data[to]["unsubscribe_url"] for to in addresses}) == 120
+    # the template made through v2, rendered by moto's SES renderer with what arrived
+    rendered = ses_client(ses, "sesv2").test_render_email_template(
+        TemplateName=SLUG, TemplateData=json.dumps(hostile)
+    )["RenderedTemplate"]
+    message = email.message_from_string(rendered, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    assert message["Subject"] == "Putin poaches the neighbors for his Ukraine invasion"
+    html = message.get_body(("html",))
+    assert html is not None
+    assert f'href="{hostile["unsubscribe_url_html"]}"' in html.get_content()
     assert set(journal_states(ws).values()) == {"sent"}
     code, output = send(ws, "--list", str(path), "--via", "ses")
     assert code == 0 and output.startswith("nothing to send"), output
     assert sum(ses_counts(ses).values()) == 120
+
+
+def test_ses_takes_its_send_rate_from_the_accounts_quota(tmp_path: Path, ses: str) -> None:
+    from newsletter.delivery.esp.ses import SesTransport
+    from newsletter.pipeline.stages import build_issue
+    from newsletter.workspace import load_workspace
+
+    workspace = load_workspace(make_workspace(tmp_path / "ws"))
+    artifact = build_issue(workspace.root / ISSUE, workspace).artifact
+    assert artifact is not None
+    transport = SesTransport(artifact, workspace.settings)
+    assert transport.rate is None  # not known before GetAccount
+    transport.prepare()
+    assert transport.rate == MAX_SEND_RATE
+    transport.close()
 
 
 def test_ses_refusal_stops_the_send_and_sends_nobody(tmp_path: Path, ses: str) -> None:
@@ -114,7 +167,7 @@ def test_ses_refusal_stops_the_send_and_sends_nobody(tmp_path: Path, ses: str) -
     path, _ = write_list(ws, 60)
     code, output = send(ws, "--list", str(path), "--via", "ses")
     assert code == 1
-    assert output.splitlines()[-1].startswith("error: ses: send_bulk_templated_email was refused")
+    assert output.splitlines()[-1].startswith("error: ses: send_bulk_email was refused")
     assert set(journal_states(ws).values()) == {"pending"}  # nothing of the batch was sent
     assert ses_sent(ses) == []
 
@@ -132,7 +185,7 @@ def test_ses_list_management_cannot_unsubscribe_a_bulk_send(tmp_path: Path, ses:
 def test_ses_killed_send_resumes_and_everyone_gets_it_at_most_once(
     tmp_path: Path, ses: str
 ) -> None:
-    ws = make_workspace(tmp_path / "ws", ESP_FAST + "rate = 150\n")  # about 2 s for 300
+    ws = make_workspace(tmp_path / "ws", ESP_FAST)  # SES's quota paces it: about 2 s for 300
     path, addresses = write_list(ws, 300)
     command = [
         str(Path(sys.executable).parent / "newsletter"),
