@@ -1,8 +1,9 @@
 """``newsletter send ISSUE --list FILE --via ses|sendgrid|postmark|mailgun``: the ESPs' bulk
 APIs behind the send journal, on real parts: SES through boto3 against moto in server mode on
 127.0.0.1, and the others through httpx against loopback HTTP servers that check every request
-(batch bounds, fields, the key) and answer with 429, 500, 4xx, per-message errors or a late
-answer when told to."""
+(SendGrid's against the request schema of its published OpenAPI document; batch bounds, fields
+and the key for the others) and answer with 429, 500, 4xx, per-message errors or a late answer
+when told to."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from .delivery_support import (
@@ -448,6 +450,15 @@ def test_via_is_for_list_sends_and_names_every_transport(tmp_path: Path) -> None
 
 # --- SendGrid and Mailgun: one loopback server, a handler per ESP ----------------------------
 
+#: The request body of SendGrid's ``POST /v3/mail/send`` as its published OpenAPI document
+#: (twilio/sendgrid-oai) gives it: see ``tests/fixtures/sendgrid/``.
+SENDGRID_MAIL_SEND = jsonschema.Draft202012Validator(
+    json.loads(
+        (Path(__file__).parent / "fixtures" / "sendgrid" / "mail-send.schema.json").read_text()
+    ),
+    format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER,
+)
+
 
 @dataclass
 class Api:
@@ -537,22 +548,22 @@ def _api_handler(api: Api, esp: str) -> type[BaseHTTPRequestHandler]:
                 self.answer(201, {"id": "v", "name": body["name"]})
                 return
             assert path == "/v3/mail/send", path
-            personalizations = body.get("personalizations", [])
-            if not 1 <= len(personalizations) <= 1000:  # as SendGrid's schema says
+            errors = sorted(SENDGRID_MAIL_SEND.iter_errors(body), key=lambda e: list(e.path))
+            if errors:  # as SendGrid answers a body its schema refuses
+                fields = [".".join(map(str, e.path)) for e in errors]
+                api.invalid.extend(f"{f}: {e.message}" for f, e in zip(fields, errors, strict=True))
                 self.answer(
                     400,
                     {
                         "errors": [
-                            {
-                                "message": "The personalizations field must "
-                                "have at least 1 and at most 1000 items",
-                                "field": "personalizations",
-                            }
+                            {"message": e.message, "field": f or None}
+                            for f, e in zip(fields, errors, strict=True)
                         ]
                     },
                 )
                 return
-            problems = [k for k in ("from", "template_id", "asm") if k not in body]
+            personalizations = body["personalizations"]
+            problems = [k for k in ("template_id", "asm") if k not in body]
             if body.get("template_id") not in {t["id"] for t in api.templates}:
                 problems.append("an unknown template_id")
             if problems:
@@ -618,12 +629,31 @@ def test_sendgrid_sends_1000_personalizations_a_call_through_its_template(
     api = Api("SG.s3cr3t")
     monkeypatch.setenv("NL_SG_KEY", api.key)
     with api_server(api, "sendgrid") as url:
-        # the loopback server keeps SendGrid's bound: 1,000 personalizations, not 1,001
-        many = {"personalizations": [{"to": [{"email": "a@example.com"}]}] * 1001}
+        # SendGrid's schema takes 1,000 personalizations a call, and the server refuses 1,001
+        def body(count: int) -> dict[str, Any]:
+            return {
+                "from": {"email": FROM},
+                "template_id": "d-1",
+                "asm": {"group_id": 42},
+                "personalizations": [
+                    {"to": [{"email": f"r{i}@example.com"}], "dynamic_template_data": {}}
+                    for i in range(count)
+                ],
+            }
+
+        assert SENDGRID_MAIL_SEND.is_valid(body(1000))
+        assert not SENDGRID_MAIL_SEND.is_valid(body(1001))
         refused = httpx.post(
-            f"{url}/v3/mail/send", json=many, headers={"Authorization": f"Bearer {api.key}"}
+            f"{url}/v3/mail/send", json=body(1001), headers={"Authorization": f"Bearer {api.key}"}
         )
-        assert refused.status_code == 400 and "at most 1000" in refused.text
+        assert refused.status_code == 400
+        assert [e["field"] for e in refused.json()["errors"]] == ["personalizations"]
+        assert api.invalid == [f"personalizations: {refused.json()['errors'][0]['message']}"]
+        assert api.accepted == []
+        api.invalid.clear()
+        # and so is an address that is not one, or a send without its sender
+        assert not SENDGRID_MAIL_SEND.is_valid({**body(1), "from": {"email": "newsletter"}})
+        assert not SENDGRID_MAIL_SEND.is_valid({k: v for k, v in body(1).items() if k != "from"})
         toml = (
             f'{ESP_FAST}\n[esp.sendgrid]\napi_url = "{url}"\nkey_env = "NL_SG_KEY"\n'
             "asm_group_id = 42\n"
