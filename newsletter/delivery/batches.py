@@ -13,9 +13,10 @@ preparing), whichever is lower.
 
 from __future__ import annotations
 
+import itertools
 import random
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TypeVar
 
 from newsletter.delivery.journal import Journal
@@ -24,7 +25,7 @@ from newsletter.delivery.send import Delivery, Outcome, Report
 from newsletter.delivery.transport import Answer, BatchTransport, Retry, Unknown
 from newsletter.errors import NewsletterError
 
-__all__ = ["deliver_batches"]
+__all__ = ["batched", "deliver_batches"]
 
 #: The longest wait between two tries, whatever ``Retry-After`` says.
 MAX_WAIT = 60.0
@@ -35,7 +36,7 @@ T = TypeVar("T")
 
 
 def deliver_batches(
-    deliveries: Sequence[Delivery],
+    deliveries: Iterable[Delivery],
     transport: BatchTransport,
     *,
     issue: str,
@@ -46,7 +47,11 @@ def deliver_batches(
     on_outcome: Callable[[Outcome], None] = lambda outcome: None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Report:
-    """Send every delivery in batches; return the report (a refused send is in its ``error``)."""
+    """Send every delivery in batches; return the report (a refused send is in its ``error``).
+
+    ``deliveries`` is read one batch at a time, and the report keeps only the outcomes that are
+    not "sent" (the others it counts), so that a list's size does not decide the memory a send
+    takes."""
     started = time.monotonic()
     report = Report()
 
@@ -58,7 +63,10 @@ def deliver_batches(
             )
         for delivery, answer in zip(batch, answers, strict=True):
             outcome = Outcome(delivery.to, answer.state, answer.code, answer.detail)
-            report.outcomes.append(outcome)
+            if outcome.state == "sent":
+                report.tallied["sent"] += 1
+            else:
+                report.outcomes.append(outcome)
             on_outcome(outcome)
 
     try:
@@ -71,7 +79,7 @@ def deliver_batches(
             ) from None
         limits = [r for r in (rate, transport.rate) if r]  # the ESP's own quota caps ours
         limiter = RateLimiter(min(limits), sleep=sleep) if limits else None
-        for batch in _batches(deliveries, transport.batch_size):
+        for batch in batched(deliveries, transport.batch_size):
             unsafe = [d for d in batch if _unsafe(d)]
             if unsafe:  # nothing from a list reaches a header unchecked
                 record(
@@ -166,6 +174,8 @@ def _unsafe(delivery: Delivery) -> bool:
     return any(c in value for value in (delivery.to, *delivery.values.values()) for c in _UNSAFE)
 
 
-def _batches(deliveries: Sequence[Delivery], size: int) -> Iterator[Sequence[Delivery]]:
-    for start in range(0, len(deliveries), size):
-        yield deliveries[start : start + size]
+def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """``items``, ``size`` at a time (``itertools.batched`` from Python 3.12 on)."""
+    iterator = iter(items)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch

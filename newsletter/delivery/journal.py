@@ -33,7 +33,7 @@ import fcntl
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -268,6 +268,22 @@ class Journal:
                 "SELECT recipient, state FROM sends WHERE issue = ?", (issue,)
             ).fetchall()
         return dict(rows)
+
+    def states_of(self, issue: str, recipients: Sequence[str]) -> dict[str, str]:
+        """The states of those of ``recipients`` (a batch of a list) the journal knows: a send
+        reads its list a batch at a time, never the whole journal at once."""
+        found: dict[str, str] = {}
+        with self._use() as db:
+            for start in range(0, len(recipients), 500):  # IN uses the key's index
+                chunk = recipients[start : start + 500]
+                found.update(
+                    db.execute(
+                        "SELECT recipient, state FROM sends WHERE issue = ? AND "
+                        f"recipient IN ({','.join('?' * len(chunk))})",
+                        (issue, *chunk),
+                    ).fetchall()
+                )
+        return found
 
     def mark(
         self, issue: str, recipient: str, state: str, code: int | None = None, detail: str = ""
