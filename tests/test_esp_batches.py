@@ -177,3 +177,32 @@ def test_the_deliveries_are_read_a_batch_at_a_time(tmp_path: Path) -> None:
     )
     assert made == [2, 4, 6]  # never more made than the batch in hand
     assert report.count("sent") == 6 and report.outcomes == []  # sent ones counted, not kept
+
+
+def test_a_batch_cut_short_is_recovered_as_its_api_call_not_an_smtp_transaction(
+    tmp_path: Path,
+) -> None:
+    journal = Journal(tmp_path / "j.sqlite")
+    journal.add("i", ["a@example.com", "b@example.com"])
+    journal.mark("i", "b@example.com", "sending")  # an SMTP send's mark, before DATA
+    recovered: list[tuple[str, str]] = []
+
+    class Dying(Scripted):
+        def send(self, batch: Sequence[Delivery]) -> list[Answer]:
+            journal.recover("i")  # what the next run does after a kill -9 here
+            recovered.extend((r.recipient, r.detail) for r in journal.rows("i", ["unknown"]))
+            return super().send(batch)
+
+    deliver_batches(
+        [Delivery("a@example.com", {}, "a@example.com")],
+        Dying([], journal),
+        issue="i",
+        journal=journal,
+        rate=None,
+        retries=0,
+        retry_delay=0,
+    )
+    assert recovered == [
+        ("a@example.com", "the send stopped during the scripted API call"),
+        ("b@example.com", "the send stopped during the SMTP transaction"),
+    ]

@@ -13,6 +13,7 @@ import email.policy
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -220,6 +221,9 @@ def test_ses_killed_send_resumes_and_everyone_gets_it_at_most_once(
     assert all(counts[a] == 1 for a in addresses if a not in unknown), (counts, states)
     assert all(counts[a] <= 1 for a in unknown)
     assert {a for a, s in states.items() if s == "sent"} == set(addresses) - unknown
+    with sqlite3.connect(journal_file(ws)) as db:
+        details = {d for (d,) in db.execute("SELECT detail FROM sends WHERE state = 'unknown'")}
+    assert details <= {"the send stopped during the ses API call"}, details
 
 
 # --- Postmark --------------------------------------------------------------------------------

@@ -119,7 +119,7 @@ def _send(
             journal.mark_many(issue, ((d.key, state, code, detail) for d in batch))
 
     def attempt() -> list[Answer]:
-        mark("sending")
+        mark("sending", None, f"the {transport.name} API call")  # what a next run recovers
         return transport.send(batch)
 
     def waiting(retry: Retry) -> None:

@@ -14,9 +14,9 @@ deferred   the server said "try later" (4xx) more times than ``[send] retries``:
 failed     the server refused the message (5xx): not sent again
 ========== ===============================================================================
 
-Every change is committed before the next step of the SMTP transaction, so that whatever
-kills the process (Ctrl-C, ``kill -9``, a lost connection), a next run sends to exactly those
-who were not yet sent the issue. The journal holds addresses, states and the server's replies;
+Every change is committed before the next step of the SMTP transaction (or of an ESP's API
+call, a batch at a time), so that whatever kills the process (Ctrl-C, ``kill -9``, a lost
+connection), a next run sends to exactly those who were not yet sent the issue. The journal holds addresses, states and the server's replies;
 never a password. Since it holds every subscriber's address, it is created readable by its
 owner only (0600, in a folder of mode 0700); where it lives is
 :func:`newsletter.delivery.plan.journal_path`'s to say.
@@ -252,12 +252,15 @@ class Journal:
             db.execute("COMMIT")
 
     def recover(self, issue: str) -> int:
-        """Mark messages a dead run left "sending" as unknown; return how many."""
+        """Mark messages a dead run left "sending" as unknown; return how many. The reason
+        names what was under way, as the "sending" mark's detail said (an ESP batch names its
+        API call), else the SMTP transaction."""
         with self._use() as db:
             cursor = db.execute(
-                "UPDATE sends SET state = 'unknown', detail = ?, updated = ? "
+                "UPDATE sends SET state = 'unknown', detail = 'the send stopped during ' || "
+                "CASE detail WHEN '' THEN 'the SMTP transaction' ELSE detail END, updated = ? "
                 "WHERE issue = ? AND state = 'sending'",
-                ("the send stopped during the SMTP transaction", _now(), issue),
+                (_now(), issue),
             )
             return cursor.rowcount
 
