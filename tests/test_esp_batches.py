@@ -22,6 +22,7 @@ class Scripted:
     name = "scripted"
     batch_size = 2
     rate: float | None = None
+    personal_links = True
 
     def __init__(self, script: list[BaseException | str], journal: Journal) -> None:
         self.script = script

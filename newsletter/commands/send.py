@@ -408,7 +408,13 @@ def list_send(
                 progress = progress or _Silent()
                 progress.start(to_send)
                 deliveries = _deliveries(
-                    journal, settings, slug, listed, resend_unknown=resend_unknown, secret=secret
+                    journal,
+                    settings,
+                    slug,
+                    listed,
+                    resend_unknown=resend_unknown,
+                    secret=secret,
+                    links=sender.personal_links if sender else True,
                 )
                 if sender is not None:
                     handed: BatchTransport = sender
@@ -474,13 +480,14 @@ def _deliveries(
     *,
     resend_unknown: bool,
     secret: str,
+    links: bool,
 ) -> Iterator[Delivery]:
     """The deliveries of a list send, in list order, made a chunk at a time as the send asks
     for them, each chunk's states read from the journal then (:func:`list_deliveries`)."""
     for chunk in batched(listed, _CHUNK):
         states = journal.states_of(slug, [r.key for r in chunk])
         yield from list_deliveries(
-            settings, slug, chunk, states, resend_unknown=resend_unknown, secret=secret
+            settings, slug, chunk, states, resend_unknown=resend_unknown, secret=secret, links=links
         )
 
 

@@ -83,12 +83,22 @@ def merge_values(
     subscriber: Mapping[str, str],
     *,
     secret: str = SAMPLE_SECRET,
+    links: bool = True,
 ) -> dict[str, str]:
     """Every merge field's value for one subscriber (a CSV row or ``[send.sample]``), the
     unsubscribe token signed with ``secret`` (see :func:`unsubscribe_token`). The default, the
-    sample secret, suits samples only: a list send always passes the real one."""
+    sample secret, suits samples only: a list send always passes the real one.
+
+    Without ``links``, only the subscriber's own fields (:data:`SUBSCRIBER_FIELDS`): for an ESP
+    that fills the links itself or gives everyone the same, which then costs no signature and
+    no URLs per recipient."""
     nl = settings.newsletter
     email = _checked("email", subscriber.get("email", ""))
+    if not links:
+        return {
+            "first_name": _checked("first_name", subscriber.get("first_name", "")),
+            "email": email,
+        }
     names = {"slug": slug, "email": quote(email), "token": unsubscribe_token(email, secret)}
     web = (nl.web_version_url or nl.site_url).format_map(names)
     unsubscribe = settings.send.unsubscribe_url

@@ -39,6 +39,9 @@ class PostmarkTransport:
     name = "postmark"
     batch_size = BATCH_MESSAGES
     rate: float | None = None  # no per-account rate: its 429s say when to slow down
+    personal_links = (
+        False  # Postmark fills {{{ pm:unsubscribe }}}; the other links are the same for everyone
+    )
 
     def __init__(
         self, artifact: Artifact, settings: Settings, root: Path, environ: Mapping[str, str]

@@ -52,6 +52,7 @@ class SesTransport:
 
     name = "ses"
     batch_size = 50
+    personal_links = True  # each destination's signed unsubscribe URL, in its data and headers
 
     def __init__(self, artifact: Artifact, settings: Settings) -> None:
         import boto3
