@@ -17,6 +17,11 @@ The whole journal protocol lives here, in plain functions that return reports an
    recipients as pending, and send to everyone not yet sent, failed or (unless
    ``resend_unknown``) unknown.
 
+After the list is checked whole, the summary, the journal and an ESP's send read it again a
+chunk at a time (:data:`_CHUNK` recipients, their states asked of the journal for that chunk
+only), so that a list send through an ESP takes the same memory for 10,000 subscribers as for
+100,000; an SMTP send still makes its deliveries all at once.
+
 A :class:`Transport` factory is injected (default: SMTP from ``[smtp]``), so that callers and
 tests can put any sender behind the same journal.
 """
