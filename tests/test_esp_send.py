@@ -240,6 +240,9 @@ class Postmark:
     slow: float = 0.0
     #: answers to give to the next template calls: "429"
     template_script: list[str] = field(default_factory=list)
+    #: whether the message search shows what was taken (else it lags: it shows nothing yet)
+    searchable: bool = True
+    searches: list[dict[str, list[str]]] = field(default_factory=list)
     templates: dict[str, dict[str, Any]] = field(default_factory=dict)
     accepted: list[dict[str, Any]] = field(default_factory=list)
     invalid: list[str] = field(default_factory=list)
@@ -278,6 +281,36 @@ def _postmark_handler(state: Postmark) -> type[BaseHTTPRequestHandler]:
                 self.answer(401, {"ErrorCode": 10, "Message": "Bad or missing API token"})
                 return False
             return True
+
+        def do_GET(self) -> None:  # the message search, by a Metadata field
+            if not self.authorised():
+                return
+            from urllib.parse import parse_qs, urlsplit
+
+            url = urlsplit(self.path)
+            assert url.path == "/messages/outbound", self.path
+            query = parse_qs(url.query)
+            state.searches.append(query)
+            if not 1 <= int(query.get("count", ["0"])[0]) <= 500 or "offset" not in query:
+                state.invalid.append(f"a search without count (1 to 500) or offset: {query}")
+            wanted = {
+                k[len("metadata_") :]: v[0] for k, v in query.items() if k.startswith("metadata_")
+            }
+            if len(wanted) != 1:
+                state.invalid.append(f"a search by {len(wanted)} metadata fields")
+            with state.lock:
+                found = [
+                    {
+                        "MessageID": f"id-{i}",
+                        "Recipients": [m["To"]],
+                        "To": [{"Email": m["To"]}],
+                        "Metadata": m.get("Metadata", {}),
+                        "Status": "Sent",
+                    }
+                    for i, m in enumerate(state.accepted)
+                    if state.searchable and wanted.items() <= m.get("Metadata", {}).items()
+                ]
+            self.answer(200, {"TotalCount": len(found), "Messages": found})
 
         def do_PUT(self) -> None:
             if not self.authorised():
@@ -404,13 +437,38 @@ def test_postmark_batches_retries_and_per_message_failures(
     assert state.counts() == counts
 
 
-def test_postmark_timeout_is_unknown_and_not_sent_again(
+def test_postmark_timeout_is_reconciled_by_the_message_search(
     tmp_path: Path, postmark: tuple[Postmark, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     state, url = postmark
     monkeypatch.setenv("NL_PM_TOKEN", TOKEN)
     ws = make_workspace(tmp_path / "ws", postmark_toml(url, "timeout = 0.5\n"))
     path, addresses = write_list(ws, 30)
+    state.refuse = {addresses[3]: (406, "inactive recipient")}  # not taken: not found either
+    state.script, state.slow = ["slow"], 1.5  # took the batch, answered too late
+    code, output = send(ws, "--list", str(path), "--via", "postmark")
+    assert code == 1, output
+    assert "sent 29 of 30" in output and "1 unknown" in output
+    assert f"  unknown  {addresses[3]}  postmark: no answer from postmark" in output
+    assert state.invalid == [] and len(state.searches) == 1
+    (mark,) = state.searches[0]["metadata_newsletter_batch"]
+    assert {m["Metadata"]["newsletter_batch"] for m in state.accepted} == {mark}
+    states = journal_states(ws)
+    assert states[addresses[3]] == "unknown" and Counter(states.values())["sent"] == 29
+    time.sleep(state.slow)
+    code, output = send(ws, "--list", str(path), "--via", "postmark")
+    assert code == 1 and "1 recipient(s) of unknown fate are not sent again" in output
+    assert state.counts() == Counter(a for a in addresses if a != addresses[3])  # once each
+
+
+def test_postmark_timeout_is_unknown_and_not_sent_again_when_the_search_lags(
+    tmp_path: Path, postmark: tuple[Postmark, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state, url = postmark
+    monkeypatch.setenv("NL_PM_TOKEN", TOKEN)
+    ws = make_workspace(tmp_path / "ws", postmark_toml(url, "timeout = 0.5\n"))
+    path, addresses = write_list(ws, 30)
+    state.searchable = False  # the search does not show them yet
     state.script, state.slow = ["slow"], 1.5  # took the batch, answered too late
     code, output = send(ws, "--list", str(path), "--via", "postmark")
     assert code == 1, output
