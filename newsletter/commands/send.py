@@ -359,8 +359,9 @@ def list_send(
             replace = _claimable(journal, slug, ident, artifact.display, changed=changed)
             if replace is False:  # new to this journal: new to every other one too?
                 _not_started_elsewhere(workspace, ident, artifact.display)
-            stopped = journal.counts(slug)["sending"]
-            tally, left_keys = _tally(journal, slug, listed)
+            known = journal.counts(slug)
+            stopped = known["sending"]
+            tally, left_keys = _tally(journal, slug, listed, fresh=not any(known.values()))
             unknown, before, to_send = (
                 tally["unknown"],
                 tally["sent"],
@@ -461,12 +462,18 @@ def list_send(
 _CHUNK = 1000
 
 
-def _tally(journal: Journal, slug: str, listed: RecipientList) -> tuple[Counter[str], set[str]]:
+def _tally(
+    journal: Journal, slug: str, listed: RecipientList, *, fresh: bool
+) -> tuple[Counter[str], set[str]]:
     """How many of the list's recipients are in each state of the journal (new ones pending,
     those a killed run left "sending" unknown), and which of them an earlier run failed or lost
-    track of; read a chunk of the list at a time."""
+    track of; read a chunk of the list at a time, or not at all for an issue the journal has
+    no recipient of yet (``fresh``): they are all pending."""
     tally: Counter[str] = Counter()
     left: set[str] = set()
+    if fresh:
+        tally["pending"] = listed.count
+        return tally, left
     for chunk in batched(listed, _CHUNK):
         recorded = journal.states_of(slug, [r.key for r in chunk])
         for recipient in chunk:
