@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import os
 import re
 import shutil
 import socket
@@ -294,13 +295,19 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def moto_server() -> Iterator[str]:
-    """A moto server on 127.0.0.1 in its own process; yields its endpoint URL."""
+def moto_server(max_send_rate: float | None = None) -> Iterator[str]:
+    """A moto server on 127.0.0.1 in its own process, with the SES v2 calls it lacks
+    (``tests/moto_sesv2.py``); yields its endpoint URL. ``max_send_rate`` is the SES quota its
+    ``GetAccount`` reports (moto's own, 1 a second, without it)."""
     port = free_port()
+    env = dict(os.environ)
+    if max_send_rate is not None:
+        env["MOTO_SES_MAX_SEND_RATE"] = str(max_send_rate)
     process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, str(REPO / "tests" / "moto_sesv2.py"), "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env=env,
     )
     try:
         deadline = time.monotonic() + 60

@@ -28,6 +28,7 @@ def test_recipients_by_line(tmp_path: Path) -> None:
         "dee@münchen.de,Dee,\n"
     )
     listed = read_recipients(path, display="list.csv")
+    assert listed.count == 2  # read again, without the rows left out, at each iteration
     assert [(r.email, r.line, r.row["first_name"]) for r in listed.recipients] == [
         ("ann@example.com", 2, "Ann"),
         ("cy@example.com", 6, ""),

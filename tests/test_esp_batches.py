@@ -4,7 +4,7 @@ asserted (the waits) is what no real server can show without making the test slo
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -21,6 +21,8 @@ class Scripted:
 
     name = "scripted"
     batch_size = 2
+    rate: float | None = None
+    personal_links = True
 
     def __init__(self, script: list[BaseException | str], journal: Journal) -> None:
         self.script = script
@@ -43,19 +45,26 @@ class Scripted:
 
 
 def run(
-    tmp_path: Path, script: list[BaseException | str], count: int = 3, retries: int = 3
+    tmp_path: Path,
+    script: list[BaseException | str],
+    count: int = 3,
+    retries: int = 3,
+    *,
+    rate: float | None = None,
+    quota: float | None = None,
 ) -> tuple[Report, Scripted, Journal, list[float]]:
     journal = Journal(tmp_path / "j.sqlite")
     keys = [f"r{i}@example.com" for i in range(count)]
     journal.add("i", keys)
     transport = Scripted(script, journal)
+    transport.rate = quota
     waits: list[float] = []
     report = deliver_batches(
         [Delivery(k, {"first_name": "A"}, k) for k in keys],
         transport,
         issue="i",
         journal=journal,
-        rate=None,
+        rate=rate,
         retries=retries,
         retry_delay=1.0,
         sleep=waits.append,
@@ -83,7 +92,9 @@ def test_spent_retries_leave_the_batch_deferred_for_the_next_run(tmp_path: Path)
     script: list[BaseException | str] = [Retry("500", code=500)] * 3
     report, _, journal, waits = run(tmp_path, script, retries=2)
     assert len(waits) == 2
-    assert [o.state for o in report.outcomes] == ["deferred", "deferred", "sent"]
+    # the report keeps what the editor must read, and counts those sent
+    assert [o.state for o in report.outcomes] == ["deferred", "deferred"]
+    assert report.count("sent") == 1
     assert journal.states("i") == {
         "r0@example.com": "deferred",
         "r1@example.com": "deferred",
@@ -99,6 +110,17 @@ def test_unknown_is_never_retried_and_a_refusal_sends_nothing(tmp_path: Path) ->
     report, _, journal, _ = run(tmp_path / "b", [NewsletterError("key refused")])
     assert isinstance(report.error, NewsletterError)
     assert set(journal.states("i").values()) == {"pending"}
+
+
+@pytest.mark.parametrize(("rate", "quota"), [(None, 0.01), (0.01, 1000.0), (1000.0, 0.01)])
+def test_the_slower_of_the_rate_and_the_esps_quota_paces_the_batches(
+    tmp_path: Path, rate: float | None, quota: float | None
+) -> None:
+    # 4 recipients at 0.01 a second: the last one's slot is 300 s after the first one's; no
+    # sleep really happens, so the waits asked for are the grid's (less the test's own time)
+    report, _, _, waits = run(tmp_path, [], count=4, rate=rate, quota=quota)
+    assert report.count("sent") == 4
+    assert 290 < max(waits) <= 300
 
 
 def test_a_value_with_a_line_break_is_failed_and_not_sent(tmp_path: Path) -> None:
@@ -117,10 +139,8 @@ def test_a_value_with_a_line_break_is_failed_and_not_sent(tmp_path: Path) -> Non
         retries=0,
         retry_delay=0,
     )
-    assert [(o.to, o.state) for o in report.outcomes] == [
-        ("a@example.com", "failed"),
-        ("b@example.com", "sent"),
-    ]
+    assert [(o.to, o.state) for o in report.outcomes] == [("a@example.com", "failed")]
+    assert report.count("sent") == 1
     assert journal.states("i") == {"a@example.com": "failed", "b@example.com": "sent"}
 
 
@@ -128,3 +148,62 @@ def test_a_value_with_a_line_break_is_failed_and_not_sent(tmp_path: Path) -> Non
 def test_small_lists(tmp_path: Path, count: int) -> None:
     report, transport, _, _ = run(tmp_path, [], count=count)
     assert report.count("sent") == count and len(transport.seen) == count
+
+
+def test_the_deliveries_are_read_a_batch_at_a_time(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.sqlite")
+    keys = [f"r{i}@example.com" for i in range(6)]
+    journal.add("i", keys)
+    pulled: list[str] = []
+
+    def deliveries() -> Iterator[Delivery]:  # what a list send hands over: made as asked for
+        for key in keys:
+            pulled.append(key)
+            yield Delivery(key, {"first_name": "A"}, key)
+
+    class Counting(Scripted):
+        def send(self, batch: Sequence[Delivery]) -> list[Answer]:
+            made.append(len(pulled))
+            return super().send(batch)
+
+    made: list[int] = []
+    report = deliver_batches(
+        deliveries(),
+        Counting([], journal),
+        issue="i",
+        journal=journal,
+        rate=None,
+        retries=0,
+        retry_delay=0,
+    )
+    assert made == [2, 4, 6]  # never more made than the batch in hand
+    assert report.count("sent") == 6 and report.outcomes == []  # sent ones counted, not kept
+
+
+def test_a_batch_cut_short_is_recovered_as_its_api_call_not_an_smtp_transaction(
+    tmp_path: Path,
+) -> None:
+    journal = Journal(tmp_path / "j.sqlite")
+    journal.add("i", ["a@example.com", "b@example.com"])
+    journal.mark("i", "b@example.com", "sending")  # an SMTP send's mark, before DATA
+    recovered: list[tuple[str, str]] = []
+
+    class Dying(Scripted):
+        def send(self, batch: Sequence[Delivery]) -> list[Answer]:
+            journal.recover("i")  # what the next run does after a kill -9 here
+            recovered.extend((r.recipient, r.detail) for r in journal.rows("i", ["unknown"]))
+            return super().send(batch)
+
+    deliver_batches(
+        [Delivery("a@example.com", {}, "a@example.com")],
+        Dying([], journal),
+        issue="i",
+        journal=journal,
+        rate=None,
+        retries=0,
+        retry_delay=0,
+    )
+    assert recovered == [
+        ("a@example.com", "the send stopped during the scripted API call"),
+        ("b@example.com", "the send stopped during the SMTP transaction"),
+    ]

@@ -1,15 +1,19 @@
 """``newsletter send ISSUE --list FILE --via ses|sendgrid|postmark|mailgun``: the ESPs' bulk
 APIs behind the send journal, on real parts: SES through boto3 against moto in server mode on
 127.0.0.1, and the others through httpx against loopback HTTP servers that check every request
-(batch bounds, fields, the key) and answer with 429, 500, 4xx, per-message errors or a late
-answer when told to."""
+(SendGrid's against the request schema of its published OpenAPI document; batch bounds, fields
+and the key for the others) and answer with 429, 500, 4xx, per-message errors or a late answer
+when told to."""
 
 from __future__ import annotations
 
 import contextlib
+import email
+import email.policy
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -18,10 +22,12 @@ import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from .delivery_support import (
@@ -53,9 +59,13 @@ def write_list(ws: Path, count: int, *, hostile: str = "") -> tuple[Path, list[s
 # --- SES -----------------------------------------------------------------------------------
 
 
+#: The SES quota (``MaxSendRate``) the tests' moto reports: about 2 s for 300 recipients.
+MAX_SEND_RATE = 150.0
+
+
 @pytest.fixture(scope="module")
 def moto() -> Iterator[str]:
-    with moto_server() as endpoint:
+    with moto_server(max_send_rate=MAX_SEND_RATE) as endpoint:
         yield endpoint
 
 
@@ -69,7 +79,8 @@ def ses(moto: str, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def ses_sent(endpoint: str) -> list[dict[str, Any]]:
-    """Every destination in moto's store of sent messages."""
+    """Every destination in moto's store of sent messages, as its ``SendBulkEmail`` request
+    gave it (a ``BulkEmailEntry``)."""
     with urllib.request.urlopen(f"{endpoint}/moto-api/data.json") as answer:
         data = json.load(answer)
     return [
@@ -86,26 +97,71 @@ def ses_counts(endpoint: str) -> Counter[str]:
 ESP_FAST = "[esp]\nretries = 2\nretry_delay = 0.01\n"
 
 
-def test_ses_sends_the_list_in_batches_of_50(tmp_path: Path, ses: str) -> None:
+def test_ses_sends_the_list_in_v2_bulk_calls_of_50_with_headers_per_destination(
+    tmp_path: Path, ses: str
+) -> None:
     ws = make_workspace(tmp_path / "ws", ESP_FAST)
     path, addresses = write_list(ws, 120, hostile=HOSTILE)
     code, output = send(ws, "--list", str(path), "--via", "ses")
     assert code == 0, output
     assert "sent 120 of 120" in output
     assert ses_counts(ses) == Counter(addresses)  # each exactly once
+    with urllib.request.urlopen(f"{ses}/moto-api/data.json") as answer:
+        calls = json.load(answer)["ses"]["TemplateMessage"]
+    assert [len(call["destinations"]) for call in calls] == [50, 50, 20]
+    assert {call["template"] for call in calls} == {SLUG}
+    entries = {d["Destination"]["ToAddresses"][0]: d for d in ses_sent(ses)}
     data = {
-        d["Destination"]["ToAddresses"][0]: json.loads(d["ReplacementTemplateData"])
-        for d in ses_sent(ses)
+        to: json.loads(
+            d["ReplacementEmailContent"]["ReplacementTemplate"]["ReplacementTemplateData"]
+        )
+        for to, d in entries.items()
     }
     hostile = data[addresses[0]]
     # SES does not escape: the HTML reads the escaped copy, the text and subject the raw value
     assert hostile["first_name"] == HOSTILE
     assert hostile["first_name_html"] == ("&lt;img src=x onerror=alert(1)&gt; {{7*7}} *|UNSUB|*")
     assert hostile["unsubscribe_url"].startswith("https://www.gzeromedia.com/newsletter/unsub")
+    # each destination's own one-click unsubscribe headers, its signed link in them
+    for to, entry in entries.items():
+        assert entry["ReplacementHeaders"] == [
+            {
+                "Name": "List-Unsubscribe",
+                "Value": f"<{data[to]['unsubscribe_url']}>, "
+                "<mailto:unsubscribe@gzeromedia.com?subject=unsubscribe>",
+            },
+            {"Name": "List-Unsubscribe-Post", "Value": "List-Unsubscribe=One-Click"},
+        ]
+    assert len({data[to]["unsubscribe_url"] for to in addresses}) == 120
+    # the template made through v2, rendered by moto's SES renderer with what arrived
+    rendered = ses_client(ses, "sesv2").test_render_email_template(
+        TemplateName=SLUG, TemplateData=json.dumps(hostile)
+    )["RenderedTemplate"]
+    message = email.message_from_string(rendered, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    assert message["Subject"] == "Putin poaches the neighbors for his Ukraine invasion"
+    html = message.get_body(("html",))
+    assert html is not None
+    assert f'href="{hostile["unsubscribe_url_html"]}"' in html.get_content()
     assert set(journal_states(ws).values()) == {"sent"}
     code, output = send(ws, "--list", str(path), "--via", "ses")
     assert code == 0 and output.startswith("nothing to send"), output
     assert sum(ses_counts(ses).values()) == 120
+
+
+def test_ses_takes_its_send_rate_from_the_accounts_quota(tmp_path: Path, ses: str) -> None:
+    from newsletter.delivery.esp.ses import SesTransport
+    from newsletter.pipeline.stages import build_issue
+    from newsletter.workspace import load_workspace
+
+    workspace = load_workspace(make_workspace(tmp_path / "ws"))
+    artifact = build_issue(workspace.root / ISSUE, workspace).artifact
+    assert artifact is not None
+    transport = SesTransport(artifact, workspace.settings)
+    assert transport.rate is None  # not known before GetAccount
+    transport.prepare()
+    assert transport.rate == MAX_SEND_RATE
+    transport.close()
 
 
 def test_ses_refusal_stops_the_send_and_sends_nobody(tmp_path: Path, ses: str) -> None:
@@ -114,7 +170,7 @@ def test_ses_refusal_stops_the_send_and_sends_nobody(tmp_path: Path, ses: str) -
     path, _ = write_list(ws, 60)
     code, output = send(ws, "--list", str(path), "--via", "ses")
     assert code == 1
-    assert output.splitlines()[-1].startswith("error: ses: send_bulk_templated_email was refused")
+    assert output.splitlines()[-1].startswith("error: ses: send_bulk_email was refused")
     assert set(journal_states(ws).values()) == {"pending"}  # nothing of the batch was sent
     assert ses_sent(ses) == []
 
@@ -132,7 +188,7 @@ def test_ses_list_management_cannot_unsubscribe_a_bulk_send(tmp_path: Path, ses:
 def test_ses_killed_send_resumes_and_everyone_gets_it_at_most_once(
     tmp_path: Path, ses: str
 ) -> None:
-    ws = make_workspace(tmp_path / "ws", ESP_FAST + "rate = 150\n")  # about 2 s for 300
+    ws = make_workspace(tmp_path / "ws", ESP_FAST)  # SES's quota paces it: about 2 s for 300
     path, addresses = write_list(ws, 300)
     command = [
         str(Path(sys.executable).parent / "newsletter"),
@@ -165,6 +221,9 @@ def test_ses_killed_send_resumes_and_everyone_gets_it_at_most_once(
     assert all(counts[a] == 1 for a in addresses if a not in unknown), (counts, states)
     assert all(counts[a] <= 1 for a in unknown)
     assert {a for a, s in states.items() if s == "sent"} == set(addresses) - unknown
+    with sqlite3.connect(journal_file(ws)) as db:
+        details = {d for (d,) in db.execute("SELECT detail FROM sends WHERE state = 'unknown'")}
+    assert details <= {"the send stopped during the ses API call"}, details
 
 
 # --- Postmark --------------------------------------------------------------------------------
@@ -181,6 +240,9 @@ class Postmark:
     slow: float = 0.0
     #: answers to give to the next template calls: "429"
     template_script: list[str] = field(default_factory=list)
+    #: whether the message search shows what was taken (else it lags: it shows nothing yet)
+    searchable: bool = True
+    searches: list[dict[str, list[str]]] = field(default_factory=list)
     templates: dict[str, dict[str, Any]] = field(default_factory=dict)
     accepted: list[dict[str, Any]] = field(default_factory=list)
     invalid: list[str] = field(default_factory=list)
@@ -219,6 +281,36 @@ def _postmark_handler(state: Postmark) -> type[BaseHTTPRequestHandler]:
                 self.answer(401, {"ErrorCode": 10, "Message": "Bad or missing API token"})
                 return False
             return True
+
+        def do_GET(self) -> None:  # the message search, by a Metadata field
+            if not self.authorised():
+                return
+            from urllib.parse import parse_qs, urlsplit
+
+            url = urlsplit(self.path)
+            assert url.path == "/messages/outbound", self.path
+            query = parse_qs(url.query)
+            state.searches.append(query)
+            if not 1 <= int(query.get("count", ["0"])[0]) <= 500 or "offset" not in query:
+                state.invalid.append(f"a search without count (1 to 500) or offset: {query}")
+            wanted = {
+                k[len("metadata_") :]: v[0] for k, v in query.items() if k.startswith("metadata_")
+            }
+            if len(wanted) != 1:
+                state.invalid.append(f"a search by {len(wanted)} metadata fields")
+            with state.lock:
+                found = [
+                    {
+                        "MessageID": f"id-{i}",
+                        "Recipients": [m["To"]],
+                        "To": [{"Email": m["To"]}],
+                        "Metadata": m.get("Metadata", {}),
+                        "Status": "Sent",
+                    }
+                    for i, m in enumerate(state.accepted)
+                    if state.searchable and wanted.items() <= m.get("Metadata", {}).items()
+                ]
+            self.answer(200, {"TotalCount": len(found), "Messages": found})
 
         def do_PUT(self) -> None:
             if not self.authorised():
@@ -345,13 +437,38 @@ def test_postmark_batches_retries_and_per_message_failures(
     assert state.counts() == counts
 
 
-def test_postmark_timeout_is_unknown_and_not_sent_again(
+def test_postmark_timeout_is_reconciled_by_the_message_search(
     tmp_path: Path, postmark: tuple[Postmark, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     state, url = postmark
     monkeypatch.setenv("NL_PM_TOKEN", TOKEN)
     ws = make_workspace(tmp_path / "ws", postmark_toml(url, "timeout = 0.5\n"))
     path, addresses = write_list(ws, 30)
+    state.refuse = {addresses[3]: (406, "inactive recipient")}  # not taken: not found either
+    state.script, state.slow = ["slow"], 1.5  # took the batch, answered too late
+    code, output = send(ws, "--list", str(path), "--via", "postmark")
+    assert code == 1, output
+    assert "sent 29 of 30" in output and "1 unknown" in output
+    assert f"  unknown  {addresses[3]}  postmark: no answer from postmark" in output
+    assert state.invalid == [] and len(state.searches) == 1
+    (mark,) = state.searches[0]["metadata_newsletter_batch"]
+    assert {m["Metadata"]["newsletter_batch"] for m in state.accepted} == {mark}
+    states = journal_states(ws)
+    assert states[addresses[3]] == "unknown" and Counter(states.values())["sent"] == 29
+    time.sleep(state.slow)
+    code, output = send(ws, "--list", str(path), "--via", "postmark")
+    assert code == 1 and "1 recipient(s) of unknown fate are not sent again" in output
+    assert state.counts() == Counter(a for a in addresses if a != addresses[3])  # once each
+
+
+def test_postmark_timeout_is_unknown_and_not_sent_again_when_the_search_lags(
+    tmp_path: Path, postmark: tuple[Postmark, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state, url = postmark
+    monkeypatch.setenv("NL_PM_TOKEN", TOKEN)
+    ws = make_workspace(tmp_path / "ws", postmark_toml(url, "timeout = 0.5\n"))
+    path, addresses = write_list(ws, 30)
+    state.searchable = False  # the search does not show them yet
     state.script, state.slow = ["slow"], 1.5  # took the batch, answered too late
     code, output = send(ws, "--list", str(path), "--via", "postmark")
     assert code == 1, output
@@ -394,6 +511,15 @@ def test_via_is_for_list_sends_and_names_every_transport(tmp_path: Path) -> None
 
 
 # --- SendGrid and Mailgun: one loopback server, a handler per ESP ----------------------------
+
+#: The request body of SendGrid's ``POST /v3/mail/send`` as its published OpenAPI document
+#: (twilio/sendgrid-oai) gives it: see ``tests/fixtures/sendgrid/``.
+SENDGRID_MAIL_SEND = jsonschema.Draft202012Validator(
+    json.loads(
+        (Path(__file__).parent / "fixtures" / "sendgrid" / "mail-send.schema.json").read_text()
+    ),
+    format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER,
+)
 
 
 @dataclass
@@ -484,22 +610,22 @@ def _api_handler(api: Api, esp: str) -> type[BaseHTTPRequestHandler]:
                 self.answer(201, {"id": "v", "name": body["name"]})
                 return
             assert path == "/v3/mail/send", path
-            personalizations = body.get("personalizations", [])
-            if not 1 <= len(personalizations) <= 1000:  # as SendGrid's schema says
+            errors = sorted(SENDGRID_MAIL_SEND.iter_errors(body), key=lambda e: list(e.path))
+            if errors:  # as SendGrid answers a body its schema refuses
+                fields = [".".join(map(str, e.path)) for e in errors]
+                api.invalid.extend(f"{f}: {e.message}" for f, e in zip(fields, errors, strict=True))
                 self.answer(
                     400,
                     {
                         "errors": [
-                            {
-                                "message": "The personalizations field must "
-                                "have at least 1 and at most 1000 items",
-                                "field": "personalizations",
-                            }
+                            {"message": e.message, "field": f or None}
+                            for f, e in zip(fields, errors, strict=True)
                         ]
                     },
                 )
                 return
-            problems = [k for k in ("from", "template_id", "asm") if k not in body]
+            personalizations = body["personalizations"]
+            problems = [k for k in ("template_id", "asm") if k not in body]
             if body.get("template_id") not in {t["id"] for t in api.templates}:
                 problems.append("an unknown template_id")
             if problems:
@@ -565,12 +691,31 @@ def test_sendgrid_sends_1000_personalizations_a_call_through_its_template(
     api = Api("SG.s3cr3t")
     monkeypatch.setenv("NL_SG_KEY", api.key)
     with api_server(api, "sendgrid") as url:
-        # the loopback server keeps SendGrid's bound: 1,000 personalizations, not 1,001
-        many = {"personalizations": [{"to": [{"email": "a@example.com"}]}] * 1001}
+        # SendGrid's schema takes 1,000 personalizations a call, and the server refuses 1,001
+        def body(count: int) -> dict[str, Any]:
+            return {
+                "from": {"email": FROM},
+                "template_id": "d-1",
+                "asm": {"group_id": 42},
+                "personalizations": [
+                    {"to": [{"email": f"r{i}@example.com"}], "dynamic_template_data": {}}
+                    for i in range(count)
+                ],
+            }
+
+        assert SENDGRID_MAIL_SEND.is_valid(body(1000))
+        assert not SENDGRID_MAIL_SEND.is_valid(body(1001))
         refused = httpx.post(
-            f"{url}/v3/mail/send", json=many, headers={"Authorization": f"Bearer {api.key}"}
+            f"{url}/v3/mail/send", json=body(1001), headers={"Authorization": f"Bearer {api.key}"}
         )
-        assert refused.status_code == 400 and "at most 1000" in refused.text
+        assert refused.status_code == 400
+        assert [e["field"] for e in refused.json()["errors"]] == ["personalizations"]
+        assert api.invalid == [f"personalizations: {refused.json()['errors'][0]['message']}"]
+        assert api.accepted == []
+        api.invalid.clear()
+        # and so is an address that is not one, or a send without its sender
+        assert not SENDGRID_MAIL_SEND.is_valid({**body(1), "from": {"email": "newsletter"}})
+        assert not SENDGRID_MAIL_SEND.is_valid({k: v for k, v in body(1).items() if k != "from"})
         toml = (
             f'{ESP_FAST}\n[esp.sendgrid]\napi_url = "{url}"\nkey_env = "NL_SG_KEY"\n'
             "asm_group_id = 42\n"

@@ -243,7 +243,13 @@ class _ProgressBar:
 
     def start(self, total: int) -> None:
         self._bar = click.progressbar(
-            length=total, label="sending", file=sys.stderr, show_pos=True, item_show_func=self._rate
+            length=total,
+            label="sending",
+            file=sys.stderr,
+            show_pos=True,
+            item_show_func=self._rate,
+            # a redraw per recipient on a terminal would cost more than an ESP batch's share
+            update_min_steps=max(1, total // 500),
         ).__enter__()
 
     def advance(self, outcome: Outcome) -> None:

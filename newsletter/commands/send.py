@@ -17,6 +17,11 @@ The whole journal protocol lives here, in plain functions that return reports an
    recipients as pending, and send to everyone not yet sent, failed or (unless
    ``resend_unknown``) unknown.
 
+After the list is checked whole, the summary, the journal and an ESP's send read it again a
+chunk at a time (:data:`_CHUNK` recipients, their states asked of the journal for that chunk
+only), so that a list send through an ESP takes the same memory for 10,000 subscribers as for
+100,000; an SMTP send still makes its deliveries all at once.
+
 A :class:`Transport` factory is injected (default: SMTP from ``[smtp]``), so that callers and
 tests can put any sender behind the same journal.
 """
@@ -25,7 +30,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from time import perf_counter
@@ -35,6 +41,7 @@ import click
 
 from newsletter.commands.gate import blocking, list_send_errors
 from newsletter.commands.via import esp_transport, send_via
+from newsletter.delivery.batches import batched
 from newsletter.delivery.journal import STATES, Journal, JournalRow, started_elsewhere
 from newsletter.delivery.plan import (
     journal_path,
@@ -161,9 +168,11 @@ class SendReport:
     #: a test send's subject, as the recipients see it, and the server it went through
     subject: str = ""
     server: str = ""
+    #: outcomes counted rather than kept (:class:`~newsletter.delivery.send.Report`)
+    tallied: Counter[str] = field(default_factory=Counter)
 
     def count(self, state: str) -> int:
-        return sum(1 for outcome in self.outcomes if outcome.state == state)
+        return self.tallied[state] + sum(1 for outcome in self.outcomes if outcome.state == state)
 
     @property
     def ok(self) -> bool:
@@ -344,25 +353,20 @@ def list_send(
     sender = esp_transport(via, artifact, workspace) if via else None
     connector = None if sender else (connect or smtp_connector(settings))
     ident = identity(artifact.email, slug)
-    keys = {r.key for r in listed.recipients}
+    again = {"pending", "deferred", "unknown"} if resend_unknown else {"pending", "deferred"}
     try:
         with Journal(path, workspace=workspace.root.resolve()) as journal:
             replace = _claimable(journal, slug, ident, artifact.display, changed=changed)
             if replace is False:  # new to this journal: new to every other one too?
                 _not_started_elsewhere(workspace, ident, artifact.display)
-            recorded = journal.states(slug)
-            # what a killed run left "sending" is unknown (recorded so once the send is confirmed)
-            states = {k: "unknown" if v == "sending" else v for k, v in recorded.items()}
-            deliveries = list_deliveries(
-                settings,
-                slug,
-                listed.recipients,
-                states,
-                resend_unknown=resend_unknown,
-                secret=secret,
+            known = journal.counts(slug)
+            stopped = known["sending"]
+            tally, left_keys = _tally(journal, slug, listed, fresh=not any(known.values()))
+            unknown, before, to_send = (
+                tally["unknown"],
+                tally["sent"],
+                sum(n for state, n in tally.items() if state in again),
             )
-            unknown = sum(1 for key, state in states.items() if key in keys and state == "unknown")
-            stopped = sum(1 for state in recorded.values() if state == "sending")
             notes = []
             if stopped:
                 notes.append(f"an earlier send of {slug} stopped during {stopped} message(s)")
@@ -378,16 +382,15 @@ def list_send(
                     f"--resend-unknown: {unknown} recipient(s) of unknown fate are sent the issue "
                     "again; those whose first message did reach the server get it twice"
                 )
-            before = sum(1 for key, state in states.items() if key in keys and state == "sent")
-            if deliveries and before:
-                notes.append(f"resuming: {before} already sent, {len(deliveries)} to send")
-            if not deliveries:
+            if to_send and before:
+                notes.append(f"resuming: {before} already sent, {to_send} to send")
+            if not to_send:
                 left = [
                     r
                     for r in journal.rows(slug, ("failed", "unknown", "sending"))
-                    if r.recipient in keys
+                    if r.recipient in left_keys
                 ]
-                report = SendReport(nothing_left=True, planned=len(keys), left=left)
+                report = SendReport(nothing_left=True, planned=listed.count, left=left)
             else:
                 summary = SendSummary(
                     issue=artifact.display,
@@ -395,9 +398,9 @@ def list_send(
                     sender=f"{settings.newsletter.from_name} <{settings.newsletter.from_email}>",
                     server=server or (f"the {via} API" if via else smtp_description(settings)),
                     rows=listed.rows,
-                    listed=len(listed.recipients),
-                    recipients=len(deliveries),
-                    done=len(listed.recipients) - len(deliveries),
+                    listed=listed.count,
+                    recipients=to_send,
+                    done=listed.count - to_send,
                     findings=_worth_reading(artifact),
                     forced=tuple(forced),
                     notes=tuple(notes),
@@ -407,9 +410,18 @@ def list_send(
                 if replace is not None:
                     journal.claim(slug, ident, artifact.display, replace=replace)
                 journal.recover(slug)
-                journal.add(slug, (r.key for r in listed.recipients))
+                journal.add(slug, (r.key for r in listed))
                 progress = progress or _Silent()
-                progress.start(len(deliveries))
+                progress.start(to_send)
+                deliveries = _deliveries(
+                    journal,
+                    settings,
+                    slug,
+                    listed,
+                    resend_unknown=resend_unknown,
+                    secret=secret,
+                    links=sender.personal_links if sender else True,
+                )
                 if sender is not None:
                     handed: BatchTransport = sender
                     sender = None  # send_via closes it, whatever happens
@@ -422,13 +434,13 @@ def list_send(
                         on_outcome=progress.advance,
                     )
                     report = SendReport(
-                        sent.outcomes, planned=len(deliveries), seconds=sent.seconds
+                        sent.outcomes, planned=to_send, seconds=sent.seconds, tallied=sent.tallied
                     )
                 else:
                     assert connector is not None
                     report = _deliver(
                         workspace,
-                        deliveries,
+                        list(deliveries),
                         template,
                         sign,
                         connector,
@@ -444,6 +456,51 @@ def list_send(
     report.findings = _worth_reading(artifact)
     report.unknown_skipped = 0 if resend_unknown else unknown
     return report
+
+
+#: How many of a list's recipients a send reads from the journal, or makes values for, at once.
+_CHUNK = 1000
+
+
+def _tally(
+    journal: Journal, slug: str, listed: RecipientList, *, fresh: bool
+) -> tuple[Counter[str], set[str]]:
+    """How many of the list's recipients are in each state of the journal (new ones pending,
+    those a killed run left "sending" unknown), and which of them an earlier run failed or lost
+    track of; read a chunk of the list at a time, or not at all for an issue the journal has
+    no recipient of yet (``fresh``): they are all pending."""
+    tally: Counter[str] = Counter()
+    left: set[str] = set()
+    if fresh:
+        tally["pending"] = listed.count
+        return tally, left
+    for chunk in batched(listed, _CHUNK):
+        recorded = journal.states_of(slug, [r.key for r in chunk])
+        for recipient in chunk:
+            state = recorded.get(recipient.key, "pending")
+            tally["unknown" if state == "sending" else state] += 1
+            if state in ("failed", "unknown", "sending"):
+                left.add(recipient.key)
+    return tally, left
+
+
+def _deliveries(
+    journal: Journal,
+    settings: Settings,
+    slug: str,
+    listed: RecipientList,
+    *,
+    resend_unknown: bool,
+    secret: str,
+    links: bool,
+) -> Iterator[Delivery]:
+    """The deliveries of a list send, in list order, made a chunk at a time as the send asks
+    for them, each chunk's states read from the journal then (:func:`list_deliveries`)."""
+    for chunk in batched(listed, _CHUNK):
+        states = journal.states_of(slug, [r.key for r in chunk])
+        yield from list_deliveries(
+            settings, slug, chunk, states, resend_unknown=resend_unknown, secret=secret, links=links
+        )
 
 
 def _list_dry_run(
@@ -478,7 +535,7 @@ def _list_dry_run(
         secret=secret,
     )
     report = _dry_run(template, deliveries, sign)
-    done = len(listed.recipients) - len(deliveries)
+    done = listed.count - len(deliveries)
     report.notes = [
         f"{listed.rows} rows read",
         *([f"{done} already done, see --status"] if done else []),

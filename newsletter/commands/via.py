@@ -4,7 +4,7 @@ batches run behind the same journal and report as an SMTP send."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 
 from newsletter.delivery.batches import deliver_batches
 from newsletter.delivery.esp import transport
@@ -27,7 +27,7 @@ def esp_transport(
 
 def send_via(
     workspace: Workspace,
-    deliveries: Sequence[Delivery],
+    deliveries: Iterable[Delivery],
     sender: BatchTransport,
     *,
     journal: Journal,

@@ -6,14 +6,17 @@ the process between the two (``kill -9``, a lost connection), the next run finds
 "sending" and the journal turns it into "unknown": reported, and sent again only when the
 editor asks. A 429, a 5xx or a connection refused is retried after ``Retry-After`` or an
 exponential backoff with jitter, ``retries`` times at most, after which the batch is
-"deferred" (a next run tries again); a recipient the ESP refused is "failed".
+"deferred" (a next run tries again); a recipient the ESP refused is "failed". The batches go
+no faster than ``rate`` or the ESP's own quota for the account (``transport.rate``, read while
+preparing), whichever is lower.
 """
 
 from __future__ import annotations
 
+import itertools
 import random
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TypeVar
 
 from newsletter.delivery.journal import Journal
@@ -22,7 +25,7 @@ from newsletter.delivery.send import Delivery, Outcome, Report
 from newsletter.delivery.transport import Answer, BatchTransport, Retry, Unknown
 from newsletter.errors import NewsletterError
 
-__all__ = ["deliver_batches"]
+__all__ = ["batched", "deliver_batches"]
 
 #: The longest wait between two tries, whatever ``Retry-After`` says.
 MAX_WAIT = 60.0
@@ -33,7 +36,7 @@ T = TypeVar("T")
 
 
 def deliver_batches(
-    deliveries: Sequence[Delivery],
+    deliveries: Iterable[Delivery],
     transport: BatchTransport,
     *,
     issue: str,
@@ -44,10 +47,13 @@ def deliver_batches(
     on_outcome: Callable[[Outcome], None] = lambda outcome: None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Report:
-    """Send every delivery in batches; return the report (a refused send is in its ``error``)."""
+    """Send every delivery in batches; return the report (a refused send is in its ``error``).
+
+    ``deliveries`` is read one batch at a time, and the report keeps only the outcomes that are
+    not "sent" (the others it counts), so that a list's size does not decide the memory a send
+    takes."""
     started = time.monotonic()
     report = Report()
-    limiter = RateLimiter(rate) if rate else None
 
     def record(batch: Sequence[Delivery], answers: Sequence[Answer]) -> None:
         if journal is not None:
@@ -57,7 +63,10 @@ def deliver_batches(
             )
         for delivery, answer in zip(batch, answers, strict=True):
             outcome = Outcome(delivery.to, answer.state, answer.code, answer.detail)
-            report.outcomes.append(outcome)
+            if outcome.state == "sent":
+                report.tallied["sent"] += 1
+            else:
+                report.outcomes.append(outcome)
             on_outcome(outcome)
 
     try:
@@ -68,7 +77,9 @@ def deliver_batches(
                 f"{transport.name}: preparing the send failed {retries + 1} times: {retry.detail}; "
                 "nothing was sent, try again later"
             ) from None
-        for batch in _batches(deliveries, transport.batch_size):
+        limits = [r for r in (rate, transport.rate) if r]  # the ESP's own quota caps ours
+        limiter = RateLimiter(min(limits), sleep=sleep) if limits else None
+        for batch in batched(deliveries, transport.batch_size):
             unsafe = [d for d in batch if _unsafe(d)]
             if unsafe:  # nothing from a list reaches a header unchecked
                 record(
@@ -108,7 +119,7 @@ def _send(
             journal.mark_many(issue, ((d.key, state, code, detail) for d in batch))
 
     def attempt() -> list[Answer]:
-        mark("sending")
+        mark("sending", None, f"the {transport.name} API call")  # what a next run recovers
         return transport.send(batch)
 
     def waiting(retry: Retry) -> None:
@@ -163,6 +174,8 @@ def _unsafe(delivery: Delivery) -> bool:
     return any(c in value for value in (delivery.to, *delivery.values.values()) for c in _UNSAFE)
 
 
-def _batches(deliveries: Sequence[Delivery], size: int) -> Iterator[Sequence[Delivery]]:
-    for start in range(0, len(deliveries), size):
-        yield deliveries[start : start + size]
+def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """``items``, ``size`` at a time (``itertools.batched`` from Python 3.12 on)."""
+    iterator = iter(items)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch

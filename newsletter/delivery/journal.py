@@ -14,9 +14,9 @@ deferred   the server said "try later" (4xx) more times than ``[send] retries``:
 failed     the server refused the message (5xx): not sent again
 ========== ===============================================================================
 
-Every change is committed before the next step of the SMTP transaction, so that whatever
-kills the process (Ctrl-C, ``kill -9``, a lost connection), a next run sends to exactly those
-who were not yet sent the issue. The journal holds addresses, states and the server's replies;
+Every change is committed before the next step of the SMTP transaction (or of an ESP's API
+call, a batch at a time), so that whatever kills the process (Ctrl-C, ``kill -9``, a lost
+connection), a next run sends to exactly those who were not yet sent the issue. The journal holds addresses, states and the server's replies;
 never a password. Since it holds every subscriber's address, it is created readable by its
 owner only (0600, in a folder of mode 0700); where it lives is
 :func:`newsletter.delivery.plan.journal_path`'s to say.
@@ -33,7 +33,7 @@ import fcntl
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -252,12 +252,15 @@ class Journal:
             db.execute("COMMIT")
 
     def recover(self, issue: str) -> int:
-        """Mark messages a dead run left "sending" as unknown; return how many."""
+        """Mark messages a dead run left "sending" as unknown; return how many. The reason
+        names what was under way, as the "sending" mark's detail said (an ESP batch names its
+        API call), else the SMTP transaction."""
         with self._use() as db:
             cursor = db.execute(
-                "UPDATE sends SET state = 'unknown', detail = ?, updated = ? "
+                "UPDATE sends SET state = 'unknown', detail = 'the send stopped during ' || "
+                "CASE detail WHEN '' THEN 'the SMTP transaction' ELSE detail END, updated = ? "
                 "WHERE issue = ? AND state = 'sending'",
-                ("the send stopped during the SMTP transaction", _now(), issue),
+                (_now(), issue),
             )
             return cursor.rowcount
 
@@ -268,6 +271,22 @@ class Journal:
                 "SELECT recipient, state FROM sends WHERE issue = ?", (issue,)
             ).fetchall()
         return dict(rows)
+
+    def states_of(self, issue: str, recipients: Sequence[str]) -> dict[str, str]:
+        """The states of those of ``recipients`` (a batch of a list) the journal knows: a send
+        reads its list a batch at a time, never the whole journal at once."""
+        found: dict[str, str] = {}
+        with self._use() as db:
+            for start in range(0, len(recipients), 500):  # IN uses the key's index
+                chunk = recipients[start : start + 500]
+                found.update(
+                    db.execute(
+                        "SELECT recipient, state FROM sends WHERE issue = ? AND "
+                        f"recipient IN ({','.join('?' * len(chunk))})",
+                        (issue, *chunk),
+                    ).fetchall()
+                )
+        return found
 
     def mark(
         self, issue: str, recipient: str, state: str, code: int | None = None, detail: str = ""

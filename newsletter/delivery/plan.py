@@ -184,12 +184,14 @@ def list_deliveries(
     *,
     resend_unknown: bool,
     secret: str,
+    links: bool = True,
 ) -> list[Delivery]:
     """The deliveries of a list send, in list order: everyone whose journal ``states`` is not
-    sent, failed or (unless ``resend_unknown``) unknown; recipients new to the journal too."""
+    sent, failed or (unless ``resend_unknown``) unknown; recipients new to the journal too.
+    ``links``: each with their own links (see :func:`~newsletter.mail.values.merge_values`)."""
     again = {"pending", "deferred", "unknown"} if resend_unknown else {"pending", "deferred"}
     return [
-        Delivery(r.email, merge_values(settings, slug, r.row, secret=secret), r.key)
+        Delivery(r.email, merge_values(settings, slug, r.row, secret=secret, links=links), r.key)
         for r in recipients
         if states.get(r.key, "pending") in again
     ]

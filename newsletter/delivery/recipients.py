@@ -26,12 +26,12 @@ from __future__ import annotations
 import csv
 import io
 import re
-import unicodedata
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from newsletter.errors import NewsletterError, Problem, ProblemsError
+from newsletter.mail.values import control_character
 from newsletter.model import mergefields
 
 __all__ = [
@@ -74,14 +74,6 @@ def check_address(address: str) -> str | None:
     return None
 
 
-def control_character(value: str) -> str | None:
-    """The name of the first control character in ``value`` (CR, LF, NUL ...), or None."""
-    for char in value:
-        if unicodedata.category(char) in ("Cc", "Zl", "Zp"):
-            return {"\r": "CR", "\n": "LF", "\0": "NUL"}.get(char, f"U+{ord(char):04X}")
-    return None
-
-
 @dataclass(frozen=True)
 class Recipient:
     """One subscriber: the address, its line in the list, and every column of the row."""
@@ -98,13 +90,41 @@ class Recipient:
 
 @dataclass(frozen=True)
 class RecipientList:
-    """The sendable recipients, in list order, the problems ``--force`` may skip, and how many
-    rows the list has (so that a summary can say ``rows`` read, ``len(recipients)`` to get it).
+    """A list checked whole: the problems ``--force`` may skip, how many rows it has and how
+    many of them are sendable recipients (so that a summary can say ``rows`` read, ``count`` to
+    get it), and the recipients themselves, in list order, each time it is iterated.
+
+    The recipients are read again from the list's text at each iteration rather than kept: a
+    list of 100,000 is a few megabytes of text but ten times that as objects, and a send needs
+    only one batch of them at a time. The checks are not made again: the lines of the rows
+    they left out (``skipped``) are.
     """
 
-    recipients: tuple[Recipient, ...]
     problems: tuple[Problem, ...]
+    rows: int
+    count: int
+    text: str = field(repr=False)
+    name: str
+    skipped: frozenset[int] = field(repr=False)
+
+    def __iter__(self) -> Iterator[Recipient]:
+        return _read(self.text, self.name, _Findings(), self.skipped)
+
+    @property
+    def recipients(self) -> tuple[Recipient, ...]:
+        """Every recipient at once (a test send's few, a dry run)."""
+        return tuple(self)
+
+
+@dataclass
+class _Findings:
+    """What a reading of the list found besides its recipients."""
+
+    problems: list[Problem] = field(default_factory=list)
+    fatal: list[Problem] = field(default_factory=list)
     rows: int = 0
+    #: the lines of the rows left out (an invalid or repeated address)
+    skipped: set[int] = field(default_factory=set)
 
 
 def read_recipients(path: Path, *, display: str | None = None) -> RecipientList:
@@ -125,8 +145,22 @@ def read_recipients(path: Path, *, display: str | None = None) -> RecipientList:
 
 
 def _parse(text: str, name: str) -> RecipientList:
+    findings = _Findings()
+    count = sum(1 for _ in _read(text, name, findings))
+    if findings.fatal:
+        raise ProblemsError(findings.fatal)
+    return RecipientList(
+        tuple(findings.problems), findings.rows, count, text, name, frozenset(findings.skipped)
+    )
+
+
+def _read(
+    text: str, name: str, findings: _Findings, checked: frozenset[int] | None = None
+) -> Iterator[Recipient]:
+    """The sendable recipients of the list's ``text``, in order; its problems go to
+    ``findings`` (a structural one ends the reading). A list ``checked`` before is read
+    without its checks, leaving out the rows on the lines ``checked`` names."""
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    fatal: list[Problem] = []
     try:
         header = next(reader, None)
     except csv.Error as error:
@@ -139,7 +173,7 @@ def _parse(text: str, name: str) -> RecipientList:
     doubled = sorted({c for c in columns if columns.count(c) > 1 and c})
     if doubled:
         raise NewsletterError(f"{name}:1: the column {', '.join(doubled)} appears twice")
-    problems = [
+    findings.problems += [
         Problem(
             name,
             column,
@@ -150,47 +184,51 @@ def _parse(text: str, name: str) -> RecipientList:
         for column in columns
         if column in RESERVED_COLUMNS
     ]
-    recipients: list[Recipient] = []
     seen: dict[str, int] = {}
-    rows = 0
     last = reader.line_num
     while True:
         start = last + 1
         try:
             record = next(reader, None)
         except csv.Error as error:
-            fatal.append(_csv_problem(name, error, start, reader.line_num))
+            findings.fatal.append(_csv_problem(name, error, start, reader.line_num))
             break
         if record is None:
             break
         last = reader.line_num
-        if not any(field.strip() for field in record):  # a blank line
+        if not any(value.strip() for value in record):  # a blank line
             continue
-        rows += 1
+        findings.rows += 1
+        if checked is not None:  # no field of a checked list spans lines
+            if last not in checked:
+                yield Recipient(*_row(columns, record, last))
+            continue
         # a blank line before the record moves its start; a line break inside a field does not
-        start = last - sum(len(_BREAK.findall(field)) for field in record)
+        start = last - sum(len(_BREAK.findall(value)) for value in record)
         row_problems = _structure(name, record, columns, start, last)
         if row_problems:
-            fatal += row_problems
+            findings.fatal += row_problems
             continue
-        row = {
-            column: value.strip()
-            for column, value in zip(columns, record, strict=True)
-            if column not in RESERVED_COLUMNS
-        }
-        address = row["email"]
+        address, _, row = _row(columns, record, start)
         reason = check_address(address)
-        if reason:
-            problems.append(Problem(name, "email", reason, start))
+        first = seen.setdefault(address.lower(), start) if not reason else start
+        if reason or first != start:
+            findings.skipped.add(start)
+            findings.problems.append(
+                Problem(name, "email", reason or f"{address} is also on line {first}", start)
+            )
             continue
-        first = seen.setdefault(address.lower(), start)
-        if first != start:
-            problems.append(Problem(name, "email", f"{address} is also on line {first}", start))
-            continue
-        recipients.append(Recipient(address, start, row))
-    if fatal:
-        raise ProblemsError(fatal)
-    return RecipientList(tuple(recipients), tuple(problems), rows)
+        yield Recipient(address, start, row)
+
+
+def _row(columns: list[str], record: list[str], line: int) -> tuple[str, int, dict[str, str]]:
+    """A row's address, line and columns (the reserved ones left out)."""
+    row = {
+        column: value.strip()
+        for column, value in zip(columns, record, strict=True)
+        if column not in RESERVED_COLUMNS
+    }
+    return row["email"], line, row
 
 
 def _structure(

@@ -23,6 +23,7 @@ import datetime as dt
 import queue
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -58,15 +59,20 @@ class Outcome:
 
 @dataclass
 class Report:
-    """The outcomes of a send, and why it stopped early if it did."""
+    """The outcomes of a send, and why it stopped early if it did.
+
+    ``tallied`` counts the outcomes that were counted rather than kept: a list send through an
+    ESP keeps no object per recipient sent (a list of 100,000 would be held whole), only those
+    the editor must read."""
 
     outcomes: list[Outcome] = field(default_factory=list)
     error: BaseException | None = None
     interrupted: bool = False
     seconds: float = 0.0
+    tallied: Counter[str] = field(default_factory=Counter)
 
     def count(self, state: str) -> int:
-        return sum(1 for outcome in self.outcomes if outcome.state == state)
+        return self.tallied[state] + sum(1 for outcome in self.outcomes if outcome.state == state)
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,12 @@ class BatchTransport(Protocol):
     name: str
     #: the most recipients one call takes
     batch_size: int
+    #: the most recipients a second the ESP lets this account send (SES's ``MaxSendRate``),
+    #: known once :meth:`prepare` has returned; None when the ESP sets no such limit
+    rate: float | None
+    #: whether each recipient's part of a call carries their own links (SES's replacement data
+    #: holds the signed unsubscribe URL); else only ``first_name`` and ``email`` are made
+    personal_links: bool
 
     def prepare(self) -> None:
         """Make what the batches need on the ESP's side (the issue's template), idempotently."""

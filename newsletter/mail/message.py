@@ -40,6 +40,7 @@ __all__ = [
     "build_message",
     "headers",
     "sample_message",
+    "unsubscribe_headers",
 ]
 
 #: How headers are written: SMTP line endings, folded at 78 columns, and every header parsed
@@ -133,14 +134,9 @@ class MessageTemplate:
             b"Date: " + format_datetime(date).encode() + b"\r\n",
             b"Message-ID: " + make_msgid(domain=self.domain).encode() + b"\r\n",
         ]
-        url = values.get("unsubscribe_url")
-        targets = [f"<{url}>"] if url else []
-        if self._mailto:
-            targets.append(f"<mailto:{self._mailto}?subject=unsubscribe>")
-        if targets:
-            head.append(b"List-Unsubscribe: " + ",\r\n ".join(targets).encode() + b"\r\n")
-        if url:
-            head.append(b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n")
+        url = values.get("unsubscribe_url", "")
+        for name, value in unsubscribe_headers(url, self._mailto, separator=",\r\n "):
+            head.append(f"{name}: {value}\r\n".encode())
         message = b"".join(
             (
                 *head,
@@ -153,6 +149,23 @@ class MessageTemplate:
             )
         )
         return sign(message) if sign else message
+
+
+def unsubscribe_headers(
+    url: str, mailto: str | None, *, separator: str = ", "
+) -> list[tuple[str, str]]:
+    """The one-click unsubscribe headers (RFC 2369, RFC 8058) of one recipient's message:
+    ``List-Unsubscribe`` with their signed ``url`` and the ``mailto`` address (``separator``
+    between them: a message folds the line there), and ``List-Unsubscribe-Post`` when there is
+    a URL to post to. Shared by the messages made here and the ESP sends that pass headers per
+    recipient (SES's ``ReplacementHeaders``), so that both carry the same two headers."""
+    targets = [f"<{url}>"] if url else []
+    if mailto:
+        targets.append(f"<mailto:{mailto}?subject=unsubscribe>")
+    found = [("List-Unsubscribe", separator.join(targets))] if targets else []
+    if url:
+        found.append(("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
+    return found
 
 
 def _fill(

@@ -34,6 +34,10 @@ class MailgunTransport:
 
     name = "mailgun"
     batch_size = 1000
+    rate: float | None = None  # no per-account rate: its 429s say when to slow down
+    personal_links = (
+        False  # Mailgun fills %unsubscribe_url%; the other links are the same for everyone
+    )
 
     def __init__(
         self, artifact: Artifact, settings: Settings, root: Path, environ: Mapping[str, str]

@@ -37,6 +37,8 @@ class SendgridTransport:
 
     name = "sendgrid"
     batch_size = 1000
+    rate: float | None = None  # no per-account rate: its 429s say when to slow down
+    personal_links = False  # SendGrid fills the unsubscribe links (asm); the other links are the same for everyone
 
     def __init__(
         self, artifact: Artifact, settings: Settings, root: Path, environ: Mapping[str, str]
