@@ -17,6 +17,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from newsletter.commands.inputs import inputs_digest
 from newsletter.commands.output import replace_file, replace_folder
 from newsletter.errors import Problem
 from newsletter.model.artifact import Artifact, BuildResult
@@ -122,13 +123,7 @@ class _Cache:
     def _shared_key(self) -> str:
         """The part of every key that all issues share: tool, settings, theme and assets."""
         if self._shared is None:
-            digest = hashlib.sha256()
-            package = Path(__file__).resolve().parent.parent
-            stats = [*_stats(package, "*.py"), *_stats(self.workspace.root / "assets", "*")]
-            for folder in self.workspace.theme_dirs:
-                stats.extend(_stats(folder, "*"))
-            digest.update(self.workspace.config_path.read_bytes())
-            digest.update(repr(sorted(stats)).encode())
+            digest = hashlib.sha256(inputs_digest(self.workspace).encode())
             secret = self.workspace.settings.send.unsubscribe_secret_env  # signs message.eml
             digest.update(os.environ.get(secret, "").encode() if secret else b"")
             self._shared = digest.hexdigest()
@@ -162,20 +157,6 @@ class _Cache:
     def save(self) -> None:
         if self.entries:
             replace_file(self.path, json.dumps(self.entries, indent=1).encode())
-
-
-def _stats(folder: Path, pattern: str) -> list[tuple[str, int, int]]:
-    """Name, size and modification time of each file under ``folder``: what a change to any
-    of them changes."""
-    found = []
-    for path in folder.rglob(pattern) if folder.is_dir() else ():
-        try:
-            stat = path.stat()
-        except OSError:
-            continue
-        if path.is_file():
-            found.append((str(path), stat.st_size, stat.st_mtime_ns))
-    return found
 
 
 def build_issues(
