@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -160,15 +160,19 @@ class _Cache:
 
 
 def build_issues(
-    paths: Sequence[Path], workspace: Workspace, *, jobs: int | None = None
+    paths: Sequence[Path],
+    workspace: Workspace,
+    *,
+    jobs: int | None = None,
+    stages: Collection[str] | None = None,
 ) -> Iterator[BuildResult]:
     """Build ``paths`` in memory on ``jobs`` processes (default: every core when there are
-    several issues), yielding each result as it is ready."""
+    several issues), yielding each result as it is ready; ``stages``: only those stages."""
     now = dt.datetime.now(dt.UTC)
     jobs = jobs or (min(os.cpu_count() or 1, len(paths)) if len(paths) >= 4 else 1)
     if jobs <= 1:
         for path in paths:
-            yield build_issue(path, workspace, now=now)
+            yield build_issue(path, workspace, now=now, stages=stages)
         return
     import multiprocessing
 
@@ -180,7 +184,9 @@ def build_issues(
     with ProcessPoolExecutor(
         max_workers=jobs, mp_context=context, initializer=_die_with_parent
     ) as pool:
-        futures = [pool.submit(build_issue, path, workspace, now=now) for path in paths]
+        futures = [
+            pool.submit(build_issue, path, workspace, now=now, stages=stages) for path in paths
+        ]
         for future in as_completed(futures):
             yield future.result()
 
