@@ -19,6 +19,7 @@ import hashlib
 import io
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
 import PIL
@@ -79,9 +80,17 @@ def read_source(root: Path, src: str) -> Source:
             "assets/ instead"
         )
     try:
-        data = path.read_bytes()
+        stat = path.stat()
+        return _read(path, src, stat.st_mtime_ns, stat.st_size)
     except OSError as error:
         raise NewsletterError(f"{src}: cannot read the image ({error.strerror})") from None
+
+
+@lru_cache(maxsize=32)
+def _read(path: Path, src: str, mtime_ns: int, size: int) -> Source:
+    """The image at ``path`` as it was at ``mtime_ns`` and ``size``: read once per process
+    however many issues (a site of a thousand) show it."""
+    data = path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
     try:
         image = PILImage.open(io.BytesIO(data))
