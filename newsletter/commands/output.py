@@ -166,17 +166,26 @@ def _update(spare: Path, folder: Path, files: Mapping[str, bytes], unchanged: se
         with open(target, "xb") as out:
             out.write(data)
     wanted = {os.path.join(spare, name) for name in files}
+    emptied: set[str] = set()
     for where, folders, names in os.walk(spare, topdown=False):
+        kept = 0
         for name in names:
             path = os.path.join(where, name)
-            if path not in wanted:
+            if path in wanted:
+                kept += 1
+            else:
                 os.unlink(path)
         for name in folders:
             path = os.path.join(where, name)
+            if path in emptied:
+                continue
             if os.path.islink(path):
                 os.unlink(path)
-            elif not os.listdir(path):
-                os.rmdir(path)
+            else:
+                kept += 1
+        if not kept and where != str(spare):
+            os.rmdir(where)
+            emptied.add(where)
 
 
 def _linked(a: Path, b: Path) -> bool:

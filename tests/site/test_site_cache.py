@@ -191,3 +191,30 @@ def test_an_issue_removed_leaves_the_site_and_the_spare_folder_stays_hidden(
     ]
     _, fresh = _site(workspace_dir, tmp_path / "fresh")
     assert fresh == files
+
+
+def test_the_spare_folder_is_put_right_whatever_it_holds(tmp_path: Path) -> None:
+    """A spare left half-updated, or tampered with, never leaks into the folder: stale files
+    and folders go, a link in it is replaced rather than written through, and a file that
+    did not change is the folder's own (a hard link), not a copy."""
+    from newsletter.commands.output import replace_folder_keeping_spare
+
+    folder = tmp_path / "site"
+    outside = tmp_path / "outside.txt"
+    outside.write_text("not yours")
+    replace_folder_keeping_spare(folder, {"a/index.html": b"one", "b/index.html": b"two"})
+    spare = tmp_path / ".site.spare"
+    assert not spare.exists()
+    replace_folder_keeping_spare(folder, {"a/index.html": b"one", "b/index.html": b"2"})
+    assert (spare / "b" / "index.html").read_bytes() == b"two"  # the folder replaced
+    (spare / "old" / "deep").mkdir(parents=True)
+    (spare / "old" / "deep" / "x.html").write_text("stale")
+    (spare / "b" / "index.html").unlink()
+    (spare / "b" / "index.html").symlink_to(outside)
+    replace_folder_keeping_spare(
+        folder, {"a/index.html": b"one", "b/index.html": b"3"}, unchanged=["a/index.html"]
+    )
+    assert _tree(folder) == {"a/index.html": b"one", "b/index.html": b"3"}
+    assert outside.read_text() == "not yours"
+    assert not (folder / "b" / "index.html").is_symlink()
+    assert (folder / "a" / "index.html").stat().st_nlink == 2  # shared with the spare
