@@ -46,7 +46,9 @@ __all__ = ["SiteBuild", "SiteReport", "build_site", "make_site", "published", "w
 
 CACHE_NAME = ".site-cache.pickle"
 
-#: Stale pages rendered in one process below this many; above, on ``jobs`` processes.
+#: Issues built, and stale pages rendered, in one process below these many; above, on
+#: ``jobs`` processes.
+_PARALLEL_ISSUES = 4
 _PARALLEL_PAGES = 64
 
 
@@ -121,7 +123,9 @@ def make_site(
             ready[path] = page
     stages = ("load", "render", "compile", "assets") if has_site(workspace.settings) else ("load",)
     problems: list[Problem] = []
-    for result in build_issues(todo, workspace, jobs=jobs, stages=stages):
+    # a pool for an edit or two would cost more than it saves
+    build_jobs = jobs if len(todo) >= _PARALLEL_ISSUES else 1
+    for result in build_issues(todo, workspace, jobs=build_jobs, stages=stages):
         problems.extend(result.problems)
         if result.artifact is not None:
             artifact = result.artifact

@@ -1,4 +1,4 @@
-"""The web archive of a workspace: its issues' artifacts in, the site's files out.
+"""The web archive of a workspace: its issues in, the site's files out.
 
 Each issue becomes a page at the path ``web_version_url`` names, rendered by the theme's
 ``web/`` templates from the same :class:`~newsletter.model.issue.Issue` the email was built
@@ -8,8 +8,12 @@ address, and where the email has an unsubscribe link the page has a Subscribe li
 pages: the archive index (newest first, paginated), Atom and JSON feeds with every issue's
 whole content, ``sitemap.xml``, and the issues' local images with their resized sizes.
 
-Nothing is written here: :func:`site_files` returns ``{path: bytes}``, and
-``newsletter site`` replaces its output folder with it in one swap.
+Nothing is written or read here: :func:`site_files` returns ``{path: Made}`` (each file's
+bytes and what it was made from), taking the files that are made from what they were made
+from last time from ``reuse`` (the previous site, which ``newsletter site`` reads), and
+``newsletter site`` replaces its output folder with them in one swap. Each issue's key stands
+for everything its page is made from; a page is keyed by its issue's and its neighbours'
+(it links them by subject), an archive page by its issues', a resized copy by its name.
 """
 
 from __future__ import annotations
