@@ -178,7 +178,8 @@ def build_issues(
 
     from newsletter.pipeline.transforms import inline_css
 
-    inline_css("<p></p>", engine=workspace.settings.transforms.inliner)  # import once, then fork
+    if stages is None or "inline" in stages:  # import once, then fork
+        inline_css("<p></p>", engine=workspace.settings.transforms.inliner)
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
     with ProcessPoolExecutor(
