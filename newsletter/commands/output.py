@@ -14,7 +14,8 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 from newsletter.errors import NewsletterError
@@ -120,24 +121,49 @@ def replace_folder_keeping_spare(
     spare = folder.parent / f".{folder.name}.spare"
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
-        for attempt in (1, 2):
-            try:
-                _update(spare, folder, files, set(unchanged))
-                break
-            except OSError:
-                if attempt == 2:
-                    raise
-                _remove(spare)  # something unexpected in the spare: start it afresh
-        if not folder.exists():
-            os.replace(spare, folder)
-        elif not _exchange(spare, folder):  # the spare now holds the old folder
-            parked = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.old-"))
-            os.replace(folder, parked / folder.name)
-            os.replace(spare, folder)
-            os.replace(parked / folder.name, spare)
-            parked.rmdir()
+        with _locked(folder.parent):  # one spare: two writes at once take turns
+            _clear_abandoned(folder, ())
+            _update_and_swap(spare, folder, files, set(unchanged))
     except OSError as error:
         raise NewsletterError(f"cannot write {folder}: {error.strerror or error}") from None
+
+
+@contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    """An exclusive lock on ``folder`` (advisory; where there is no ``flock``, none)."""
+    try:
+        import fcntl
+    except ImportError:  # not a POSIX system
+        yield
+        return
+    handle = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(handle)
+
+
+def _update_and_swap(
+    spare: Path, folder: Path, files: Mapping[str, bytes], unchanged: set[str]
+) -> None:
+    """Update the spare into the new folder, then swap it in; the old one is the spare."""
+    for attempt in (1, 2):
+        try:
+            _update(spare, folder, files, unchanged)
+            break
+        except OSError:
+            if attempt == 2:
+                raise
+            _remove(spare)  # something unexpected in the spare: start it afresh
+    if not folder.exists():
+        os.replace(spare, folder)
+    elif not _exchange(spare, folder):  # the spare now holds the old folder
+        parked = Path(tempfile.mkdtemp(dir=folder.parent, prefix=_prefix(folder, "old")))
+        os.replace(folder, parked / folder.name)
+        os.replace(spare, folder)
+        os.replace(parked / folder.name, spare)
+        parked.rmdir()
 
 
 def _update(spare: Path, folder: Path, files: Mapping[str, bytes], unchanged: set[str]) -> None:
