@@ -22,6 +22,7 @@ be previewed and built, but a published archive must not show them before their 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import multiprocessing
 import os
@@ -82,7 +83,7 @@ class SiteBuild:
         return {name: made.data for name, made in self.made.items()}
 
 
-def published(issue: Issue, today: dt.date) -> str | None:
+def published(issue: Issue | Page, today: dt.date) -> str | None:
     """Why an issue stays out of the published site (``None``: it goes in)."""
     if issue.draft:
         return "draft"
@@ -130,7 +131,7 @@ def make_site(
         if result.artifact is not None:
             artifact = result.artifact
             copies = tuple((r.original, r.width) for r in artifact.rewrites.images if r.width)
-            page = Page(artifact.issue, artifact.display, keys[result.source], copies)
+            page = Page.of(artifact.issue, artifact.display, keys[result.source], copies)
             ready[result.source] = page
     cache.remember({os.path.abspath(path): ready[path] for path in files if path in ready})
     pages: list[Page] = []
@@ -138,13 +139,13 @@ def make_site(
     slugs: dict[str, str] = {}
     for path in sorted(ready):
         page = ready[path]
-        slug = page.issue.slug
+        slug = page.slug
         if slug in slugs:
             clash = f"slug '{slug}' is also built from {slugs[slug]}; rename one"
             problems.append(Problem(page.display, "slug", clash))
             continue
         slugs[slug] = page.display
-        reason = None if drafts else published(page.issue, day)
+        reason = None if drafts else published(page, day)
         if reason:
             left_out[page.display] = reason
         else:
@@ -182,7 +183,7 @@ def build_site(
     return SiteReport(
         folder=folder,
         base_url=urls.base,
-        pages=[urls.page_file(p.issue.slug) for p in site.pages],
+        pages=[urls.page_file(p.slug) for p in site.pages],
         sizes={name: len(made.data) for name, made in site.made.items()},
         left_out=site.left_out,
         rendered=site.rendered,
@@ -235,14 +236,14 @@ class _Cache:
     """What the site last written to a folder was made from: each issue as loaded, each
     file's key, hash and the images it shows, and each feed entry."""
 
-    VERSION = 2
+    VERSION = 3
 
     def __init__(self, workspace: Workspace, folder: Path) -> None:
         self.path = workspace.out_dir / CACHE_NAME
         self.folder = folder
         #: issue file (absolute) -> its page, as loaded from a file of that key
         self.issues: dict[str, Page] = {}
-        #: page key -> the page pickled (pickling a thousand issues anew takes a while)
+        #: page key -> its issue pickled (pickling a thousand issues anew takes a while)
         self._blobs: dict[str, bytes] = {}
         #: site file -> (key, sha256 of its bytes, images it shows)
         self.files: dict[str, tuple[str, str, tuple[tuple[str, int], ...]]] = {}
@@ -257,15 +258,29 @@ class _Cache:
             with cache.path.open("rb") as stream:
                 saved = pickle.load(stream)
             if saved["version"] == cls.VERSION and saved["folder"] == str(folder.resolve()):
-                cache._blobs = {key: blob for key, blob in saved["issues"].values()}
                 cache.issues = {
-                    path: pickle.loads(blob) for path, (_, blob) in saved["issues"].items()
+                    path: cache._page(*entry) for path, entry in saved["issues"].items()
                 }
                 cache.files, cache.entries = saved["files"], saved["entries"]
         except Exception:  # a cache that cannot be read is no cache: the site is made anew
             cache.issues, cache.files, cache.entries, cache._blobs = {}, {}, {}, {}
         cache._saved = (cache._issue_keys(), len(cache.entries))
         return cache
+
+    def _page(
+        self,
+        display: str,
+        slug: str,
+        date: dt.date,
+        draft: bool,
+        key: str,
+        copies: tuple[tuple[str, int], ...],
+        blob: bytes,
+    ) -> Page:
+        """A page whose issue is unpickled when first asked for."""
+        self._blobs[key] = blob
+        load = functools.cache(functools.partial(_unpickle_issue, blob))
+        return Page(display, slug, date, draft, load, key, copies)
 
     def _issue_keys(self) -> set[tuple[str, str]]:
         return {(path, page.key) for path, page in self.issues.items()}
@@ -296,7 +311,7 @@ class _Cache:
 
     def _blob(self, page: Page) -> bytes:
         if page.key not in self._blobs:
-            self._blobs[page.key] = pickle.dumps(page, protocol=pickle.HIGHEST_PROTOCOL)
+            self._blobs[page.key] = pickle.dumps(page.issue, protocol=pickle.HIGHEST_PROTOCOL)
         return self._blobs[page.key]
 
     def save(self, folder: Path, made: Mapping[str, Made]) -> None:
@@ -313,9 +328,17 @@ class _Cache:
         saved = {
             "version": self.VERSION,
             "folder": str(folder.resolve()),
-            "issues": {path: (page.key, self._blob(page)) for path, page in self.issues.items()},
+            "issues": {
+                path: (p.display, p.slug, p.date, p.draft, p.key, p.email_copies, self._blob(p))
+                for path, p in self.issues.items()
+            },
             "files": files,
             "entries": self.entries,
         }
         self.path.parent.mkdir(parents=True, exist_ok=True)
         replace_file(self.path, pickle.dumps(saved, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def _unpickle_issue(blob: bytes) -> Issue:
+    issue: Issue = pickle.loads(blob)
+    return issue

@@ -72,16 +72,38 @@ class Shown:
 
 @dataclass(frozen=True)
 class Page:
-    """An issue that goes into the site, and what its output is made from."""
+    """An issue that goes into the site, and what its output is made from.
 
-    issue: Issue
+    The issue itself is loaded only when a file is made from it (``load``): a site where one
+    issue of a thousand changed remakes a few pages, and reads the others' slugs and dates.
+    """
+
     #: the issue file as the editor names it, for problems
     display: str
+    slug: str
+    date: dt.date
+    draft: bool
+    load: Callable[[], Issue]
     #: a digest of everything the issue's output is made from (its file, the tool, the
     #: settings, the theme, the assets); "" for output never taken from a previous site
     key: str = ""
     #: the resized copies of images the email links (src, width), which the site must hold
     email_copies: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def issue(self) -> Issue:
+        return self.load()
+
+    @classmethod
+    def of(
+        cls,
+        issue: Issue,
+        display: str,
+        key: str = "",
+        email_copies: tuple[tuple[str, int], ...] = (),
+    ) -> Page:
+        """The page of an issue already loaded."""
+        return cls(display, issue.slug, issue.date, issue.draft, lambda: issue, key, email_copies)
 
 
 @dataclass(frozen=True)
@@ -118,7 +140,7 @@ def issue_page(artifact: Artifact, workspace: Workspace, *, image_base: str) -> 
     """One issue's web page on its own, its local images linked as ``image_base`` + path at
     their original size (no sizes are made): for the preview, which serves the workspace's
     image files itself. Everything else is the page ``site_files`` makes."""
-    page = Page(artifact.issue, artifact.display)
+    page = Page.of(artifact.issue, artifact.display)
     site = SiteMaker([page], workspace, image_base=image_base)
     html = site.page(0).data.decode()
     if site.problems:
@@ -150,7 +172,7 @@ class SiteMaker:
         nl = self.settings.newsletter
         self.subscribe_url = self.settings.site.subscribe_url or nl.site_url
         self.problems: list[Problem] = []
-        self.ordered = sorted(pages, key=lambda p: (p.issue.date, p.issue.slug), reverse=True)
+        self.ordered = sorted(pages, key=lambda p: (p.date, p.slug), reverse=True)
         #: the images shown by the file being made, recorded in its :class:`Made`
         self._shown_images: list[tuple[str, int]] = []
 
@@ -171,7 +193,7 @@ class SiteMaker:
         return [
             index
             for index, page in enumerate(self.ordered)
-            if self._taken(self.urls.page_file(page.issue.slug), self._page_key(index)) is None
+            if self._taken(self.urls.page_file(page.slug), self._page_key(index)) is None
         ]
 
     def _taken(self, file: str, key: str) -> Made | None:
@@ -194,7 +216,7 @@ class SiteMaker:
         taken from the previous site)."""
         files: dict[str, Made] = {}
         for index, page in enumerate(self.ordered):
-            file = self.urls.page_file(page.issue.slug)
+            file = self.urls.page_file(page.slug)
             made = rendered.get(index) or self._taken(file, self._page_key(index))
             assert made is not None, f"page {file} neither rendered nor reusable"
             files[file] = made
@@ -210,7 +232,7 @@ class SiteMaker:
         files[ATOM_FILE] = Made(atom(feed, entries))
         files[JSON_FILE] = Made(json_feed(feed, entries))
         pages: list[tuple[str, dt.date | None]] = [(self.urls.url(name), None) for name in archive]
-        pages += [(self.urls.page_url(p.issue.slug), p.issue.date) for p in self.ordered]
+        pages += [(self.urls.page_url(p.slug), p.date) for p in self.ordered]
         files[SITEMAP_FILE] = Made(sitemap(pages))
         try:
             images = self.images.files()
@@ -301,7 +323,7 @@ class SiteMaker:
             cards = [
                 {
                     "issue": p.issue,
-                    "href": href(self.urls.page_file(p.issue.slug)),
+                    "href": href(self.urls.page_file(p.slug)),
                     "image": self._card_image(p.issue, href),
                 }
                 for p in chunk
