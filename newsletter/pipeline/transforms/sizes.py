@@ -111,14 +111,20 @@ def sized(source: Source, width: int) -> Size:
     it is made from; the original itself for an image that is served as it is."""
     if not source.resizable:
         return Size(PurePosixPath(source.src).as_posix(), source.width, source.height)
-    wanted = max(1, min(width, source.width))
-    height = max(1, round(source.height * wanted / source.width))
-    recipe = f"{wanted}:{source.format}:{sorted(_ENCODE[source.format].items())}:"
-    recipe += f"{PIL.__version__}:{source.digest}"
-    digest = hashlib.sha256(recipe.encode()).hexdigest()[:10]
-    path = PurePosixPath(source.src)
+    return _copy(source.src, source.format, source.width, source.height, source.digest, width)
+
+
+@lru_cache(maxsize=1024)
+def _copy(src: str, fmt: str, natural_w: int, natural_h: int, digest: str, width: int) -> Size:
+    """:func:`sized` of a resizable image, from what names it (not its bytes, which are not
+    kept here), once per process."""
+    wanted = max(1, min(width, natural_w))
+    height = max(1, round(natural_h * wanted / natural_w))
+    recipe = f"{wanted}:{fmt}:{sorted(_ENCODE[fmt].items())}:{PIL.__version__}:{digest}"
+    name = hashlib.sha256(recipe.encode()).hexdigest()[:10]
+    path = PurePosixPath(src)
     return Size(
-        str(path.with_name(f"{path.stem}.{wanted}w.{digest}{path.suffix.lower()}")), wanted, height
+        str(path.with_name(f"{path.stem}.{wanted}w.{name}{path.suffix.lower()}")), wanted, height
     )
 
 
