@@ -8,10 +8,12 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from PIL import Image
 
 from newsletter.cli import cli
+from newsletter.commands import site as site_command
 from newsletter.commands.site import build_site
 from newsletter.model.artifact import BuildResult
 from newsletter.workspace import load_workspace
@@ -218,3 +220,17 @@ def test_the_spare_folder_is_put_right_whatever_it_holds(tmp_path: Path) -> None
     assert outside.read_text() == "not yours"
     assert not (folder / "b" / "index.html").is_symlink()
     assert (folder / "a" / "index.html").stat().st_nlink == 2  # shared with the spare
+
+
+def test_pages_rendered_on_two_processes_are_the_pages_one_renders(
+    workspace_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past a number of pages to make (64), they are rendered in forked workers; the site is
+    the same. The number is lowered here so that a small workspace crosses it."""
+    monkeypatch.setattr(site_command, "_PARALLEL_PAGES", 4)
+    add_copies(workspace_dir, 9)
+    ws = load_workspace(workspace_dir)
+    one = build_site(ws, today=TODAY, jobs=1, out=tmp_path / "one")
+    two = build_site(ws, today=TODAY, jobs=2, out=tmp_path / "two")
+    assert one.rendered == two.rendered == 10
+    assert _tree(one.folder) == _tree(two.folder)
