@@ -206,8 +206,9 @@ def _render(maker: SiteMaker, stale: list[int], jobs: int | None) -> dict[int, M
     fork = "fork" in multiprocessing.get_all_start_methods()
     if jobs <= 1 or len(stale) < _PARALLEL_PAGES or not fork:
         return dict(zip(stale, maker.render(stale), strict=True))
-    chunks = [stale[n::jobs] for n in range(jobs)]
-    rendered: dict[int, Made] = {}
+    # The first page is made here, so the workers are forked with the web templates loaded.
+    rendered: dict[int, Made] = {stale[0]: maker.page(stale[0])}
+    chunks = [stale[1 + n :: jobs] for n in range(jobs)]
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(
         max_workers=jobs, mp_context=context, initializer=_adopt, initargs=(maker,)
