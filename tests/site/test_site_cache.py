@@ -234,3 +234,22 @@ def test_pages_rendered_on_two_processes_are_the_pages_one_renders(
     two = build_site(ws, today=TODAY, jobs=2, out=tmp_path / "two")
     assert one.rendered == two.rendered == 10
     assert _tree(one.folder) == _tree(two.folder)
+
+
+def test_without_a_site_at_asset_base_url_the_email_links_the_originals(
+    workspace_dir: Path, build: Callable[..., BuildResult]
+) -> None:
+    """Issue pages elsewhere than asset_base_url: no `newsletter site` makes the files there,
+    so the email links the images as they are in assets/."""
+    config = workspace_dir / "newsletter.toml"
+    config.write_text(
+        config.read_text().replace(
+            'web_version_url = "https://www.gzeromedia.com/newsletter/{slug}"',
+            'web_version_url = "https://archive.example.com/{slug}"',
+        )
+    )
+    result = build(workspace_dir / "issues" / f"{EXAMPLE}.yaml")
+    assert result.artifact is not None
+    sources = [img.get("src") for img in parse(result.artifact.email.html).xpath("//img")]
+    assert sources[0] == f"{BASE}assets/putin-poaches-the-neighbors.jpg"
+    assert all(r.width is None for r in result.artifact.rewrites.images)
