@@ -187,8 +187,12 @@ def test_utm_can_be_switched_off(build: Callable[..., BuildResult], workspace_di
 def test_local_images_are_linked_under_the_asset_base_url(example: BuildResult) -> None:
     assert example.email is not None
     sources = [img.get("src") for img in parse(example.email.html).findall(".//img")]
-    assert (
-        sources[0] == "https://www.gzeromedia.com/newsletter/assets/putin-poaches-the-neighbors.jpg"
+    # the workspace's site is published there, so each is linked at its copy of twice the
+    # width it is shown at (the lead: 600 px, of a 1,200 px photo), which `site` makes
+    assert re.fullmatch(
+        r"https://www\.gzeromedia\.com/newsletter/assets/"
+        r"putin-poaches-the-neighbors\.1200w\.[0-9a-f]{10}\.jpg",
+        sources[0],
     )
     assert all(s.startswith("https://www.gzeromedia.com/newsletter/assets/") for s in sources)
     assert not [f for f in example.findings if f.id == "image-relative"]

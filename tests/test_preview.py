@@ -426,8 +426,14 @@ def test_build_links_local_images_to_the_given_base_and_nothing_else_changes(
     previewed = build_issue(path, workspace, asset_base_url="http://127.0.0.1:8123/")
     assert built.email is not None and previewed.email is not None
     published = "https://www.gzeromedia.com/newsletter/"
-    assert f'src="{published}assets/putin-poaches-the-neighbors.jpg"' in built.email.html
-    assert previewed.email.html == built.email.html.replace(published, "http://127.0.0.1:8123/")
+    assert f'src="{published}assets/putin-poaches-the-neighbors.1200w.' in built.email.html
+    # the email links the 2x copies that `newsletter site` publishes; the preview, which
+    # serves the workspace's own files, links the originals they are made from
+    assert built.artifact is not None
+    expected = built.email.html
+    for image in built.artifact.rewrites.images:
+        expected = expected.replace(image.final, f"http://127.0.0.1:8123/{image.original}")
+    assert previewed.email.html == expected.replace(published, "http://127.0.0.1:8123/")
     assert previewed.email.text == built.email.text
     ids = {f.id for f in previewed.findings} - {"image-insecure"}  # http: the base given here
     assert ids == {f.id for f in built.findings}  # the preview's own image URLs are no finding

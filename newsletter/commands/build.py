@@ -12,11 +12,12 @@ import datetime as dt
 import hashlib
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from newsletter.commands.inputs import inputs_digest
 from newsletter.commands.output import replace_file, replace_folder
 from newsletter.errors import Problem
 from newsletter.model.artifact import Artifact, BuildResult
@@ -122,13 +123,7 @@ class _Cache:
     def _shared_key(self) -> str:
         """The part of every key that all issues share: tool, settings, theme and assets."""
         if self._shared is None:
-            digest = hashlib.sha256()
-            package = Path(__file__).resolve().parent.parent
-            stats = [*_stats(package, "*.py"), *_stats(self.workspace.root / "assets", "*")]
-            for folder in self.workspace.theme_dirs:
-                stats.extend(_stats(folder, "*"))
-            digest.update(self.workspace.config_path.read_bytes())
-            digest.update(repr(sorted(stats)).encode())
+            digest = hashlib.sha256(inputs_digest(self.workspace).encode())
             secret = self.workspace.settings.send.unsubscribe_secret_env  # signs message.eml
             digest.update(os.environ.get(secret, "").encode() if secret else b"")
             self._shared = digest.hexdigest()
@@ -164,42 +159,35 @@ class _Cache:
             replace_file(self.path, json.dumps(self.entries, indent=1).encode())
 
 
-def _stats(folder: Path, pattern: str) -> list[tuple[str, int, int]]:
-    """Name, size and modification time of each file under ``folder``: what a change to any
-    of them changes."""
-    found = []
-    for path in folder.rglob(pattern) if folder.is_dir() else ():
-        try:
-            stat = path.stat()
-        except OSError:
-            continue
-        if path.is_file():
-            found.append((str(path), stat.st_size, stat.st_mtime_ns))
-    return found
-
-
 def build_issues(
-    paths: Sequence[Path], workspace: Workspace, *, jobs: int | None = None
+    paths: Sequence[Path],
+    workspace: Workspace,
+    *,
+    jobs: int | None = None,
+    stages: Collection[str] | None = None,
 ) -> Iterator[BuildResult]:
     """Build ``paths`` in memory on ``jobs`` processes (default: every core when there are
-    several issues), yielding each result as it is ready."""
+    several issues), yielding each result as it is ready; ``stages``: only those stages."""
     now = dt.datetime.now(dt.UTC)
     jobs = jobs or (min(os.cpu_count() or 1, len(paths)) if len(paths) >= 4 else 1)
     if jobs <= 1:
         for path in paths:
-            yield build_issue(path, workspace, now=now)
+            yield build_issue(path, workspace, now=now, stages=stages)
         return
     import multiprocessing
 
     from newsletter.pipeline.transforms import inline_css
 
-    inline_css("<p></p>", engine=workspace.settings.transforms.inliner)  # import once, then fork
+    if stages is None or "inline" in stages:  # import once, then fork
+        inline_css("<p></p>", engine=workspace.settings.transforms.inliner)
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
     with ProcessPoolExecutor(
         max_workers=jobs, mp_context=context, initializer=_die_with_parent
     ) as pool:
-        futures = [pool.submit(build_issue, path, workspace, now=now) for path in paths]
+        futures = [
+            pool.submit(build_issue, path, workspace, now=now, stages=stages) for path in paths
+        ]
         for future in as_completed(futures):
             yield future.result()
 

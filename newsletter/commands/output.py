@@ -14,12 +14,13 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 from newsletter.errors import NewsletterError
 
-__all__ = ["replace_file", "replace_folder"]
+__all__ = ["replace_file", "replace_folder", "replace_folder_keeping_spare"]
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -98,6 +99,144 @@ def _alive(pid: int) -> bool:
     except PermissionError:  # another user's process: alive
         return True
     return True
+
+
+def replace_folder_keeping_spare(
+    folder: Path, files: Mapping[str, bytes], *, unchanged: Collection[str] = ()
+) -> None:
+    """Make ``folder`` hold exactly ``files``, as :func:`replace_folder` does, but keep the
+    folder it replaces beside it as a spare (``.<name>.spare``), which the next call updates
+    into the new folder instead of making one from nothing.
+
+    For a folder of many files of which few change (the web archive): only the files that
+    differ from the spare are written (or linked from the current folder), and no folder is
+    made or removed but those of files added or gone, which on a busy disk costs more than
+    the writing. Readers never see the spare: it is swapped in whole, in one step (on Linux),
+    so a kill at any moment leaves ``folder`` as it was, and a spare left half-updated is
+    put right file by file the next time. Files are not flushed to the disk one by one: this
+    is for output that is checked before it is used again (the site's files, by their hash).
+    ``unchanged`` names the files whose bytes the caller read from ``folder`` itself, which
+    are linked without being compared again.
+    """
+    spare = folder.parent / f".{folder.name}.spare"
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        with _locked(folder.parent):  # one spare: two writes at once take turns
+            _clear_abandoned(folder, ())
+            _update_and_swap(spare, folder, files, set(unchanged))
+    except OSError as error:
+        raise NewsletterError(f"cannot write {folder}: {error.strerror or error}") from None
+
+
+@contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    """An exclusive lock on ``folder`` (advisory; where there is no ``flock``, none)."""
+    try:
+        import fcntl
+    except ImportError:  # not a POSIX system
+        yield
+        return
+    handle = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(handle)
+
+
+def _update_and_swap(
+    spare: Path, folder: Path, files: Mapping[str, bytes], unchanged: set[str]
+) -> None:
+    """Update the spare into the new folder, then swap it in; the old one is the spare."""
+    for attempt in (1, 2):
+        try:
+            _update(spare, folder, files, unchanged)
+            break
+        except OSError:
+            if attempt == 2:
+                raise
+            _remove(spare)  # something unexpected in the spare: start it afresh
+    if not folder.exists():
+        os.replace(spare, folder)
+    elif not _exchange(spare, folder):  # the spare now holds the old folder
+        parked = Path(tempfile.mkdtemp(dir=folder.parent, prefix=_prefix(folder, "old")))
+        os.replace(folder, parked / folder.name)
+        os.replace(spare, folder)
+        os.replace(parked / folder.name, spare)
+        parked.rmdir()
+
+
+def _update(spare: Path, folder: Path, files: Mapping[str, bytes], unchanged: set[str]) -> None:
+    """Make ``spare`` hold exactly ``files``, writing only what differs."""
+    if spare.is_symlink() or (spare.exists() and not spare.is_dir()):
+        spare.unlink()
+    spare.mkdir(mode=0o777 & ~_UMASK, exist_ok=True)
+    for name, data in files.items():
+        if ".." in Path(name).parts or Path(name).is_absolute():
+            raise NewsletterError(f"refusing to write {name!r} outside {folder}")
+        target = spare / name
+        if "/" in name:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        if name in unchanged and _linked(target, folder / name):
+            continue
+        if name not in unchanged and _same(target, data):
+            continue
+        # Never written in place: the spare's file may be a link to one that readers see.
+        target.unlink(missing_ok=True)
+        if name in unchanged or _same(folder / name, data):
+            try:
+                os.link(folder / name, target)
+                continue
+            except OSError:
+                pass  # a file system without hard links: written below
+        with open(target, "xb") as out:
+            out.write(data)
+    wanted = {os.path.join(spare, name) for name in files}
+    emptied: set[str] = set()
+    for where, folders, names in os.walk(spare, topdown=False):
+        kept = 0
+        for name in names:
+            path = os.path.join(where, name)
+            if path in wanted:
+                kept += 1
+            else:
+                os.unlink(path)
+        for name in folders:
+            path = os.path.join(where, name)
+            if path in emptied:
+                continue
+            if os.path.islink(path):
+                os.unlink(path)
+            else:
+                kept += 1
+        if not kept and where != str(spare):
+            os.rmdir(where)
+            emptied.add(where)
+
+
+def _linked(a: Path, b: Path) -> bool:
+    """Whether ``a`` and ``b`` are the same file (one a hard link of the other)."""
+    try:
+        return os.path.samefile(a, b) and not a.is_symlink()
+    except OSError:
+        return False
+
+
+def _remove(path: Path) -> None:
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    else:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _same(path: Path, data: bytes) -> bool:
+    """Whether the regular file at ``path`` holds exactly ``data``."""
+    try:
+        if path.is_symlink() or path.stat().st_size != len(data):
+            return False
+        return path.read_bytes() == data
+    except OSError:
+        return False
 
 
 def replace_file(path: Path, data: bytes) -> None:

@@ -13,8 +13,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from newsletter.commands.output import replace_folder
-from newsletter.commands.site import make_site
+from newsletter.commands.site import make_site, write_site
 from newsletter.delivery.storage import FolderStore, S3Store, Store, md5
 from newsletter.errors import NewsletterError
 from newsletter.model.site import SITE_FOLDER
@@ -79,9 +78,11 @@ def publish(
     The site is also written to ``out/_site/``, the copy of what was published that
     ``newsletter check`` compares each email's images and web link with.
     """
-    files, _, _ = make_site(workspace, today=today)
+    folder = workspace.out_dir / SITE_FOLDER
+    site = make_site(workspace, today=today, folder=folder)
     if not dry_run:
-        replace_folder(workspace.out_dir / SITE_FOLDER, files)
+        write_site(folder, site)
+    files = site.files
     there = store.existing()
     sent: list[Sent] = []
     for path in sorted(files, key=upload_order):

@@ -39,6 +39,8 @@ class ImageRewrite:
     original: str
     final: str
     path: Path | None = None
+    #: the width in px of the resized copy ``final`` links (``None``: the original file)
+    width: int | None = None
 
 
 @dataclass(frozen=True)

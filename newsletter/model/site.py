@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from newsletter.errors import Problem, ProblemsError
 from newsletter.model.settings import Settings
 
-__all__ = ["SITE_FOLDER", "SiteUrls", "file_of", "site_urls"]
+__all__ = ["SITE_FOLDER", "SiteUrls", "file_of", "has_site", "site_urls"]
 
 #: The site's folder under ``out/``, where ``newsletter site`` and ``publish`` write it: a name
 #: no issue's slug can take (slugs start with a letter or digit), so the archive never collides
@@ -113,3 +113,15 @@ def site_urls(settings: Settings) -> SiteUrls:
             ]
         )
     return SiteUrls(base=base, page_pattern=pattern)
+
+
+def has_site(settings: Settings) -> bool:
+    """Whether ``newsletter site`` makes the files under ``asset_base_url``: there is one, and
+    the issue pages are under it (so the email's images are files of the workspace's site)."""
+    if not settings.newsletter.asset_base_url:
+        return False
+    try:
+        site_urls(settings)
+    except ProblemsError:
+        return False
+    return True

@@ -127,6 +127,7 @@ def _bytecode_cache() -> FileSystemBytecodeCache | None:
         return None
 
 
+@cache
 def environment(theme_dirs: tuple[Path, ...]) -> Environment:
     """The Jinja2 environment over ``theme_dirs``, made once per theme and reused."""
     env = Environment(

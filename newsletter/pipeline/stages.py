@@ -25,7 +25,7 @@ is no second renderer.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from time import perf_counter
@@ -38,6 +38,7 @@ from newsletter.model.email import Email
 from newsletter.model.findings import Finding
 from newsletter.model.issue import Issue
 from newsletter.model.settings import Settings
+from newsletter.model.site import has_site
 from newsletter.model.workspace import Workspace
 from newsletter.pipeline.checks import run_checks
 from newsletter.pipeline.compile import compile_mjml
@@ -137,7 +138,10 @@ def _assets(draft: Draft) -> Draft:
     base = draft.asset_base_url or draft.settings.newsletter.asset_base_url
     if not base:
         return draft
-    html, images = absolute_assets(draft.html, base, draft.workspace.root)
+    # The preview serves the originals itself; under asset_base_url, the copies are there
+    # when the workspace's site is: `newsletter site` makes every copy the email links.
+    resized = draft.asset_base_url is None and has_site(draft.settings)
+    html, images = absolute_assets(draft.html, base, draft.workspace.root, resized=resized)
     return replace(draft, html=html, rewrites=draft.rewrites + Rewrites(images=images))
 
 
@@ -224,12 +228,14 @@ def build_issue(
     *,
     now: dt.datetime | None = None,
     asset_base_url: str | None = None,
+    stages: Collection[str] | None = None,
 ) -> BuildResult:
     """Build one issue file into an artifact in memory, writing nothing.
 
     ``asset_base_url`` replaces ``[newsletter] asset_base_url`` for the assets stage only: the
-    preview links local images to its own server. A problem in the editor's files comes back
-    in the result, never as an exception.
+    preview links local images to its own server. ``stages`` names the only stages to run
+    (``newsletter site`` needs no inlining, checks or message). A problem in the editor's
+    files comes back in the result, never as an exception.
     """
     draft = Draft(
         source=path,
@@ -239,7 +245,8 @@ def build_issue(
         asset_base_url=asset_base_url,
     )
     try:
-        return BuildResult(path, artifact=run(draft).artifact())
+        chosen = STAGES if stages is None else tuple(s for s in STAGES if s.name in stages)
+        return BuildResult(path, artifact=run(draft, chosen).artifact())
     except ProblemsError as error:
         return BuildResult(path, problems=error.problems)
     except NewsletterError as error:

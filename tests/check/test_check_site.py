@@ -35,11 +35,14 @@ def test_a_published_issue_links_only_files_of_the_site(
     build_site(load_workspace(workspace_dir), today=TODAY)
     assert _site_findings(build(issue)) == []
 
-    # an image edited after publishing, and one the site has lost
+    # an image edited after publishing, and one the site has lost: the email links each at
+    # its copy of twice its width (264 px), named by what it is made from, so the edited
+    # image's copy has a new name, which the site does not have either
     path = workspace_dir / "assets" / "nato-summit-hague.jpg"
     with Image.open(path) as original:
         original.rotate(180).save(path, quality=90)
-    (workspace_dir / "out" / "_site" / "assets" / "budapest-pride.jpg").unlink()
+    (lost,) = (workspace_dir / "out" / "_site" / "assets").glob("budapest-pride.528w.*.jpg")
+    lost.unlink()
     findings = _site_findings(build(issue))
     lines = [n for n, line in enumerate(issue.read_text().splitlines(), 1) if "  src: " in line]
     assert [(f.id, f.severity, f.location) for f in findings] == [
@@ -56,10 +59,14 @@ def test_a_published_issue_links_only_files_of_the_site(
     ]
     assert findings[0].message == (
         "image assets/budapest-pride.jpg is linked as "
-        "https://www.gzeromedia.com/newsletter/assets/budapest-pride.jpg, which the published "
+        f"https://www.gzeromedia.com/newsletter/assets/{lost.name}, which the published "
         "site does not have: run newsletter publish (or newsletter site) before sending"
     )
-    assert findings[1].message.startswith("image assets/nato-summit-hague.jpg has changed")
+    assert findings[1].message.startswith(
+        "image assets/nato-summit-hague.jpg is linked as "
+        "https://www.gzeromedia.com/newsletter/assets/nato-summit-hague.528w."
+    )
+    assert "which the published site does not have" in findings[1].message
 
 
 def test_a_draft_has_no_page_to_view_in_the_browser(

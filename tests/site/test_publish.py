@@ -79,7 +79,8 @@ def test_publish_to_s3_sends_only_what_changed(
     ws = load_workspace(workspace_dir)
 
     dry = publish(ws, open_store(ws), dry_run=True, today=TODAY)
-    assert dry.dry_run and len(dry.sent) == 19 and _keys(client, name) == {}
+    # 19 files of the pages, and the email's three teaser images at 2x its 264 px
+    assert dry.dry_run and len(dry.sent) == 22 and _keys(client, name) == {}
     assert not (workspace_dir / "out" / "_site").exists()  # a dry run writes nothing
 
     first = publish(ws, open_store(ws), today=TODAY)
@@ -102,7 +103,7 @@ def test_publish_to_s3_sends_only_what_changed(
     assert hashlib.sha256(body).hexdigest() == image["Metadata"]["sha256"]
 
     again = publish(ws, open_store(ws), today=TODAY)
-    assert again.sent == [] and again.unchanged == 19
+    assert again.sent == [] and again.unchanged == 22
     assert _keys(client, name) == keys
 
     # one image changes: its original and its new sizes go up, the pages that show it
@@ -168,15 +169,15 @@ def test_publish_to_a_folder_with_the_cli(workspace_dir: Path, tmp_path: Path) -
     dest = tmp_path / "www"
     run = CliRunner().invoke(cli, ["publish", "-w", str(workspace_dir), "--to", str(dest), "-n"])
     assert run.exit_code == 0, run.output
-    assert run.output.splitlines()[-1] == f"would send 19 file(s) to {dest}, 0 unchanged"
+    assert run.output.splitlines()[-1] == f"would send 22 file(s) to {dest}, 0 unchanged"
     assert not dest.exists()
     run = CliRunner().invoke(cli, ["publish", "-w", str(workspace_dir), "--to", str(dest)])
-    assert run.output.splitlines()[-1] == f"sent 19 file(s) to {dest}, 0 unchanged"
+    assert run.output.splitlines()[-1] == f"sent 22 file(s) to {dest}, 0 unchanged"
     assert (dest / EXAMPLE / "index.html").is_file()
     (dest / "old.html").write_text("from before")
     run = CliRunner().invoke(cli, ["publish", "-w", str(workspace_dir), "--to", str(dest)])
     assert run.output.splitlines() == [
-        f"sent 0 file(s) to {dest}, 19 unchanged",
+        f"sent 0 file(s) to {dest}, 22 unchanged",
         "  1 file(s) there are no longer in the site (left as they are): old.html",
     ]
     assert (dest / "old.html").read_text() == "from before"

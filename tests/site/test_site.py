@@ -310,7 +310,7 @@ def test_the_cli_builds_the_site_and_says_what_it_left_out(
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0].startswith(f"built {out}/  1 issue page(s), ")
-    assert lines[0].endswith(f"for {BASE}")
+    assert lines[0].endswith(f"for {BASE} (1 page(s) made anew)")
     assert lines[1] == "  left out issues/draft.yaml: draft (--drafts includes it)"
     assert (out / EXAMPLE / "index.html").is_file()
 
@@ -367,7 +367,7 @@ def test_the_web_target_reads_no_image_through_a_link_out_of_the_workspace(
     images = Images(workspace_dir)
     with pytest.raises(NewsletterError, match="leads outside the workspace"):
         images.picture("assets/linked.jpg", 320)
-    assert images.files == {}
+    assert images.files() == {}
     picture = images.picture("assets/budapest-pride.jpg", 320)
     assert [(s.width, s.height) for s in picture.sizes] == [(320, 180), (600, 338)]
 

@@ -36,32 +36,39 @@ def _published(ctx: Context) -> tuple[Path, SiteUrls] | None:
 
 def asset_missing(ctx: Context) -> Iterator[Hit]:
     """Local images the email links under ``asset_base_url`` that the published site (in
-    ``out/_site/``) does not have, or has in an older version."""
+    ``out/_site/``) does not have, or has in an older version.
+
+    A resized copy's name says what it is made from, so a copy of an image changed since the
+    site was made has a name the site does not have; an original is compared byte for byte."""
     published = _published(ctx)
     if published is None:
         return
     folder, urls = published
+    seen: set[str] = set()
     for loc, image in issue_images(ctx):
         if not is_local_src(image.src):
             continue
-        final = next(
-            (r.final for r in ctx.artifact.rewrites.images if r.original == image.src), None
-        )
-        if final is None or not urls.contains(final):
-            continue  # not linked to the site at all: link-local and the build's warning say so
-        copy = folder / unquote(final.removeprefix(urls.base))
-        if not copy.is_file():
-            yield Hit(
-                f"image {image.src} is linked as {final}, which the published site does not "
-                "have: run newsletter publish (or newsletter site) before sending",
-                ctx.at_field(*loc, "src"),
-            )
-        elif copy.read_bytes() != (ctx.workspace.root / image.src).read_bytes():
-            yield Hit(
-                f"image {image.src} has changed since the site was published ({final} shows "
-                "the old one): run newsletter publish before sending",
-                ctx.at_field(*loc, "src"),
-            )
+        for rewrite in ctx.artifact.rewrites.images:
+            final = rewrite.final
+            if rewrite.original != image.src or final in seen or not urls.contains(final):
+                continue  # not linked to the site at all: link-local and the build's warning say so
+            seen.add(final)
+            copy = folder / unquote(final.removeprefix(urls.base))
+            if not copy.is_file():
+                yield Hit(
+                    f"image {image.src} is linked as {final}, which the published site does "
+                    "not have: run newsletter publish (or newsletter site) before sending",
+                    ctx.at_field(*loc, "src"),
+                )
+            elif (
+                rewrite.width is None
+                and copy.read_bytes() != (ctx.workspace.root / image.src).read_bytes()
+            ):
+                yield Hit(
+                    f"image {image.src} has changed since the site was published ({final} "
+                    "shows the old one): run newsletter publish before sending",
+                    ctx.at_field(*loc, "src"),
+                )
 
 
 def page_missing(ctx: Context) -> Iterator[Hit]:

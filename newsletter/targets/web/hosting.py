@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import mimetypes
 
-from newsletter.targets.web.images import HASHED
+from newsletter.pipeline.transforms.sizes import HASHED
 
 __all__ = ["IMMUTABLE", "SHORT", "cache_control", "content_type", "upload_order"]
 
