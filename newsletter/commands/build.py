@@ -13,7 +13,6 @@ import hashlib
 import json
 import os
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -189,7 +188,8 @@ def build_issues(
         for path in paths:
             yield build_issue(path, workspace, now=now)
         return
-    import multiprocessing
+    import multiprocessing  # only a batch pays for the pool's imports (~30 ms)
+    from concurrent.futures import ProcessPoolExecutor, as_completed
 
     from newsletter.pipeline.transforms import inline_css
 
