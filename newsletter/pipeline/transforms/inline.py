@@ -79,7 +79,9 @@ def _inline(html: str, engine: Literal["premailer", "css-inline"]) -> str:
         if engine == "css-inline":
             import css_inline
 
-            inliner = css_inline.CSSInliner(keep_style_tags=True, load_remote_stylesheets=False)
+            inliner = css_inline.CSSInliner(
+                keep_style_tags=True, keep_link_tags=True, load_remote_stylesheets=False
+            )
             out: str = inliner.inline(html)
             return _IGNORED.sub("", out)
         # A fresh Premailer per call: it keeps state, and builds may run side by side.
