@@ -37,7 +37,7 @@ def workspace(root: Path, issues: int, inliner: str) -> Path:
     (root / "issues").mkdir()
     config = (REPO / "newsletter.toml").read_text(encoding="utf-8")
     (root / "newsletter.toml").write_text(
-        config.replace('inliner = "premailer"', f'inliner = "{inliner}"'), encoding="utf-8"
+        config.replace('inliner = "css-inline"', f'inliner = "{inliner}"'), encoding="utf-8"
     )
     text = EXAMPLE.read_text(encoding="utf-8")
     for n in range(issues):
@@ -77,7 +77,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--issues", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--inliner", default="premailer", choices=["premailer", "css-inline"])
+    parser.add_argument("--inliner", default="css-inline", choices=["premailer", "css-inline"])
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = workspace(Path(tmp), args.issues, args.inliner)

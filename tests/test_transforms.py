@@ -100,7 +100,7 @@ class TestInline:
 
     def test_failures_are_raised_not_swallowed(self) -> None:
         with pytest.raises(NewsletterError, match=r"CSS inlining \(premailer\) failed"):
-            inline_css("")
+            inline_css("", engine="premailer")
 
 
 class TestInlineOnlyMarkedBlocks:

@@ -112,7 +112,7 @@ class TransformSettings(_Table):
     utm: bool = Field(True, description="Add [newsletter.utm] parameters to content links.")
     inline: bool = Field(True, description="Inline the theme's CSS into style attributes.")
     inliner: Literal["premailer", "css-inline"] = Field(
-        "premailer", description="The CSS inlining engine."
+        "css-inline", description="The CSS inlining engine."
     )
 
 
