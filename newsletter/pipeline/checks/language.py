@@ -12,6 +12,7 @@ from __future__ import annotations
 import unicodedata
 from collections import Counter
 from collections.abc import Iterator
+from functools import lru_cache
 
 from newsletter.model.validation import Loc, field_path
 from newsletter.pipeline.checks.context import Context, Hit
@@ -105,16 +106,31 @@ _MAJORITY = 0.6
 
 
 def script_of(text: str) -> str | None:
-    """The script most of ``text``'s letters are written in (``ARABIC``), if one clearly is."""
+    """The script most of ``text``'s letters are written in (``ARABIC``), if one clearly is.
+
+    ASCII text, most of any English issue, is judged by counting its letters: every ASCII
+    letter is Latin, and looking each one up in the Unicode database was most of a warm build.
+    """
+    if text.isascii():
+        return "LATIN" if sum(char.isalpha() for char in text) >= _MIN_LETTERS else None
     counts: Counter[str] = Counter()
     for char in text:
-        if unicodedata.category(char).startswith("L"):
-            counts[unicodedata.name(char, "UNKNOWN").split(" ")[0]] += 1
+        script = _script(char)
+        if script is not None:
+            counts[script] += 1
     total = sum(counts.values())
     if total < _MIN_LETTERS:
         return None
     script, count = counts.most_common(1)[0]
     return script if count >= _MAJORITY * total else None
+
+
+@lru_cache(maxsize=4096)
+def _script(char: str) -> str | None:
+    """The script of a letter (the first word of its Unicode name), ``None`` for a non-letter."""
+    if unicodedata.category(char).startswith("L"):
+        return unicodedata.name(char, "UNKNOWN").split(" ")[0]
+    return None
 
 
 def _story(loc: Loc) -> Loc:
