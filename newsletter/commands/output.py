@@ -19,7 +19,7 @@ from pathlib import Path
 
 from newsletter.errors import NewsletterError
 
-__all__ = ["replace_file", "replace_folder"]
+__all__ = ["replace_file", "replace_folder", "stage_folder", "swap_in"]
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -29,14 +29,17 @@ def replace_folder(folder: Path, files: Mapping[str, bytes], *, keep: Iterable[s
     """Make ``folder`` hold exactly ``files`` (names may have folders: ``assets/a.jpg``); the
     entries named in ``keep`` (the ``export/`` folder beside a build's files) are carried over
     from the old folder."""
+    swap_in(folder, stage_folder(folder, files), keep=keep)
+
+
+def stage_folder(folder: Path, files: Mapping[str, bytes]) -> Path:
+    """Write ``files`` into a new hidden folder beside ``folder``, on disk (fsync'ed) and
+    ready for :func:`swap_in`; a build worker does this part, so that many write at once."""
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
-        _clear_abandoned(folder, keep)
         staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=_prefix(folder, "new")))
     except OSError as error:
         raise NewsletterError(f"cannot write {folder}: {error.strerror or error}") from None
-    moved: list[str] = []
-    parked: Path | None = None
     try:
         staging.chmod(0o777 & ~_UMASK)  # mkdtemp makes 0700; outputs are ordinary folders
         for name, data in files.items():
@@ -49,6 +52,24 @@ def replace_folder(folder: Path, files: Mapping[str, bytes], *, keep: Iterable[s
                 out.write(data)
                 out.flush()
                 os.fsync(out.fileno())
+    except OSError as error:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise NewsletterError(f"cannot write {folder}: {error.strerror or error}") from None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return staging
+
+
+def swap_in(folder: Path, staging: Path, *, keep: Iterable[str] = ()) -> None:
+    """Put the folder :func:`stage_folder` wrote in the place of ``folder`` in one step,
+    carrying ``keep`` over from the old one, and remove the old one. The staging folders a
+    killed write left are cleared first (``staging`` is named for a live process: the worker
+    that wrote it, or this one)."""
+    moved: list[str] = []
+    parked: Path | None = None
+    try:
+        _clear_abandoned(folder, keep)
         for name in keep:
             if (folder / name).exists():
                 os.replace(folder / name, staging / name)
