@@ -9,6 +9,7 @@ check names the story that needs a ``lang:``.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterator
@@ -103,18 +104,21 @@ _IMAGE_FIELDS = {"alt", "caption"}
 #: A field is judged when it has this many letters, by the script of most of them.
 _MIN_LETTERS = 3
 _MAJORITY = 0.6
+_ASCII_LETTER = re.compile("[A-Za-z]")
+_ASCII = re.compile("[\x00-\x7f]+")
 
 
 def script_of(text: str) -> str | None:
     """The script most of ``text``'s letters are written in (``ARABIC``), if one clearly is.
 
-    ASCII text, most of any English issue, is judged by counting its letters: every ASCII
-    letter is Latin, and looking each one up in the Unicode database was most of a warm build.
+    ASCII letters, most of any English issue, are counted at once as Latin (which they all
+    are): looking each one up in the Unicode database was most of a warm build's checks.
     """
-    if text.isascii():
-        return "LATIN" if sum(char.isalpha() for char in text) >= _MIN_LETTERS else None
     counts: Counter[str] = Counter()
-    for char in text:
+    latin = len(_ASCII_LETTER.findall(text))
+    if latin:
+        counts["LATIN"] = latin
+    for char in _ASCII.sub("", text):
         script = _script(char)
         if script is not None:
             counts[script] += 1
