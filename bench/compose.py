@@ -37,7 +37,7 @@ def workspace_copy(root: Path, inliner: str, copies: int = 0) -> Path:
     config = (
         (REPO / "newsletter.toml")
         .read_text()
-        .replace('inliner = "premailer"', f'inliner = "{inliner}"')
+        .replace('inliner = "css-inline"', f'inliner = "{inliner}"')
     )
     (root / "newsletter.toml").write_text(config)
     for n in range(copies - 1):
@@ -104,8 +104,8 @@ def main() -> None:
             ms = command_ms(["build", "--force", str(root / "issues" / EXAMPLE.name)], root, cold)
             print(f"| {'newsletter build (example, ' + name + ')':40} | {ms:7.0f} |")
 
-        bulk = workspace_copy(base / "bulk", "premailer", copies=100)
-        print("\n100 issues in one `newsletter build` (premailer), median ms of 3 runs")
+        bulk = workspace_copy(base / "bulk", "css-inline", copies=100)
+        print("\n100 issues in one `newsletter build` (css-inline), median ms of 3 runs")
         print(f"| {'jobs':6} | {'ms':>7} |")
         print(f"|{'-' * 8}|{'-' * 9}|")
         results = {}

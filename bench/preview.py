@@ -82,7 +82,7 @@ def main() -> None:
             shutil.copytree(REPO / "issues", root / "issues")
             shutil.copytree(REPO / "assets", root / "assets")
             config = (REPO / "newsletter.toml").read_text(encoding="utf-8")
-            config = config.replace('inliner = "premailer"', f'inliner = "{inliner}"')
+            config = config.replace('inliner = "css-inline"', f'inliner = "{inliner}"')
             (root / "newsletter.toml").write_text(config, encoding="utf-8")
             to_event, to_state = measure(root, args.runs)
         print(

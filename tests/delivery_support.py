@@ -206,14 +206,18 @@ class Script:
     the recipient that returns a reply line, or None to hang up without a word); ``trickle``
     sends every reply (greeting included) a byte at a time, that many seconds apart, and
     ``trickle_dot`` only the answer to the final dot; ``hang`` waits that long before
-    answering the final dot.
+    answering the final dot. ``pipelining`` offers PIPELINING (RFC 2920) and holds the answers
+    to MAIL and RCPT until DATA has come too, as a server may: a client that waits for them
+    before sending DATA waits for ever. ``rcpt_reply`` answers RCPT.
     """
 
+    rcpt_reply: Callable[[str], str] = lambda rcpt: "250 OK"
     data_reply: Callable[[str], str | None] = lambda rcpt: "354 go ahead"
     dot_reply: Callable[[str], str | None] = lambda rcpt: "250 OK queued"
     trickle: float = 0.0
     trickle_dot: float = 0.0
     hang: float = 0.0
+    pipelining: bool = False
 
 
 class RawSmtp:
@@ -227,6 +231,8 @@ class RawSmtp:
         self.script = script or Script()
         self.received: list[tuple[str, bytes]] = []
         self.dots = 0  # final dots read, answered or not
+        #: answer DATA with the script's reply even when no recipient was accepted
+        self.accept_data_without_recipients = False
         self.lock = threading.Lock()
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._listener.settimeout(0.2)
@@ -278,6 +284,7 @@ class RawSmtp:
         conn.settimeout(30)
         reader = conn.makefile("rb")
         rcpt = ""
+        held: list[str] = []  # answers to MAIL and RCPT, with pipelining, until DATA
         try:
             self._say(conn, "220 raw test server")
             while not self._stop.is_set():
@@ -286,18 +293,29 @@ class RawSmtp:
                     return
                 verb = line[:4].upper()
                 if verb in (b"EHLO", b"HELO"):
-                    self._say(conn, "250 raw")
-                elif verb == b"MAIL":
+                    self._say(
+                        conn, "250-raw\r\n250 PIPELINING" if self.script.pipelining else "250 raw"
+                    )
+                elif verb in (b"MAIL", b"RCPT"):
                     rcpt = ""
-                    self._say(conn, "250 OK")
-                elif verb == b"RCPT":
-                    rcpt = line.decode().split("<", 1)[1].split(">", 1)[0]
-                    self._say(conn, "250 OK")
+                    if verb == b"RCPT":
+                        address = line.decode().split("<", 1)[1].split(">", 1)[0]
+                        held.append(self.script.rcpt_reply(address))
+                        rcpt = address if held[-1].startswith("25") else ""
+                    else:
+                        held.append("250 OK")
+                    if not self.script.pipelining:
+                        self._say(conn, held.pop())
                 elif verb == b"DATA":
-                    answer = self.script.data_reply(rcpt)
+                    answer = (
+                        self.script.data_reply(rcpt)
+                        if rcpt or self.accept_data_without_recipients
+                        else "554 no valid recipients"
+                    )
                     if answer is None:
                         return
-                    self._say(conn, answer)
+                    self._say(conn, "\r\n".join([*held, answer]))
+                    held.clear()
                     if not answer.startswith("354"):
                         if answer.startswith("421"):
                             return  # 421: the server closes the connection

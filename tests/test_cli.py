@@ -137,12 +137,23 @@ def test_two_files_with_one_slug_are_refused(workspace_dir: Path) -> None:
 
 def test_many_issues_build_in_parallel_processes(workspace_dir: Path) -> None:
     text = (workspace_dir / "issues" / f"{EXAMPLE}.yaml").read_text()
-    for n in range(5):
+    for n in range(6):
         (workspace_dir / "issues" / f"copy-{n}.yaml").write_text(text)
+    (workspace_dir / "issues" / "copy-5.yml").write_text(text)  # the slug of copy-5.yaml
     code, out, err = run("build", "--workspace", str(workspace_dir), "--jobs", "2")
-    assert code == 0, err
-    assert out.count("built out/") == 6
-    assert len([p for p in (workspace_dir / "out").iterdir() if not p.name.startswith(".")]) == 6
+    assert code == 1
+    assert "issues/copy-5.yml: slug: slug 'copy-5' is also built from issues/copy-5.yaml" in err
+    out_dir = workspace_dir / "out"
+    assert sorted(p.name for p in out_dir.iterdir()) == sorted(
+        [".build-cache.json", EXAMPLE, *(f"copy-{n}" for n in range(6))]
+    )  # and no folder staged for the refused one is left behind
+    # the workers report in the order the issues were given, as one process does
+    built = [line.split()[1] for line in out.splitlines() if line.startswith("built ")]
+    assert built == [f"out/{EXAMPLE}/", *(f"out/copy-{n}/" for n in range(6))]
+    emails = {p.name: (p / "email.html").read_bytes() for p in out_dir.glob("[!.]*")}
+    _, serial, _ = run("build", "--workspace", str(workspace_dir), "--jobs", "1", "--force")
+    assert [line.split()[1] for line in serial.splitlines() if line.startswith("built ")] == built
+    assert {p.name: (p / "email.html").read_bytes() for p in out_dir.glob("[!.]*")} == emails
 
 
 def test_an_unchanged_issue_is_not_built_again(workspace_dir: Path) -> None:

@@ -44,7 +44,7 @@ def test_the_doctype_survives_both_inliners(
     engine: str, build: Callable[..., BuildResult], workspace_dir: Path
 ) -> None:
     config = workspace_dir / "newsletter.toml"
-    config.write_text(config.read_text().replace('inliner = "premailer"', f'inliner = "{engine}"'))
+    config.write_text(config.read_text().replace('inliner = "css-inline"', f'inliner = "{engine}"'))
     result = build(workspace_dir / "issues" / f"{EXAMPLE}.yaml")
     assert result.email is not None
     assert parse(result.email.html).getroottree().docinfo.doctype.lower() == "<!doctype html>"
@@ -121,7 +121,7 @@ def test_phone_and_dark_mode_rules_survive_inlining(
     engine: str, build: Callable[..., BuildResult], workspace_dir: Path
 ) -> None:
     config = workspace_dir / "newsletter.toml"
-    config.write_text(config.read_text().replace('inliner = "premailer"', f'inliner = "{engine}"'))
+    config.write_text(config.read_text().replace('inliner = "css-inline"', f'inliner = "{engine}"'))
     result = build(workspace_dir / "issues" / f"{EXAMPLE}.yaml")
     assert result.email is not None
     doc = parse(result.email.html)

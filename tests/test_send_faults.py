@@ -171,6 +171,69 @@ def test_a_rerun_after_5xx_failures_exits_1_and_lists_them(tmp_path: Path) -> No
         assert sink.counts() == {"ann@example.com": 1}
 
 
+# -- ESMTP PIPELINING (RFC 2920) --------------------------------------------------------
+
+
+def test_a_server_offering_pipelining_gets_the_envelope_and_data_in_one_write(
+    tmp_path: Path,
+) -> None:
+    # The server answers MAIL and RCPT only once DATA has come: a client waiting for those
+    # answers first would hit the 5 s deadline, and every message would be retried, then fail.
+    with RawSmtp(Script(pipelining=True)) as server:
+        ws = make_workspace(tmp_path / "ws", server.toml(timeout=5), send=FAST)
+        path = write_list(ws, ["ann@example.com,A", "bob@example.com,B", "cat@example.com,C"])
+        code, output = send(ws, "--list", str(path))
+        assert code == 0, output
+        assert server.counts() == dict.fromkeys(
+            ["ann@example.com", "bob@example.com", "cat@example.com"], 1
+        )
+        assert set(journal_states(ws).values()) == {"sent"}
+
+
+def test_a_recipient_refused_in_a_pipelined_envelope_fails_alone(tmp_path: Path) -> None:
+    script = Script(
+        pipelining=True,
+        rcpt_reply=lambda rcpt: (
+            "550 5.1.1 no such user" if rcpt == "gone@example.com" else "250 OK"
+        ),
+    )
+    with RawSmtp(script) as server:
+        ws = make_workspace(tmp_path / "ws", server.toml(timeout=5), send=FAST)
+        path = write_list(ws, ["ann@example.com,A", "gone@example.com,G", "zed@example.com,Z"])
+        code, output = send(ws, "--list", str(path))
+        assert code == 1
+        assert "  failed   gone@example.com  550 5.1.1 no such user" in output
+        assert server.counts() == {"ann@example.com": 1, "zed@example.com": 1}
+        assert journal_states(ws) == {
+            "ann@example.com": "sent",
+            "gone@example.com": "failed",
+            "zed@example.com": "sent",
+        }
+
+
+def test_a_pipelined_data_taken_for_a_refused_recipient_is_ended_empty(tmp_path: Path) -> None:
+    # A server may answer 354 to a pipelined DATA although it refused the only recipient
+    # (RFC 2920 4): the client ends it with a lone dot and sends nothing of the message.
+    script = Script(
+        pipelining=True,
+        rcpt_reply=lambda rcpt: (
+            "550 5.1.1 no such user" if rcpt == "gone@example.com" else "250 OK"
+        ),
+        data_reply=lambda rcpt: "354 go ahead",
+    )
+    with RawSmtp(script) as server:
+        server.accept_data_without_recipients = True
+        ws = make_workspace(tmp_path / "ws", server.toml(timeout=5), send=FAST)
+        path = write_list(ws, ["gone@example.com,G", "zed@example.com,Z"])
+        code, output = send(ws, "--list", str(path))
+        assert code == 1
+        assert "  failed   gone@example.com  550 5.1.1 no such user" in output
+        # what the server took for no recipient is the lone dot: an empty body
+        assert server.counts() == {"": 1, "zed@example.com": 1}
+        assert ("", b"") in server.received
+        assert journal_states(ws) == {"gone@example.com": "failed", "zed@example.com": "sent"}
+
+
 # -- one-line errors, never a traceback --------------------------------------------------
 
 

@@ -41,8 +41,8 @@ def problems(workspace_dir: Path, edit: tuple[str, str]) -> tuple[list[str], int
             "got 'gzeromedia.com'",
         ),
         (
-            ('inliner = "premailer"', 'inliner = "premailr"'),
-            "newsletter.toml:{line}: transforms.inliner: expected one of 'premailer' or 'css-inline', got text 'premailr'",
+            ('inliner = "css-inline"', 'inliner = "css-inlin"'),
+            "newsletter.toml:{line}: transforms.inliner: expected one of 'premailer' or 'css-inline', got text 'css-inlin'",
         ),
         (
             ('[newsletter]\nname = "GZERO Daily"\n', "[newsletter]\n"),

@@ -231,3 +231,31 @@ def test_a_long_lead_is_cut_between_paragraphs_with_a_continue_reading_link(
     assert button.text_content() == "Continue reading"
     assert button.get("href").startswith("https://www.gzeromedia.com/news/putin-poaches")
     assert "Prominent Russian lawmakers" in result.email.text  # the text part keeps it whole
+
+
+def test_an_override_added_edited_or_removed_between_builds_is_used_at_once(
+    workspace_dir: Path, build: Callable[..., BuildResult]
+) -> None:
+    """The theme's templates are kept loaded between builds (the preview builds on every
+    save): a new override, an edit to it and its removal must each show in the next build."""
+    example = workspace_dir / "issues" / f"{EXAMPLE}.yaml"
+    partials = workspace_dir / "templates" / "gzero" / "partials"
+    partials.mkdir(parents=True)
+
+    def footer() -> str:
+        result = build(example)
+        assert result.email is not None
+        return parse(result.email.html).text_content()
+
+    assert "You are receiving" in footer()
+    override = partials / "footer.mjml.j2"
+    override.write_text(
+        "<mj-section><mj-column><mj-text>Own footer one</mj-text></mj-column></mj-section>\n"
+    )
+    assert "Own footer one" in footer()
+    override.write_text(
+        "<mj-section><mj-column><mj-text>Own footer two</mj-text></mj-column></mj-section>\n"
+    )
+    assert "Own footer two" in footer()
+    override.unlink()
+    assert "You are receiving" in footer()

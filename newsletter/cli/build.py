@@ -72,7 +72,7 @@ def command(
             more = f" and {len(report.unchanged) - 3} more" if len(report.unchanged) > 3 else ""
             click.echo(f"unchanged: {names}{more} (--force builds them again)")
         if report.built and not report.problems:
-            first = report.built[0].artifact.display
+            first = report.built[0].display
             click.echo(
                 f"next: newsletter check {first}, then a test send: "
                 f"newsletter send {first} --to you@example.com"
@@ -84,12 +84,12 @@ def command(
 def _report(folder: str, built: Built, *, clip_kb: float) -> None:
     from newsletter.model.findings import summary
 
-    sizes, artifact = built.sizes, built.artifact
+    sizes = built.sizes
     clip = f"{sizes['email.html'] / 1024:.1f} KB of Gmail's {clip_kb:g} KB"
-    total = sum(artifact.timings.values())
     click.echo(
-        f"built {folder}/  html {clip}, text {sizes['email.txt'] / 1024:.1f} KB, {total:.0f} ms"
+        f"built {folder}/  html {clip}, text {sizes['email.txt'] / 1024:.1f} KB, "
+        f"{built.total_ms:.0f} ms"
     )
-    if artifact.findings:
-        counts = summary(f.severity for f in artifact.findings)
+    if built.severities:
+        counts = summary(built.severities)
         click.echo(f"  {counts} (run newsletter check for details)")

@@ -12,32 +12,68 @@ import datetime as dt
 import hashlib
 import json
 import os
-from collections.abc import Collection, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+import shutil
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 from newsletter.commands.inputs import inputs_digest
-from newsletter.commands.output import replace_file, replace_folder
+from newsletter.commands.output import replace_file, stage_folder, swap_in
 from newsletter.errors import Problem
-from newsletter.model.artifact import Artifact, BuildResult
+from newsletter.model.artifact import BuildResult
 from newsletter.model.workspace import Workspace
 from newsletter.pipeline.stages import build_issue
-from newsletter.targets.files import email_files, meta
+from newsletter.targets.files import email_folder
 
 __all__ = ["BuildReport", "Built", "build", "build_issues"]
 
 
 @dataclass(frozen=True)
 class Built:
-    """One issue written to disk: where, and the artifact it came from."""
+    """One issue written to disk: where, and what its ``meta.json`` says (not the artifact
+    itself, so that a build of a thousand issues holds a thousand small summaries)."""
 
     folder: Path
-    artifact: Artifact
-    sizes: dict[str, int]
+    summary: dict[str, object]
 
     def meta(self) -> dict[str, object]:
-        return meta(self.artifact, self.sizes)
+        return self.summary
+
+    @property
+    def display(self) -> str:
+        """The issue file as the editor names it."""
+        return str(self.summary["source"])
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        sizes: dict[str, int] = self.summary["sizes"]  # type: ignore[assignment]
+        return sizes
+
+    @property
+    def total_ms(self) -> float:
+        """The milliseconds the stages took, in all."""
+        timings: dict[str, float] = self.summary["timings_ms"]  # type: ignore[assignment]
+        return sum(timings.values())
+
+    @property
+    def severities(self) -> list[str]:
+        """The severity of each finding, most severe first."""
+        findings: list[dict[str, str]] = self.summary["findings"]  # type: ignore[assignment]
+        return [finding["severity"] for finding in findings]
+
+
+@dataclass(frozen=True)
+class _Staged:
+    """What a build worker sends back: the hidden folder it wrote the issue's files into,
+    ready to be swapped in, and their summary; or the issue's problems."""
+
+    source: Path
+    slug: str = ""
+    staging: Path | None = None
+    summary: dict[str, object] = field(default_factory=dict)
+    problems: tuple[Problem, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -81,25 +117,23 @@ def build(
         else:
             slugs[hit.name] = workspace.display(path)
             report.unchanged.append(hit)
-    order = {path: index for index, path in enumerate(todo)}
-    results = sorted(build_issues(todo, workspace, jobs=jobs), key=lambda r: order[r.source])
-    for result in results:
-        name = workspace.display(result.source)
-        artifact = result.artifact
-        if artifact is not None and artifact.slug in slugs:
-            clash = f"slug '{artifact.slug}' is also built from {slugs[artifact.slug]}; rename one"
+    # In the order given, each written as soon as it and those before it are built.
+    for staged in _in_workers(_stage, todo, workspace, jobs=jobs):
+        name = workspace.display(staged.source)
+        if staged.staging is None:
+            report.failed[name] = list(staged.problems)
+            cache.forget(staged.source)
+            continue
+        if staged.slug in slugs:
+            shutil.rmtree(staged.staging, ignore_errors=True)
+            clash = f"slug '{staged.slug}' is also built from {slugs[staged.slug]}; rename one"
             report.failed[name] = [Problem(name, "slug", clash)]
             continue
-        if artifact is None:
-            report.failed[name] = list(result.problems)
-            cache.forget(result.source)
-            continue
-        slugs[artifact.slug] = name
-        folder = workspace.out_dir / artifact.slug
-        files = email_files(artifact)
-        replace_folder(folder, files, keep=("export",))
-        cache.remember(result.source, artifact.slug)
-        report.built.append(Built(folder, artifact, {n: len(d) for n, d in files.items()}))
+        slugs[staged.slug] = name
+        folder = workspace.out_dir / staged.slug
+        swap_in(folder, staged.staging, keep=("export",))
+        cache.remember(staged.source, staged.slug)
+        report.built.append(Built(folder, staged.summary))
     cache.save()
     return report
 
@@ -167,29 +201,89 @@ def build_issues(
     stages: Collection[str] | None = None,
 ) -> Iterator[BuildResult]:
     """Build ``paths`` in memory on ``jobs`` processes (default: every core when there are
-    several issues), yielding each result as it is ready; ``stages``: only those stages."""
+    several issues), yielding each result in the order given as soon as it is ready;
+    ``stages``: only those stages (the site's pages need no inlining, no checks ...)."""
+    inlines = stages is None or "inline" in stages
+    work = partial(_build, stages=stages)
+    return _in_workers(work, paths, workspace, jobs=jobs, warm_inliner=inlines)
+
+
+_T = TypeVar("_T")
+
+#: What a worker builds with, set once when it starts (inherited, on Linux, from the parent):
+#: only the issue paths travel to it, never the workspace again with each one.
+_worker: tuple[Workspace, dt.datetime] | None = None
+
+
+def _in_workers(
+    work: Callable[[Workspace, dt.datetime, Path], _T],
+    paths: Sequence[Path],
+    workspace: Workspace,
+    *,
+    jobs: int | None = None,
+    warm_inliner: bool = True,
+) -> Iterator[_T]:
+    """``work`` on each of ``paths``, in that order, on ``jobs`` processes started once (the
+    CSS inliner imported before they fork, unless ``warm_inliner`` is false).
+
+    Results come back in chunks as they finish and are yielded, and let go, one by one, so
+    the parent holds only the few a slower worker keeps waiting.
+    """
     now = dt.datetime.now(dt.UTC)
     jobs = jobs or (min(os.cpu_count() or 1, len(paths)) if len(paths) >= 4 else 1)
     if jobs <= 1:
         for path in paths:
-            yield build_issue(path, workspace, now=now, stages=stages)
+            yield work(workspace, now, path)
         return
-    import multiprocessing
+    import multiprocessing  # only a batch pays for the pool's imports (~30 ms)
+    from concurrent.futures import ProcessPoolExecutor
 
     from newsletter.pipeline.transforms import inline_css
 
-    if stages is None or "inline" in stages:  # import once, then fork
+    if warm_inliner:  # import once, then fork
         inline_css("<p></p>", engine=workspace.settings.transforms.inliner)
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
     with ProcessPoolExecutor(
-        max_workers=jobs, mp_context=context, initializer=_die_with_parent
+        max_workers=jobs,
+        mp_context=context,
+        initializer=_start_worker,
+        initargs=((workspace, now),),
     ) as pool:
-        futures = [
-            pool.submit(build_issue, path, workspace, now=now, stages=stages) for path in paths
-        ]
-        for future in as_completed(futures):
-            yield future.result()
+        # Chunks small enough to keep both workers busy to the end, large enough that the
+        # round trips do not count.
+        chunks = max(1, min(16, len(paths) // (jobs * 4)))
+        yield from pool.map(partial(_in_worker, work), paths, chunksize=chunks)
+
+
+def _in_worker(work: Callable[[Workspace, dt.datetime, Path], _T], path: Path) -> _T:
+    assert _worker is not None, "the worker was not started by _in_workers"
+    return work(*_worker, path)
+
+
+def _build(
+    workspace: Workspace, now: dt.datetime, path: Path, *, stages: Collection[str] | None = None
+) -> BuildResult:
+    return build_issue(path, workspace, now=now, stages=stages)
+
+
+def _stage(workspace: Workspace, now: dt.datetime, path: Path) -> _Staged:
+    """Build one issue and write its folder's files beside the old folder (in a worker, when
+    there are several, so that the writes and their fsyncs run side by side too); the parent
+    swaps it in, after making sure no earlier issue of the run has the slug."""
+    result = build_issue(path, workspace, now=now)
+    if result.artifact is None:
+        return _Staged(path, problems=result.problems)
+    files, summary = email_folder(result.artifact)
+    staging = stage_folder(workspace.out_dir / result.artifact.slug, files)
+    return _Staged(path, result.artifact.slug, staging, summary)
+
+
+def _start_worker(worker: tuple[Workspace, dt.datetime]) -> None:
+    """Set up a build worker: what it builds with, and its death with the parent."""
+    global _worker
+    _worker = worker
+    _die_with_parent()
 
 
 def _die_with_parent() -> None:

@@ -20,7 +20,13 @@ from pathlib import Path
 
 from newsletter.errors import NewsletterError
 
-__all__ = ["replace_file", "replace_folder", "replace_folder_keeping_spare"]
+__all__ = [
+    "replace_file",
+    "replace_folder",
+    "replace_folder_keeping_spare",
+    "stage_folder",
+    "swap_in",
+]
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -30,14 +36,17 @@ def replace_folder(folder: Path, files: Mapping[str, bytes], *, keep: Iterable[s
     """Make ``folder`` hold exactly ``files`` (names may have folders: ``assets/a.jpg``); the
     entries named in ``keep`` (the ``export/`` folder beside a build's files) are carried over
     from the old folder."""
+    swap_in(folder, stage_folder(folder, files), keep=keep)
+
+
+def stage_folder(folder: Path, files: Mapping[str, bytes]) -> Path:
+    """Write ``files`` into a new hidden folder beside ``folder``, on disk (fsync'ed) and
+    ready for :func:`swap_in`; a build worker does this part, so that many write at once."""
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
-        _clear_abandoned(folder, keep)
         staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=_prefix(folder, "new")))
     except OSError as error:
         raise NewsletterError(f"cannot write {folder}: {error.strerror or error}") from None
-    moved: list[str] = []
-    parked: Path | None = None
     try:
         staging.chmod(0o777 & ~_UMASK)  # mkdtemp makes 0700; outputs are ordinary folders
         for name, data in files.items():
@@ -50,6 +59,24 @@ def replace_folder(folder: Path, files: Mapping[str, bytes], *, keep: Iterable[s
                 out.write(data)
                 out.flush()
                 os.fsync(out.fileno())
+    except OSError as error:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise NewsletterError(f"cannot write {folder}: {error.strerror or error}") from None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return staging
+
+
+def swap_in(folder: Path, staging: Path, *, keep: Iterable[str] = ()) -> None:
+    """Put the folder :func:`stage_folder` wrote in the place of ``folder`` in one step,
+    carrying ``keep`` over from the old one, and remove the old one. The staging folders a
+    killed write left are cleared first (``staging`` is named for a live process: the worker
+    that wrote it, or this one)."""
+    moved: list[str] = []
+    parked: Path | None = None
+    try:
+        _clear_abandoned(folder, keep, current=staging)
         for name in keep:
             if (folder / name).exists():
                 os.replace(folder / name, staging / name)
@@ -74,14 +101,15 @@ def _prefix(folder: Path, kind: str) -> str:
     return f".{folder.name}.{kind}-{os.getpid()}-"
 
 
-def _clear_abandoned(folder: Path, keep: Iterable[str]) -> None:
+def _clear_abandoned(folder: Path, keep: Iterable[str], current: Path | None = None) -> None:
     """Remove the staging folders of a write whose process is gone (killed mid-way), after
     putting back a kept entry (``export/``) it had moved out of ``folder``. A live process's
-    staging folder is left alone: another build may be writing this very issue."""
+    staging folder is left alone: another build may be writing this very issue; so is
+    ``current``, the one about to be swapped in, whose worker may have ended already."""
     for kind in ("old", "new"):  # the old folder back first, then what was moved out of it
         for stale in folder.parent.glob(f".{glob.escape(folder.name)}.{kind}-*-*"):
             pid = stale.name.removeprefix(f".{folder.name}.{kind}-").split("-", 1)[0]
-            if not pid.isdigit() or _alive(int(pid)):
+            if stale == current or not pid.isdigit() or _alive(int(pid)):
                 continue
             if kind == "old" and (stale / folder.name).is_dir() and not folder.exists():
                 os.replace(stale / folder.name, folder)  # killed between the two renames

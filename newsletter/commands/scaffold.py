@@ -63,7 +63,7 @@ utm_campaign = "{{slug}}"
 assets = true
 utm = true
 inline = true
-inliner = "premailer"                   # or "css-inline", several times faster
+inliner = "css-inline"                  # or "premailer" (slower, the same layout)
 
 [check]                                 # thresholds of `newsletter check`; rules in [check.rules]
 clip_kb = 102

@@ -31,7 +31,7 @@ from pathlib import Path
 from time import perf_counter
 
 from newsletter.errors import NewsletterError, Problem, ProblemsError
-from newsletter.mail.message import headers, sample_message
+from newsletter.mail.message import sample_message
 from newsletter.model import mergefields
 from newsletter.model.artifact import Artifact, BuildResult, Rewrites
 from newsletter.model.email import Email
@@ -181,7 +181,7 @@ def _eml(draft: Draft) -> Draft:
 
 
 def _checks(draft: Draft) -> Draft:
-    findings = run_checks(draft.artifact(), draft.workspace, message=headers(draft.message))
+    findings = run_checks(draft.artifact(), draft.workspace)  # its own message's headers
     # What the loader found allowed but probably not meant (an empty field, a date unlike
     # the file name's) is reviewed with the rest, at the place it was written.
     loaded = [

@@ -6,11 +6,17 @@ import json
 
 from newsletter.model.artifact import Artifact
 
-__all__ = ["email_files", "meta"]
+__all__ = ["email_files", "email_folder", "meta"]
 
 
 def email_files(artifact: Artifact) -> dict[str, bytes]:
     """``email.html``, ``email.txt``, ``email.mjml``, ``message.eml`` and ``meta.json``."""
+    return email_folder(artifact)[0]
+
+
+def email_folder(artifact: Artifact) -> tuple[dict[str, bytes], dict[str, object]]:
+    """The files of :func:`email_files`, and the summary their ``meta.json`` holds (what
+    ``build`` reports, carried forward rather than read back)."""
     email = artifact.email
     files = {
         "email.html": email.html.encode(),
@@ -20,7 +26,7 @@ def email_files(artifact: Artifact) -> dict[str, bytes]:
     }
     summary = meta(artifact, {name: len(data) for name, data in files.items()})
     files["meta.json"] = (json.dumps(summary, indent=2, ensure_ascii=False) + "\n").encode()
-    return files
+    return files, summary
 
 
 def meta(artifact: Artifact, sizes: dict[str, int]) -> dict[str, object]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from newsletter.pipeline.checks import Finding, clients
@@ -93,6 +94,17 @@ def test_the_caniemail_data_ships_in_the_package() -> None:
     folder = resources.files("newsletter").joinpath("data/caniemail")
     assert {"LICENSE", "README.md", "caniemail.json"} <= {p.name for p in folder.iterdir()}
     assert len(clients.caniemail()["data"]) > 250
+
+
+def test_the_shipped_support_index_is_the_one_the_caniemail_data_makes() -> None:
+    """The check reads ``index.json``, not the 650 KB data: it must say what the data says
+    (after refreshing caniemail.json, remake it as its README says)."""
+    from importlib import resources
+
+    shipped = resources.files("newsletter").joinpath("data/caniemail/index.json").read_text()
+    made = clients.support_index(clients.caniemail())
+    assert json.loads(shipped) == made, "index.json is stale: remake it (data/caniemail/README.md)"
+    assert shipped == json.dumps(made, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
 def test_the_headers_of_a_given_message_are_checked(tmp_path: Path) -> None:

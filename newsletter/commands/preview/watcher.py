@@ -30,8 +30,10 @@ from newsletter.workspace import load_workspace
 
 __all__ = ["Watcher", "watched_folders"]
 
-#: milliseconds of quiet that end a burst of changes, and the longest a burst is grouped
-STEP_MS = 50
+#: milliseconds of quiet that end a burst of changes, and the longest a burst is grouped: an
+#: editor's save (a write, or a temporary file renamed over the issue) is over within a few,
+#: and every millisecond here is one the page waits (50 kept save -> page at ~120 ms)
+STEP_MS = 10
 DEBOUNCE_MS = 400
 FOLDERS = ("issues", "templates", "assets")
 

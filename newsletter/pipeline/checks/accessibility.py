@@ -4,7 +4,8 @@ layout, headings in order) and text that people with low vision can read (WCAG A
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from newsletter.pipeline.checks.context import Context, Hit, text_of
@@ -91,6 +92,7 @@ _RGB = re.compile(r"rgba?\(\s*(\d+)[\s,]+(\d+)[\s,]+(\d+)\s*(?:[,/]\s*([\d.]+%?)
 _PX = re.compile(r"([\d.]+)\s*px")
 
 
+@lru_cache(maxsize=1024)
 def parse_color(value: str | None) -> Rgb | None:
     """The first opaque colour in a CSS value (``#abc``, ``#aabbcc``, ``rgb()``, a name)."""
     if not value:
@@ -121,22 +123,30 @@ def _luminance(rgb: Rgb) -> float:
     return 0.2126 * r + 0.7152 * g + 0.0722 * b
 
 
+@lru_cache(maxsize=1024)
 def contrast_ratio(a: Rgb, b: Rgb) -> float:
     """The WCAG 2 contrast ratio of two colours, from 1 to 21."""
     light, dark = sorted((_luminance(a), _luminance(b)), reverse=True)
     return (light + 0.05) / (dark + 0.05)
 
 
-def _style(element: HtmlElement) -> dict[str, str]:
+def _style(element: HtmlElement) -> Mapping[str, str]:
+    return _declarations(str(element.get("style") or ""))
+
+
+@lru_cache(maxsize=4096)
+def _declarations(css: str) -> Mapping[str, str]:
+    """A ``style`` attribute's declarations, parsed once per distinct attribute: an email
+    repeats the same few hundred times over."""
     style: dict[str, str] = {}
-    for declaration in str(element.get("style") or "").split(";"):
+    for declaration in css.split(";"):
         name, _, value = declaration.partition(":")
         if value:
             style[name.strip().lower()] = value.replace("!important", "").strip().lower()
     return style
 
 
-def _hidden(style: dict[str, str]) -> bool:
+def _hidden(style: Mapping[str, str]) -> bool:
     return (
         style.get("display") == "none"
         or style.get("visibility") == "hidden"

@@ -2,7 +2,10 @@
 (``[check] clients``) do not support, according to caniemail.com's test results.
 
 The data ships with the package (``newsletter/data/caniemail/``, MIT, dated in its README), so
-the check works offline. It is read once per process. For each client the latest test result
+the check works offline. What the check needs of it, every feature's latest result per
+platform where that is "not supported", ships beside it as ``index.json`` (made by
+:func:`support_index`, which a test keeps in step): 97 KB parsed ~100x faster than the
+whole 650 KB, which every cold build read before. For each client the latest test result
 of each of its platforms counts; a feature is reported when that result is "not supported".
 Outlook for Windows is judged on what it renders: markup inside ``<!--[if mso]>`` comments is
 written for it on purpose and is not counted, and markup hidden from it by
@@ -22,7 +25,16 @@ from typing import Any
 from newsletter.model.clients import CLIENTS
 from newsletter.pipeline.checks.context import Context, Hit
 
-__all__ = ["Gap", "Support", "caniemail", "client_support", "features", "gaps", "unsupported"]
+__all__ = [
+    "Gap",
+    "Support",
+    "caniemail",
+    "client_support",
+    "features",
+    "gaps",
+    "support_index",
+    "unsupported",
+]
 
 #: The client that reads Outlook's conditional comments.
 CONDITIONAL_CLIENT = "outlook-windows"
@@ -39,38 +51,66 @@ class Support:
     unsupported: Mapping[str, tuple[str, ...]]
 
 
-@cache
 def caniemail() -> dict[str, Any]:
-    """The caniemail.com data shipped with the package, read once."""
-    data = resources.files("newsletter").joinpath("data/caniemail/caniemail.json").read_bytes()
-    loaded: dict[str, Any] = json.loads(data)
+    """The caniemail.com data shipped with the package, whole."""
+    loaded: dict[str, Any] = json.loads(_data_file("caniemail.json"))
     return loaded
+
+
+def support_index(data: Mapping[str, Any]) -> dict[str, Any]:
+    """What the check reads of the caniemail ``data``: every feature's slug, the readable
+    platform names, and for each feature some platform does not support, its title, page
+    and those platforms by client family (in the data's order)."""
+    features = []
+    for feature in data["data"]:
+        families = {
+            family: [
+                platform
+                for platform, results in stats.items()
+                if results and str(list(results.values())[-1]).startswith("n")
+            ]
+            for family, stats in feature["stats"].items()
+        }
+        families = {family: platforms for family, platforms in families.items() if platforms}
+        if families:
+            features.append([feature["slug"], feature["title"], feature["url"], families])
+    return {
+        "slugs": [feature["slug"] for feature in data["data"]],
+        "platforms": data["nicenames"]["platform"],
+        "unsupported": features,
+    }
+
+
+@cache
+def _index() -> dict[str, Any]:
+    """The shipped :func:`support_index` of the caniemail data, read once per process."""
+    loaded: dict[str, Any] = json.loads(_data_file("index.json"))
+    return loaded
+
+
+def _data_file(name: str) -> bytes:
+    return resources.files("newsletter").joinpath(f"data/caniemail/{name}").read_bytes()
 
 
 @cache
 def unsupported(clients: tuple[str, ...]) -> dict[str, Support]:
     """Every feature some of ``clients`` do not support, by slug."""
-    data = caniemail()
-    platforms_named = data["nicenames"]["platform"]
+    index = _index()
+    platforms_named = index["platforms"]
     table: dict[str, Support] = {}
-    for feature in data["data"]:
+    for slug, title, url, families in index["unsupported"]:
         missing: dict[str, tuple[str, ...]] = {}
         for client in clients:
             family, platforms, _ = CLIENTS[client]
-            stats = feature["stats"].get(family, {})
             bad = tuple(
                 platforms_named.get(platform, platform)
-                for platform, results in stats.items()
+                for platform in families.get(family, ())
                 if platform in platforms
-                and results
-                and str(list(results.values())[-1]).startswith("n")
             )
             if bad:
                 missing[client] = bad
         if missing:
-            table[feature["slug"]] = Support(
-                feature["slug"], feature["title"], feature["url"], missing
-            )
+            table[slug] = Support(slug, title, url, missing)
     return table
 
 
@@ -391,7 +431,7 @@ def _property_slug(prop: str) -> str:
 
 @cache
 def _slugs() -> frozenset[str]:
-    return frozenset(feature["slug"] for feature in caniemail()["data"])
+    return frozenset(_index()["slugs"])
 
 
 def _visible_to(html: str) -> tuple[str, str]:

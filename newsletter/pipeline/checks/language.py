@@ -9,9 +9,11 @@ check names the story that needs a ``lang:``.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterator
+from functools import lru_cache
 
 from newsletter.model.validation import Loc, field_path
 from newsletter.pipeline.checks.context import Context, Hit
@@ -102,19 +104,37 @@ _IMAGE_FIELDS = {"alt", "caption"}
 #: A field is judged when it has this many letters, by the script of most of them.
 _MIN_LETTERS = 3
 _MAJORITY = 0.6
+_ASCII_LETTER = re.compile("[A-Za-z]")
+_ASCII = re.compile("[\x00-\x7f]+")
 
 
 def script_of(text: str) -> str | None:
-    """The script most of ``text``'s letters are written in (``ARABIC``), if one clearly is."""
+    """The script most of ``text``'s letters are written in (``ARABIC``), if one clearly is.
+
+    ASCII letters, most of any English issue, are counted at once as Latin (which they all
+    are): looking each one up in the Unicode database was most of a warm build's checks.
+    """
     counts: Counter[str] = Counter()
-    for char in text:
-        if unicodedata.category(char).startswith("L"):
-            counts[unicodedata.name(char, "UNKNOWN").split(" ")[0]] += 1
+    latin = len(_ASCII_LETTER.findall(text))
+    if latin:
+        counts["LATIN"] = latin
+    for char in _ASCII.sub("", text):
+        script = _script(char)
+        if script is not None:
+            counts[script] += 1
     total = sum(counts.values())
     if total < _MIN_LETTERS:
         return None
     script, count = counts.most_common(1)[0]
     return script if count >= _MAJORITY * total else None
+
+
+@lru_cache(maxsize=4096)
+def _script(char: str) -> str | None:
+    """The script of a letter (the first word of its Unicode name), ``None`` for a non-letter."""
+    if unicodedata.category(char).startswith("L"):
+        return unicodedata.name(char, "UNKNOWN").split(" ")[0]
+    return None
 
 
 def _story(loc: Loc) -> Loc:

@@ -1,0 +1,83 @@
+"""Batch builds: many issues from scratch on 1 and 2 jobs, and the peak memory they take.
+
+    python bench/batch.py [--issues 1000] [--runs 3]
+
+Prints one table of medians from one run (these machines are shared and noisy: compare
+numbers from one run, not across runs). Targets from issue 15: 1,000 issues from scratch in
+at most 3 s on two cores, a 1 -> 2 jobs speed-up of at least 1.8x, peak RSS for 1,000 issues
+within 1.5x that of 10, and an unchanged issue not built again on the next run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE = REPO / "issues" / "2025-06-26-putin-poaches-the-neighbors.yaml"
+NEWSLETTER = str(Path(sys.executable).parent / "newsletter")
+
+
+def workspace(root: Path, issues: int) -> Path:
+    """The repository's workspace with ``issues`` issues in all (copies of the example)."""
+    shutil.copytree(REPO / "assets", root / "assets")
+    (root / "issues").mkdir(parents=True)
+    shutil.copy(REPO / "newsletter.toml", root / "newsletter.toml")
+    for n in range(issues):
+        shutil.copy(EXAMPLE, root / "issues" / f"2025-06-26-copy-{n:04}.yaml")
+    return root
+
+
+def run(args: list[str], cwd: Path) -> tuple[float, float]:
+    """Wall-clock seconds and the peak RSS in MiB of any process of ``newsletter ARGS``."""
+    started = time.perf_counter()
+    child = subprocess.Popen([NEWSLETTER, *args], cwd=cwd, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - started
+    assert os.waitstatus_to_exitcode(status) == 0, args
+    return seconds, usage.ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--issues", type=int, default=1000)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    print(f"`newsletter build --force` from scratch, median of {args.runs} runs")
+    print(f"| {'issues':>6} | {'jobs':>4} | {'s':>6} | {'issues/s':>8} | {'peak RSS MiB':>12} |")
+    print(f"|{'-' * 8}|{'-' * 6}|{'-' * 8}|{'-' * 10}|{'-' * 14}|")
+    seconds: dict[tuple[int, int], float] = {}
+    rss: dict[tuple[int, int], float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for issues in (10, args.issues):
+            root = workspace(Path(tmp) / str(issues), issues)
+            for jobs in (1, 2):
+                samples = [
+                    run(["build", "--force", "--jobs", str(jobs)], root) for _ in range(args.runs)
+                ]
+                seconds[issues, jobs] = statistics.median(s for s, _ in samples)
+                rss[issues, jobs] = max(r for _, r in samples)
+                print(
+                    f"| {issues:6} | {jobs:4} | {seconds[issues, jobs]:6.2f} | "
+                    f"{issues / seconds[issues, jobs]:8.0f} | {rss[issues, jobs]:12.1f} |"
+                )
+            if issues == args.issues:
+                again = statistics.median(run(["build"], root)[0] for _ in range(args.runs))
+        many = args.issues
+        print(
+            f"{many} issues: 1 -> 2 jobs {seconds[many, 1] / seconds[many, 2]:.2f}x faster; "
+            f"peak RSS {rss[many, 2] / rss[10, 2]:.2f}x that of 10 issues on 2 jobs "
+            f"({rss[many, 1] / rss[10, 1]:.2f}x on 1); nothing changed, the next build: "
+            f"{again:.2f} s"
+        )
+
+
+if __name__ == "__main__":
+    main()

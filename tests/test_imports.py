@@ -1,0 +1,83 @@
+"""Each command imports only what it uses: ``--help`` no model, template or HTML library, a
+build no sending, fetching or pool library, ``validate`` no compiler, inliner or checker.
+
+Start-up time is mostly imports (the cold build's largest cost), so which modules a command
+loads is behaviour worth pinning; how long they take is for ``bench/compose.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+#: What a command loads, as the run's own ``sys.modules`` reports it after the command.
+_RUN = """\
+import json, sys
+from newsletter.cli import cli
+try:
+    cli(sys.argv[1:], standalone_mode=False)
+except SystemExit:
+    pass
+print(json.dumps(sorted(sys.modules)), file=sys.__stderr__)
+"""
+
+HEAVY = {
+    "pydantic": "the models",
+    "jinja2": "the theme",
+    "mjml": "the compiler",
+    "lxml": "the checks",
+    "premailer": "the premailer inliner",
+    "cssutils": "the premailer inliner",
+    "css_inline": "the css-inline inliner",
+    "yaml": "the loader",
+    "boto3": "SES and S3",
+    "httpx": "the ESP sends and the fetcher",
+    "multiprocessing": "the build pool",
+    "concurrent.futures.process": "the build pool",
+    "aiosmtpd": "nothing (a test server)",
+}
+
+
+def loaded(args: list[str], cwd: Path) -> set[str]:
+    """The heavy modules in ``sys.modules`` after ``newsletter ARGS`` ran in a fresh process."""
+    done = subprocess.run(
+        [sys.executable, "-c", _RUN, *args], cwd=cwd, capture_output=True, text=True, check=True
+    )
+    modules = set(json.loads(done.stderr.strip().splitlines()[-1]))
+    return {name for name in HEAVY if name in modules}
+
+
+@pytest.fixture
+def fresh(tmp_path: Path) -> Path:
+    """A workspace made by ``newsletter init``, with its defaults."""
+    subprocess.run(
+        [sys.executable, "-m", "newsletter", "init", str(tmp_path / "ws")],
+        check=True,
+        capture_output=True,
+    )
+    return tmp_path / "ws"
+
+
+def test_help_loads_only_click(tmp_path: Path) -> None:
+    assert loaded(["--help"], tmp_path) == set()
+    assert loaded(["build", "--help"], tmp_path) == set()
+
+
+def test_validate_loads_no_compiler_inliner_or_checker(fresh: Path) -> None:
+    # jinja2: loading the workspace parses the theme's templates, to report a broken override
+    assert loaded(["validate"], fresh) == {"pydantic", "yaml", "jinja2"}
+
+
+def test_a_build_loads_its_stages_and_no_sender_fetcher_or_pool(fresh: Path) -> None:
+    used = loaded(["build"], fresh)
+    assert used == {"pydantic", "jinja2", "mjml", "lxml", "css_inline", "yaml"}, used
+
+
+def test_premailer_is_loaded_only_when_it_is_the_inliner(fresh: Path) -> None:
+    config = fresh / "newsletter.toml"
+    config.write_text(config.read_text().replace('inliner = "css-inline"', 'inliner = "premailer"'))
+    assert {"premailer", "cssutils"} <= loaded(["build", "--force"], fresh)
