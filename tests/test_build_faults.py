@@ -90,7 +90,8 @@ def test_a_killed_write_leaves_nothing_the_next_one_does_not_clear(tmp_path: Pat
     process that still runs is another build's, and left alone."""
     out = tmp_path / "out"
     folder = out / "issue"
-    replace_folder(folder, {"email.html": b"old"})
+    folder.mkdir(parents=True)  # the old build's folder, as a killed build leaves it
+    (folder / "email.html").write_bytes(b"old")
     dead = _dead_pid()
     abandoned = out / f".issue.new-{dead}-abc"
     (abandoned / "export" / "sendgrid").mkdir(parents=True)

@@ -9,13 +9,13 @@ elsewhere with two renames), so that a build killed at any moment leaves either 
 from __future__ import annotations
 
 import ctypes
-import glob
 import os
 import shutil
 import sys
 import tempfile
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 
 from newsletter.errors import NewsletterError
@@ -107,16 +107,36 @@ def _clear_abandoned(folder: Path, keep: Iterable[str], current: Path | None = N
     staging folder is left alone: another build may be writing this very issue; so is
     ``current``, the one about to be swapped in, whose worker may have ended already."""
     for kind in ("old", "new"):  # the old folder back first, then what was moved out of it
-        for stale in folder.parent.glob(f".{glob.escape(folder.name)}.{kind}-*-*"):
-            pid = stale.name.removeprefix(f".{folder.name}.{kind}-").split("-", 1)[0]
+        prefix = f".{folder.name}.{kind}-"
+        for name in _left_behind(folder.parent):
+            stale = folder.parent / name
+            pid = name.removeprefix(prefix).split("-", 1)[0]
+            if not name.startswith(prefix) or not stale.exists():
+                continue
             if stale == current or not pid.isdigit() or _alive(int(pid)):
                 continue
             if kind == "old" and (stale / folder.name).is_dir() and not folder.exists():
                 os.replace(stale / folder.name, folder)  # killed between the two renames
-            for name in keep if kind == "new" and folder.is_dir() else ():
-                if (stale / name).exists() and not (folder / name).exists():
-                    os.replace(stale / name, folder / name)
+            for kept in keep if kind == "new" and folder.is_dir() else ():
+                if (stale / kept).exists() and not (folder / kept).exists():
+                    os.replace(stale / kept, folder / kept)
             shutil.rmtree(stale, ignore_errors=True)
+
+
+@cache
+def _left_behind(parent: Path) -> tuple[str, ...]:
+    """The hidden staging folders in ``parent`` when this process first wrote there: the only
+    ones a killed write can have left (those made since are this run's, or a live one's), so
+    a build of a thousand issues lists ``out/`` once, not twice per issue."""
+    try:
+        with os.scandir(parent) as entries:
+            return tuple(
+                e.name
+                for e in entries
+                if e.name.startswith(".") and (".new-" in e.name or ".old-" in e.name)
+            )
+    except OSError:
+        return ()
 
 
 def _alive(pid: int) -> bool:
