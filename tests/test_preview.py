@@ -66,6 +66,11 @@ def open_issue(page: Page, server: PreviewServer) -> None:
     expect(page.frame_locator("#frame").locator("h1")).to_contain_text(HEADLINE)
 
 
+def send_test_from_page(page: Page, to: str) -> None:
+    page.get_by_label("Send a test to").fill(to)
+    page.get_by_role("button", name="Send test").click()
+
+
 def edit(path: Path, old: str, new: str) -> None:
     text = path.read_text(encoding="utf-8")
     assert old in text
@@ -695,8 +700,7 @@ def test_send_test_from_the_page_reaches_the_smtp_server(
     root, smtp = smtp_ws
     with PreviewServer(root, port=0) as server:
         open_issue(page, server)
-        page.get_by_label("Send a test to").fill("editor@example.org")
-        page.get_by_role("button", name="Send test").click()
+        send_test_from_page(page, "editor@example.org")
         expect(page.locator("#send-result")).to_contain_text(
             re.compile(rf'^sent "\[TEST\] {HEADLINE}" to editor@example\.org via 127\.0\.0\.1:\d+$')
         )
@@ -805,8 +809,7 @@ def test_the_diff_tab_highlights_what_changed_since_the_test_send(
         open_issue(page, server)
         page.get_by_role("tab", name="Diff").click()
         expect(page.locator("#diff-summary")).to_contain_text("no test send of this issue")
-        page.get_by_label("Send a test to").fill("editor@example.org")
-        page.get_by_role("button", name="Send test").click()
+        send_test_from_page(page, "editor@example.org")
         expect(page.locator("#send-result")).to_contain_text("sent ")
         edit(
             root / "issues" / ISSUE, f"headline: {HEADLINE}", "headline: Putin raids the neighbors"
