@@ -235,8 +235,8 @@ class PreviewServer:
             if kept is not None and kept[0] == generation:
                 return kept[1]
             answer: DiffReport | str
-            try:
-                answer = diff_issue(load_workspace(self.root), path)
+            try:  # this generation's workspace; loaded again only to raise its problems
+                answer = diff_issue(self.builds.workspace() or load_workspace(self.root), path)
             except click.ClickException as error:  # no test send yet, a broken file ...
                 answer = error.format_message()
             self._diffs[path] = (generation, answer)
