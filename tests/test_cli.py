@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from newsletter.cli import cli
+from newsletter.cli import HELP_FILE, cli
 
 from .conftest import EXAMPLE, MINIMAL, REPO
 
@@ -31,6 +32,59 @@ def test_help_lists_commands_with_a_morning_example() -> None:
     for name in ("init", "new", "validate", "build"):
         code, out, _ = run(name, "--help")
         assert code == 0 and "Examples:" in out
+
+
+#: ``newsletter --help`` as a console script runs it, and what it left in ``sys.modules``.
+_CONSOLE_HELP = """\
+import sys
+from newsletter.cli import main
+sys.argv = ["newsletter", *sys.argv[1:]]
+try:
+    main()
+except SystemExit:
+    pass
+print("click" in sys.modules, file=sys.stderr)
+"""
+
+
+def console_help(*args: str, columns: int) -> tuple[str, str]:
+    done = subprocess.run(
+        [sys.executable, "-c", _CONSOLE_HELP, *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "COLUMNS": str(columns)},
+    )
+    return done.stdout, done.stderr.strip()
+
+
+def test_the_kept_help_is_what_click_writes_now() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "newsletter.cli.group"], capture_output=True, text=True, check=True
+    )
+    kept = Path(HELP_FILE).read_text(encoding="utf-8")
+    assert done.stdout == kept, (
+        "newsletter/cli/help.txt is stale: python -m newsletter.cli.group > newsletter/cli/help.txt"
+    )
+
+
+@pytest.mark.parametrize("option", ["--help", "-h"])
+def test_help_in_a_wide_terminal_is_printed_without_loading_click(option: str) -> None:
+    out, click_loaded = console_help(option, columns=120)
+    assert out == Path(HELP_FILE).read_text(encoding="utf-8")
+    assert click_loaded == "False"
+
+
+def test_help_in_a_narrow_terminal_is_laid_out_by_click() -> None:
+    out, click_loaded = console_help("--help", columns=60)
+    assert click_loaded == "True"
+    assert out != Path(HELP_FILE).read_text(encoding="utf-8")
+    assert max(len(line) for line in out.splitlines() if line.startswith("  init")) <= 60
+
+
+def test_a_command_s_help_is_still_click_s() -> None:
+    out, click_loaded = console_help("build", "--help", columns=120)
+    assert click_loaded == "True" and "Examples:" in out
 
 
 def test_validate_the_example(workspace_dir: Path) -> None:

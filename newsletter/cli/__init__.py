@@ -1,73 +1,60 @@
 """The ``newsletter`` command line: a thin click group whose commands live one per module.
 
-Commands are imported only when they run, so ``newsletter --help`` stays fast and a command
-pays only for the libraries it uses.
+Commands are imported only when they run, so a command pays only for the libraries it uses.
+``newsletter --help`` pays for none, not even click (a third of a bare start-up): the group's
+help is rendered by click once, kept in ``help.txt`` beside this file (a test keeps the two
+the same), and printed from there when the terminal is as wide as click's widest layout.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+import os
+import sys
+from typing import TYPE_CHECKING, Any
 
-import click
+if TYPE_CHECKING:
+    from newsletter.cli.group import cli
 
-__all__ = ["cli", "main"]
+__all__ = ["HELP_FILE", "cli", "main"]
 
-#: command name -> "module:function" under newsletter.cli, in the order --help lists them.
-COMMANDS = {
-    "init": ("init", "Make a new workspace folder with settings and a first issue."),
-    "new": ("new", "Write a dated issue skeleton into issues/."),
-    "teasers": ("teasers", "Add teasers to an issue, read from article URLs."),
-    "validate": ("validate", "Check issue files for mistakes without building them."),
-    "build": ("build", "Build issues into out/<slug>/ (HTML, text, MJML, .eml, meta.json)."),
-    "check": ("check", "Review built emails before sending: links, images, size, a11y, clients."),
-    "preview": ("preview", "Serve a live preview of the email that reloads as you edit."),
-    "export": ("export", "Export an issue as an ESP takes it (Mailchimp, SendGrid, SES ...)."),
-    "send": ("send", "Send an issue: test sends, or a list send that resumes where it stopped."),
-    "site": ("site", "Build the web archive: a page per issue, archive, Atom/JSON feeds, sitemap."),
-    "publish": (
-        "publish",
-        "Publish the web archive to a folder or an S3 bucket (changed files only).",
-    ),
-    "diff": ("diff", "What changed in an issue since its last test send."),
-}
+#: The group's ``--help`` as click writes it at its widest (80 columns): regenerate with
+#: ``python -m newsletter.cli.group > newsletter/cli/help.txt`` when a command is added.
+HELP_FILE = os.path.join(os.path.dirname(__file__), "help.txt")
+
+#: click lays help out for min(columns, 80) - 2: from 80 columns up it is the same text.
+_WIDEST = 80
 
 
-class LazyGroup(click.Group):
-    """A group that imports a command's module only when that command is used."""
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return list(COMMANDS)
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name not in COMMANDS:
-            return None
-        module = importlib.import_module(f"newsletter.cli.{COMMANDS[cmd_name][0]}")
-        command: click.Command = module.command
-        return command
-
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = [(name, help_text) for name, (_, help_text) in COMMANDS.items()]
-        with formatter.section("Commands"):
-            formatter.write_dl(rows)
-
-
-@click.group(
-    cls=LazyGroup,
-    context_settings={"help_option_names": ["-h", "--help"]},
-    epilog="""\b
-A morning with newsletter:
-  newsletter new putin-poaches-the-neighbors   # write issues/<today>-putin-....yaml
-  newsletter validate                          # every issue, every problem at once
-  newsletter build                             # out/<slug>/email.html, email.txt ...
-
-Run 'newsletter COMMAND --help' for a command's options and examples.""",
-)
-@click.version_option(package_name="newsletter")
-def cli(**_: Any) -> None:
-    """Turn newsletter issue files into finished, responsive emails."""
+def _columns() -> int:
+    """The terminal's width as click measures it (``shutil.get_terminal_size``, whose import
+    alone costs more than printing the help)."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns > 0:
+        return columns
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):
+        return _WIDEST
 
 
 def main() -> None:
     """The console script."""
+    if sys.argv[1:] in (["--help"], ["-h"]) and _columns() >= _WIDEST:
+        with open(HELP_FILE, encoding="utf-8") as help_text:
+            sys.stdout.write(help_text.read())
+        return
+    from newsletter.cli.group import cli
+
     cli()
+
+
+def __getattr__(name: str) -> Any:
+    """``newsletter.cli.cli``, the click group, imported when asked for."""
+    if name == "cli":
+        from newsletter.cli.group import cli
+
+        return cli
+    raise AttributeError(f"module 'newsletter.cli' has no attribute {name!r}")
