@@ -35,14 +35,13 @@ from jinja2 import (
 )
 from jinja2.runtime import Context
 from markupsafe import Markup, escape
-from PIL import Image as PILImage
-from PIL import UnidentifiedImageError
 
 from newsletter.errors import NewsletterError
 from newsletter.model.issue import Image, Issue, Lead, Teaser, is_local_src, text_direction
 from newsletter.model.settings import NewsletterSettings, Settings
 from newsletter.model.theme import Brand, Colors, Fonts, Layout, Spacing, Theme, ThemeValues
 from newsletter.pipeline import markdown
+from newsletter.pipeline.transforms.sizes import read_source
 
 __all__ = [
     "HTML_TEMPLATE",
@@ -224,30 +223,18 @@ def _typeset(issue: Issue, lang: str) -> Issue:
     return issue.model_copy(update={"lead": lead, "teasers": teasers})
 
 
-@lru_cache(maxsize=256)
-def _natural_size(path: Path, modified: int) -> tuple[int, int] | None:
-    """The ``(width, height)`` a browser shows the image file at ``path`` at: its header only
-    is read, and an EXIF orientation that turns it sideways swaps the two (browsers apply it).
-    ``modified`` keys the cache, so an edited file is read again; ``None`` if not an image."""
-    try:
-        with PILImage.open(path) as image:
-            width, height = image.size
-            turned = image.getexif().get(0x0112) in (5, 6, 7, 8)
-    except (OSError, UnidentifiedImageError, PILImage.DecompressionBombError):
-        return None
-    return (height, width) if turned else (width, height)
-
-
 def _image_heights(root: Path | None) -> Callable[[Image, int], int | None]:
     def image_height(img: Image, width: int) -> int | None:
         if root is None or not is_local_src(img.src):
             return None
-        path = root / img.src
         try:
-            size = _natural_size(path, path.stat().st_mtime_ns)
-        except OSError:
+            # the header the assets stage reads next, read once for both (and cached)
+            source = read_source(root, img.src)
+        except NewsletterError:
+            return None  # the assets stage says what is wrong with the file
+        if not source.width:
             return None
-        return max(1, round(width * size[1] / size[0])) if size else None
+        return max(1, round(width * source.height / source.width))
 
     return image_height
 

@@ -24,7 +24,7 @@ from pathlib import Path, PurePosixPath
 
 import PIL
 from PIL import Image as PILImage
-from PIL import ImageOps, UnidentifiedImageError
+from PIL import UnidentifiedImageError
 
 from newsletter.errors import NewsletterError
 
@@ -93,16 +93,19 @@ def _read(path: Path, src: str, mtime_ns: int, size: int) -> Source:
     data = path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
     try:
-        image = PILImage.open(io.BytesIO(data))
+        # Opened by name, not from ``data``: Pillow then loads the one plugin the file's
+        # extension names, not its five common ones (GIF's alone imports half of Pillow),
+        # and falls back to trying them all for a file misnamed.
+        with PILImage.open(path) as image:
+            width, height = image.size
+            if image.getexif().get(0x0112) in (5, 6, 7, 8):  # rotated a quarter turn
+                width, height = height, width
+            fmt = image.format or ""
+            resizable = fmt in _ENCODE and not getattr(image, "is_animated", False)
     except UnidentifiedImageError:
         return Source(src, data, "", 0, 0, False, digest)  # served as it is
     except (OSError, PILImage.DecompressionBombError) as error:
         raise NewsletterError(f"{src}: not a readable image ({error})") from None
-    width, height = image.size
-    if image.getexif().get(0x0112) in (5, 6, 7, 8):  # rotated a quarter turn
-        width, height = height, width
-    fmt = image.format or ""
-    resizable = fmt in _ENCODE and not getattr(image, "is_animated", False)
     return Source(src, data, fmt, width, height, resizable, digest)
 
 
@@ -137,6 +140,8 @@ def encode(source: Source, size: Size) -> bytes:
         image.load()
     except (OSError, PILImage.DecompressionBombError) as error:
         raise NewsletterError(f"{source.src}: not a readable image ({error})") from None
+    from PIL import ImageOps  # only when copies are made: the site, not the email
+
     upright = ImageOps.exif_transpose(image)
     resized = (
         upright
