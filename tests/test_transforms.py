@@ -42,6 +42,14 @@ class TestUtm:
         assert 'href="https://e.com/1?utm_source=n&amp;utm_content=teaser-1"' in out
         assert 'href="https://e.com/12?utm_source=n&amp;utm_content=teaser-12"' in out
 
+    def test_only_a_class_word_outside_a_link_s_own_tag_opens_a_slot(self) -> None:
+        html = (
+            '<div class="nl-slot-lead">xnl-slot-words nl-slot-in-text <a class="nl-slot-footer" '
+            "href='https://e.com/1'>1</a></div><P CLASS='a nl-slot-teaser-2'><A HREF=\"https://e.com/2\">"
+        )
+        _, links = add_utm(html, {"utm_source": "n"})
+        assert [link.slot for link in links] == ["lead", "teaser-2"]
+
     @pytest.mark.parametrize(
         "href",
         ["%%unsubscribe_url%%", "mailto:a@e.com", "/relative", "#top", "javascript:void(0)", ""],
