@@ -179,6 +179,7 @@ def wrap(text: str, width: int = 78, indent: str = "") -> str:
     return "\n".join(lines)
 
 
+@lru_cache(maxsize=32)
 def to_text(text: str, width: int = 78, quotes: Quotes = QUOTES["en"]) -> str:
     """Markdown as plain text: paragraphs wrapped, links written ``text (url)``, lists bulleted;
     ``quotes`` as for :func:`to_html`."""
