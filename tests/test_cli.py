@@ -233,6 +233,35 @@ def test_an_unchanged_issue_is_not_built_again(workspace_dir: Path) -> None:
         assert out.startswith(f"built out/{EXAMPLE}/"), path
 
 
+def test_what_a_build_rebuilds_is_not_vouched_for_until_it_is_on_the_disk(
+    workspace_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The new files are flushed to the disk once, at the end. A build that dies before that
+    # (here: in the flush itself, as a power cut would) must leave the cache without an
+    # entry for what it was rewriting, so that the next build makes it again rather than
+    # trusting a folder whose files may never have reached the disk.
+    from newsletter.commands import build as build_command
+
+    issue = workspace_dir / "issues" / f"{EXAMPLE}.yaml"
+    assert run("build", "--workspace", str(workspace_dir), str(issue))[0] == 0
+    cache = workspace_dir / "out" / ".build-cache.json"
+    assert len(json.loads(cache.read_text())) == 1
+    flushed: list[Path] = []
+
+    def power_cut(folder: Path) -> None:
+        flushed.append(folder)
+        raise RuntimeError("power cut")
+
+    monkeypatch.setattr(build_command, "flush_disk", power_cut)
+    died = CliRunner().invoke(cli, ["build", "--workspace", str(workspace_dir), "--force"])
+    assert isinstance(died.exception, RuntimeError)
+    assert flushed == [workspace_dir / "out"]
+    assert json.loads(cache.read_text()) == {}
+    monkeypatch.undo()
+    code, out, _ = run("build", "--workspace", str(workspace_dir), str(issue))
+    assert code == 0 and out.startswith(f"built out/{EXAMPLE}/")
+
+
 def test_usage_errors_exit_2(workspace_dir: Path) -> None:
     code, _, err = run("build", "--workspace", str(workspace_dir), "issues/nope.yaml")
     assert code == 2 and "no such file: issues/nope.yaml" in err

@@ -61,14 +61,15 @@ def test_a_second_send_in_the_same_workspace_is_refused(tmp_path: Path) -> None:
 
 
 _SLOW_WRITES = """
-import os, sys, time
+import builtins, sys, time
+import newsletter.commands.output as output
 from newsletter.cli import main
-real_fsync = os.fsync
-def fsync(fd):
-    print("writing", flush=True)
-    time.sleep(0.3)
-    real_fsync(fd)
-os.fsync = fsync
+def slow_open(file, mode="r", *args, **kwargs):
+    if "w" in mode and ".new-" in str(file):  # a file of the folder being staged
+        print("writing", flush=True)
+        time.sleep(0.3)
+    return builtins.open(file, mode, *args, **kwargs)
+output.open = slow_open
 sys.argv = ["newsletter", *sys.argv[1:]]
 main()
 """
@@ -85,7 +86,7 @@ def _consistent(folder: Path) -> str:
 
 
 def test_a_build_killed_while_writing_leaves_the_old_output_whole(tmp_path: Path) -> None:
-    """The build's writes are slowed (each fsync sleeps) so that SIGKILL lands in the middle of
+    """The build's writes are slowed (each file's sleeps) so that SIGKILL lands in the middle of
     them; whatever the moment, out/<slug>/ is the old build or the new one, never a mix."""
     ws = make_workspace(tmp_path / "ws")
     (ws / "issues" / "2025-06-27-tricky.yaml").unlink()

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from newsletter.commands.inputs import inputs_digest
-from newsletter.commands.output import replace_file, stage_folder, swap_in
+from newsletter.commands.output import flush_disk, replace_file, stage_folder, swap_in
 from newsletter.errors import Problem
 from newsletter.model.artifact import BuildResult
 from newsletter.model.workspace import Workspace
@@ -117,6 +117,11 @@ def build(
         else:
             slugs[hit.name] = workspace.display(path)
             report.unchanged.append(hit)
+    # What is about to be rebuilt is not recorded as built until its new files are on the
+    # disk (they are flushed once, at the end): a power cut half-way must not leave the cache
+    # vouching for a folder whose files never reached it.
+    if cache.forget_all(todo):
+        cache.save()
     # In the order given, each written as soon as it and those before it are built.
     for staged in _in_workers(_stage, todo, workspace, jobs=jobs):
         name = workspace.display(staged.source)
@@ -134,6 +139,8 @@ def build(
         swap_in(folder, staged.staging, keep=("export",))
         cache.remember(staged.source, staged.slug)
         report.built.append(Built(folder, staged.summary))
+    if report.built:
+        flush_disk(workspace.out_dir)
     cache.save()
     return report
 
@@ -188,8 +195,15 @@ class _Cache:
     def forget(self, path: Path) -> None:
         self.entries.pop(str(path.resolve()), None)
 
+    def forget_all(self, paths: Sequence[Path]) -> bool:
+        """Forget each of ``paths``; whether any was remembered."""
+        before = len(self.entries)
+        for path in paths:
+            self.forget(path)
+        return len(self.entries) < before
+
     def save(self) -> None:
-        if self.entries:
+        if self.entries or self.path.exists():
             replace_file(self.path, json.dumps(self.entries, indent=1).encode())
 
 
@@ -269,13 +283,13 @@ def _build(
 
 def _stage(workspace: Workspace, now: dt.datetime, path: Path) -> _Staged:
     """Build one issue and write its folder's files beside the old folder (in a worker, when
-    there are several, so that the writes and their fsyncs run side by side too); the parent
+    there are several, so that the writes run side by side too); the parent
     swaps it in, after making sure no earlier issue of the run has the slug."""
     result = build_issue(path, workspace, now=now)
     if result.artifact is None:
         return _Staged(path, problems=result.problems)
     files, summary = email_folder(result.artifact)
-    staging = stage_folder(workspace.out_dir / result.artifact.slug, files)
+    staging = stage_folder(workspace.out_dir / result.artifact.slug, files, flush=False)
     return _Staged(path, result.artifact.slug, staging, summary)
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from newsletter.errors import NewsletterError
 
 __all__ = [
+    "flush_disk",
     "replace_file",
     "replace_folder",
     "replace_folder_keeping_spare",
@@ -39,9 +40,13 @@ def replace_folder(folder: Path, files: Mapping[str, bytes], *, keep: Iterable[s
     swap_in(folder, stage_folder(folder, files), keep=keep)
 
 
-def stage_folder(folder: Path, files: Mapping[str, bytes]) -> Path:
-    """Write ``files`` into a new hidden folder beside ``folder``, on disk (fsync'ed) and
-    ready for :func:`swap_in`; a build worker does this part, so that many write at once."""
+def stage_folder(folder: Path, files: Mapping[str, bytes], *, flush: bool = True) -> Path:
+    """Write ``files`` into a new hidden folder beside ``folder``, ready for :func:`swap_in`;
+    a build worker does this part, so that many write at once.
+
+    Each file is flushed to the disk (fsync) unless ``flush`` is false: a build of many issues
+    flushes them all at once with :func:`flush_disk` instead (five fsyncs an issue were a
+    fifth of its time), before anything records them as built."""
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=_prefix(folder, "new")))
@@ -57,8 +62,9 @@ def stage_folder(folder: Path, files: Mapping[str, bytes]) -> Path:
                 target.parent.mkdir(parents=True, exist_ok=True)
             with open(target, "wb") as out:
                 out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
+                if flush:
+                    out.flush()
+                    os.fsync(out.fileno())
     except OSError as error:
         shutil.rmtree(staging, ignore_errors=True)
         raise NewsletterError(f"cannot write {folder}: {error.strerror or error}") from None
@@ -66,6 +72,22 @@ def stage_folder(folder: Path, files: Mapping[str, bytes]) -> Path:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return staging
+
+
+def flush_disk(folder: Path) -> None:
+    """Flush everything written to the file system ``folder`` is on to the disk: one
+    ``syncfs`` (Linux) for the many files a build wrote unflushed; elsewhere ``sync``."""
+    try:
+        syncfs = ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):
+        os.sync()
+        return
+    handle = os.open(folder, os.O_RDONLY)
+    try:
+        if syncfs(handle) != 0:
+            os.sync()
+    finally:
+        os.close(handle)
 
 
 def swap_in(folder: Path, staging: Path, *, keep: Iterable[str] = ()) -> None:
