@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -72,18 +73,25 @@ def read_source(root: Path, src: str) -> Source:
     Raises :class:`NewsletterError` for a file outside the workspace or one that is not an
     image Pillow can read as such.
     """
-    base = root.resolve()
-    path = (base / src).resolve()
-    if not path.is_relative_to(base):
+    base = _real(os.path.abspath(root))
+    path = os.path.realpath(os.path.join(base, src))  # every link on the way followed, now
+    if not path.startswith(base.rstrip(os.sep) + os.sep):
         raise NewsletterError(
             f"{src} leads outside the workspace (a symbolic link?); copy the image into "
             "assets/ instead"
         )
     try:
-        stat = path.stat()
-        return _read(path, src, stat.st_mtime_ns, stat.st_size)
+        stat = os.stat(path)
+        return _read(Path(path), src, stat.st_mtime_ns, stat.st_size)
     except OSError as error:
         raise NewsletterError(f"{src}: cannot read the image ({error.strerror})") from None
+
+
+@lru_cache(maxsize=8)
+def _real(root: str) -> str:
+    """The workspace folder with its own links resolved, once: the images in it are read
+    for every build, and are resolved each time."""
+    return os.path.realpath(root)
 
 
 @lru_cache(maxsize=32)
