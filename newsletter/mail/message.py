@@ -28,6 +28,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser
 from email.utils import format_datetime, make_msgid
+from functools import lru_cache
 
 from newsletter.mail.values import sample_values
 from newsletter.model import mergefields
@@ -86,6 +87,21 @@ def _pieces(text: str) -> tuple[_Piece, ...]:
     return tuple(pieces)
 
 
+@lru_cache(maxsize=64)
+def _fold(name: str, value: str) -> bytes:
+    """The header line ``name: value``, encoded and folded; kept, as the email package takes
+    longer to fold a subject than to fill in a recipient's whole message."""
+    folded: str = POLICY.fold(name, value)
+    return folded.encode()
+
+
+@lru_cache(maxsize=8)
+def _sender(name: str, address: str, reply_to: str | None) -> bytes:
+    """The ``From`` (and ``Reply-To``) lines of the settings' sender, parsed and folded once."""
+    sender = _fold("From", str(Address(name, addr_spec=address)))
+    return sender + _fold("Reply-To", reply_to) if reply_to else sender
+
+
 class MessageTemplate:
     """An :class:`Email` made ready to become one message per recipient, fast."""
 
@@ -95,11 +111,8 @@ class MessageTemplate:
         self.mail_from = nl.from_email
         self._subject = subject_prefix + email.subject
         self._subject_static = not any(mergefields.find(email.subject))
-        self._folded_subject = POLICY.fold("Subject", self._subject).encode()
-        sender = POLICY.fold("From", str(Address(nl.from_name, addr_spec=nl.from_email)))
-        if nl.reply_to:
-            sender += POLICY.fold("Reply-To", nl.reply_to)
-        self._from = sender.encode()
+        self._folded_subject = _fold("Subject", self._subject)
+        self._from = _sender(nl.from_name, nl.from_email, nl.reply_to)
         self._mailto = settings.send.unsubscribe_mailto
         boundary = f"=_nl_{secrets.token_hex(12)}"  # "=_" never occurs in quoted-printable
         self._mime = (
@@ -127,7 +140,7 @@ class MessageTemplate:
             subject = self._folded_subject
         else:
             filled = mergefields.fill(self._subject, values, html_escape=False)
-            subject = POLICY.fold("Subject", filled).encode()
+            subject = POLICY.fold("Subject", filled).encode()  # one per recipient: not kept
         head = [
             self._from,
             b"To: " + to.encode() + b"\r\n",
