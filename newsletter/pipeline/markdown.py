@@ -106,6 +106,7 @@ def _merge_fields(state: StateCore) -> None:
             token.children = _split_merge_fields(token.children)
 
 
+@lru_cache(maxsize=256)
 def typographic(text: str, lang: str) -> str:
     """A plain field (a headline, a summary) with the typographic quotes of ``lang``: the
     typographer's own rule run over the field as one text, merge fields kept apart as in the
@@ -157,6 +158,7 @@ def to_html(text: str, quotes: Quotes = QUOTES["en"]) -> str:
 _WORD = re.compile(r"[^ \t\n\r\f\v]+")
 
 
+@lru_cache(maxsize=256)
 def wrap(text: str, width: int = 78, indent: str = "") -> str:
     """Wrap one paragraph at ``width`` columns without ever breaking a URL or a word.
 

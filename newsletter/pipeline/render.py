@@ -139,15 +139,29 @@ def environment(theme_dirs: tuple[Path, ...]) -> Environment:
 
 
 def _folder_times(theme_dirs: tuple[Path, ...]) -> tuple[tuple[str, int], ...]:
-    """Every folder of the theme with its modification time."""
-    times = []
-    for theme_dir in theme_dirs:
-        for folder, _, _ in os.walk(theme_dir):
-            try:
-                times.append((folder, os.stat(folder).st_mtime_ns))
-            except OSError:
-                continue
-    return tuple(times)
+    """Every folder of the theme with its modification time (-1: not there, as a workspace's
+    override folder may not be yet). The folders found by the last walk are only looked at,
+    and walked again when one of them changed: a file or folder added or removed."""
+    known = _folders.get(theme_dirs)
+    if known is not None and all(_mtime(folder) == time for folder, time in known):
+        return known
+    found = []
+    for theme_dir in map(os.fspath, theme_dirs):
+        found.append((theme_dir, _mtime(theme_dir)))
+        found += [(folder, _mtime(folder)) for folder, _, _ in os.walk(theme_dir)][1:]
+    _folders[theme_dirs] = times = tuple(found)
+    return times
+
+
+def _mtime(folder: str) -> int:
+    try:
+        return os.stat(folder).st_mtime_ns
+    except OSError:
+        return -1
+
+
+#: theme folders -> what :func:`_folder_times` found for them last
+_folders: dict[tuple[Path, ...], tuple[tuple[str, int], ...]] = {}
 
 
 @lru_cache(maxsize=16)
@@ -239,6 +253,7 @@ def _image_heights(root: Path | None) -> Callable[[Image, int], int | None]:
     return image_height
 
 
+@lru_cache(maxsize=64)
 def local_date(day: dt.date, lang: str, date_format: str = "long") -> str:
     """``day`` as the issue's language writes it: June 26, 2025; 26 juin 2025; ٢٦ يونيو ٢٠٢٥.
 
