@@ -358,6 +358,30 @@ def test_events_announce_each_generation(server: PreviewServer, preview_ws: Path
     connection.close()
 
 
+def test_a_saved_issue_is_rebuilt_with_the_settings_read_before_and_a_setting_is_read_again(
+    server: PreviewServer, preview_ws: Path
+) -> None:
+    """The common save, an issue's, rebuilds that issue without reading newsletter.toml and
+    the theme again (the page waits for less); a change to either is read at once."""
+    port = int(server.url.rsplit(":", 1)[1].strip("/"))
+    events = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    events.request("GET", "/_/events")
+    stream = events.getresponse()
+    read_event(stream)
+    get(server, f"/_/email/{ISSUE}")
+    before = server.builds.workspace()
+    assert before is not None
+    issue = preview_ws / "issues" / ISSUE
+    issue.write_text(issue.read_text().replace(HEADLINE, "A headline saved"))
+    wait_for_email(server, stream, "A headline saved")
+    assert server.builds.workspace() is before
+    config = preview_ws / "newsletter.toml"
+    config.write_text(config.read_text().replace('name = "GZERO Daily"', 'name = "Renamed Daily"'))
+    wait_for_email(server, stream, "Renamed Daily")
+    assert server.builds.workspace() is not before
+    events.close()
+
+
 def test_folders_made_after_the_start_are_watched(preview_ws: Path) -> None:
     shutil.rmtree(preview_ws / "templates")
     with PreviewServer(preview_ws, port=0) as server:

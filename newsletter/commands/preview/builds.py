@@ -3,8 +3,9 @@
 Following mkdocs' livereload: changes only mark the builds stale; one rebuild thread rebuilds
 the issues being watched in the browser, then announces the new generation to the pages
 (server-sent events), which fetch it. Requests wait while a build runs, so a page never sees
-half of a generation. Each rebuild re-reads ``newsletter.toml``, and a broken file of any kind
-becomes problems to show, never an exception that stops the server.
+half of a generation. A rebuild re-reads ``newsletter.toml`` and the theme unless only issue
+files changed (the common save, whose page then waits for the issue's build alone), and a
+broken file of any kind becomes problems to show, never an exception that stops the server.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ class Builds:
         self._last_good: dict[Path, Build] = {}  # shown under the problems of a broken file
         self._viewed: set[Path] = set()
         self._stale = False
+        self._reload = False  # the workspace itself may have changed: read it again
         self._closed = False
 
     def issues(self) -> dict[str, Path]:
@@ -89,11 +91,20 @@ class Builds:
             workspace = self._load_workspace()
             return workspace if isinstance(workspace, Workspace) else None
 
-    def mark_stale(self) -> None:
-        """Files changed: the rebuild loop will rebuild (several marks in a row build once)."""
+    def mark_stale(self, changed: set[Path] | None = None) -> None:
+        """Files changed (``changed``, or ``None``: any): the rebuild loop will rebuild, and
+        read the workspace again unless they are all issue files (several marks in a row
+        build once)."""
         with self._lock:
             self._stale = True
+            issues_only = changed is not None and all(map(self._is_issue, changed))
+            self._reload = self._reload or not issues_only
             self._changed.notify_all()
+
+    def _is_issue(self, path: Path) -> bool:
+        """Whether ``path`` is an issue file (or an editor's temporary file beside one), which
+        no workspace setting is read from."""
+        return path == self.extra_issue or path.parent == self.root / "issues"
 
     def rebuild_loop(self) -> None:
         """Rebuild whenever marked stale, until :meth:`close`; run it in a thread of its own."""
@@ -105,7 +116,9 @@ class Builds:
                     return
                 self._stale = False
                 self.generation += 1
-                self._workspace = None
+                if self._reload:
+                    self._reload = False
+                    self._workspace = None
                 self._cache.clear()
                 for path in sorted(self._viewed):
                     if path.is_file():

@@ -31,9 +31,10 @@ from newsletter.workspace import load_workspace
 __all__ = ["Watcher", "watched_folders"]
 
 #: milliseconds of quiet that end a burst of changes, and the longest a burst is grouped: an
-#: editor's save (a write, or a temporary file renamed over the issue) is over within a few,
-#: and every millisecond here is one the page waits (50 kept save -> page at ~120 ms)
-STEP_MS = 10
+#: editor's save (a write, or a temporary file renamed over the issue) is over in less than
+#: one, and every millisecond here is one the page waits (50 kept save -> page at ~120 ms, 10
+#: at ~40 ms)
+STEP_MS = 5
 DEBOUNCE_MS = 400
 FOLDERS = ("issues", "templates", "assets")
 
@@ -49,12 +50,13 @@ def watched_folders(root: Path) -> set[Path]:
 
 
 class Watcher:
-    """Threads that call ``on_change`` after each burst of changes, until :meth:`stop`."""
+    """Threads that call ``on_change`` after each burst of changes, until :meth:`stop`, with
+    the files that changed (``None``: something changed, which is not known)."""
 
     def __init__(
         self,
         root: Path,
-        on_change: Callable[[], None],
+        on_change: Callable[[set[Path] | None], None],
         *,
         extra_issue: Path | None = None,
         log: Callable[[str], None] = lambda line: None,
@@ -87,7 +89,7 @@ class Watcher:
         for changes in self._watch(folders, False, _Only(self._top), self._stop):
             if changes:
                 self._rescan.set()
-                self.on_change()
+                self.on_change({Path(path) for _, path in changes})
 
     def _watch_tree(self) -> None:
         """Watch the tree, starting over when the top changes.
@@ -113,8 +115,10 @@ class Watcher:
                     if any(Path(path).is_dir() for _, path in changes):
                         self._rescan.set()  # a new folder: watch it too
                     now = _snapshot(folders)
-                    if changes or (known is not None and now != known):
-                        self.on_change()
+                    if changes:
+                        self.on_change({Path(path) for _, path in changes})
+                    elif known is not None and now != known:
+                        self.on_change(None)  # seen by comparing the files: which, unknown
                     running, known = True, now
             except (OSError, RuntimeError) as error:  # e.g. a folder that cannot be read
                 self.log(f"watching {', '.join(map(str, sorted(folders)))} failed: {error}")
