@@ -136,7 +136,7 @@ def build(
             continue
         slugs[staged.slug] = name
         folder = workspace.out_dir / staged.slug
-        swap_in(folder, staged.staging, keep=("export",))
+        swap_in(folder, staged.staging, keep=("export",), spare=True)
         cache.remember(staged.source, staged.slug)
         report.built.append(Built(folder, staged.summary))
     if report.built:
@@ -289,7 +289,7 @@ def _stage(workspace: Workspace, now: dt.datetime, path: Path) -> _Staged:
     if result.artifact is None:
         return _Staged(path, problems=result.problems)
     files, summary = email_folder(result.artifact)
-    staging = stage_folder(workspace.out_dir / result.artifact.slug, files, flush=False)
+    staging = stage_folder(workspace.out_dir / result.artifact.slug, files, flush=False, reuse=True)
     return _Staged(path, result.artifact.slug, staging, summary)
 
 
