@@ -3,10 +3,11 @@
     python bench/compose.py [--runs N]
 
 Prints tables of medians (these machines are shared and noisy: compare numbers from one run,
-not across runs). Targets from the compose issue: the example warm under 40 ms with premailer
-and under 10 ms with css-inline (the stages up to eml, "compose" below; the checks came later
-and have their own bench/check.py); one cold `newsletter build` under 1 s; `newsletter --help`
-under 300 ms; 100 issues in one `build` under 4 s on two cores.
+not across runs). Targets from issue 15: the example warm, checks included ("total" below), at
+most 5 ms; one cold `newsletter build` at most 150 ms and at most a fifth of the reference MJML
+CLI's compile alone (run beside it when ./scripts/test has installed it); `newsletter --help`
+at most 40 ms. Many issues: bench/batch.py. (The compose issue's older targets: under 40 ms
+warm with premailer, one cold build under 1 s.)
 """
 
 from __future__ import annotations
@@ -76,6 +77,22 @@ def command_ms(args: list[str], cwd: Path, runs: int) -> float:
     return statistics.median(samples)
 
 
+def mjml_cli_ms(root: Path, runs: int) -> float | None:
+    """Median milliseconds of the reference MJML compiler (npm ``mjml``, installed into
+    .venv/mjml by ./scripts/test) compiling the example's MJML once, cold; ``None`` without
+    it."""
+    cli = REPO / ".venv" / "mjml" / "node_modules" / ".bin" / "mjml"
+    mjml = next((root / "out").glob("*/email.mjml"), None)
+    if not cli.exists() or mjml is None:
+        return None
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run([str(cli), str(mjml), "-o", str(root / "cli.html")], check=True)
+        samples.append((time.perf_counter() - started) * 1000)
+    return statistics.median(samples)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=30, help="runs per in-process measurement")
@@ -100,9 +117,20 @@ def main() -> None:
         print(f"| {'command':40} | {'ms':>7} |")
         print(f"|{'-' * 42}|{'-' * 9}|")
         print(f"| {'newsletter --help':40} | {command_ms(['--help'], base, cold):7.0f} |")
+        builds = {}
         for name, root in roots.items():
             ms = command_ms(["build", "--force", str(root / "issues" / EXAMPLE.name)], root, cold)
+            builds[name] = ms
             print(f"| {'newsletter build (example, ' + name + ')':40} | {ms:7.0f} |")
+        mjml = mjml_cli_ms(roots["css-inline"], cold)
+        if mjml is not None:
+            print(f"| {'MJML CLI, compile alone (node)':40} | {mjml:7.0f} |")
+            print(
+                f"A whole cold build (css-inline) takes {builds['css-inline'] / mjml:.2f}x the "
+                "time of the MJML CLI's compile alone in this run (issue 15: at most 0.2x)."
+            )
+        else:
+            print("(no MJML CLI in .venv/mjml: ./scripts/test installs it where npm is)")
 
         bulk = workspace_copy(base / "bulk", "css-inline", copies=100)
         print("\n100 issues in one `newsletter build` (css-inline), median ms of 3 runs")
