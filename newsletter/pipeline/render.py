@@ -313,15 +313,22 @@ def _words(words: dict[str, str], common: dict[str, str], *, html: bool) -> Call
             ) from None
         filled = {**common, **values}
         try:
-            if html:
-                return Markup(escape(text)).format(**filled)
-            return text.format(**filled)
+            return _filled(text, html, tuple(filled.items()))
         except (KeyError, IndexError) as error:
             raise NewsletterError(
                 f"theme.toml: strings.{key}: unknown placeholder {{{error.args[0]}}} in {text!r}"
             ) from None
 
     return t
+
+
+@lru_cache(maxsize=256)
+def _filled(text: str, html: bool, values: tuple[tuple[str, Any], ...]) -> str:
+    """The theme's string ``text`` with its placeholders filled (escaped for HTML): kept, as
+    a template asks for the same words with the same values on every build."""
+    if html:
+        return Markup(escape(text)).format(**dict(values))
+    return text.format(**dict(values))
 
 
 def render(
