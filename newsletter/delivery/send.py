@@ -20,22 +20,28 @@ does; what the workers learnt is recorded, and the journal knows where to resume
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import queue
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from newsletter.delivery.journal import Journal
 from newsletter.delivery.ratelimit import RateLimiter
 from newsletter.delivery.smtp import Abortable, ConnectionLost, Sender
-from newsletter.mail.message import MessageTemplate, Signer
+from newsletter.mail.message import Data, MessageTemplate, Signer
 
-__all__ = ["GRACE", "Delivery", "Outcome", "Report", "deliver"]
+__all__ = ["GRACE", "WINDOW", "WINDOW_SECONDS", "Delivery", "Outcome", "Report", "deliver"]
 
 #: Seconds the workers have, after Ctrl-C, to finish the message in hand before it is cut.
 GRACE = 0.7
+
+#: The most recipients one connection claims in the journal at once (see :class:`_Lane`) ...
+WINDOW = 32
+#: ... and about how many seconds of its sending one claim covers.
+WINDOW_SECONDS = 0.01
 
 
 @dataclass(frozen=True)
@@ -121,7 +127,7 @@ def deliver(
     work: queue.SimpleQueue[Delivery] = queue.SimpleQueue()
     for item in deliveries:
         work.put(item)
-    results: queue.SimpleQueue[Outcome | BaseException | None] = queue.SimpleQueue()
+    results: queue.SimpleQueue[list[Outcome] | BaseException | None] = queue.SimpleQueue()
     options = _Options(
         template,
         issue,
@@ -155,17 +161,19 @@ def deliver(
                 report.error = report.error or result
                 options.stop.set()
             else:
-                report.outcomes.append(result)
-                on_outcome(result)
+                for outcome in result:
+                    report.outcomes.append(outcome)
+                    on_outcome(outcome)
     except KeyboardInterrupt:
         report.interrupted = True
         options.stop.set()
         _stop(started_workers, options)
         while not results.empty():  # what the workers finished after the interrupt
             late = results.get()
-            if isinstance(late, Outcome):
-                report.outcomes.append(late)
-                on_outcome(late)
+            if isinstance(late, list):
+                for outcome in late:
+                    report.outcomes.append(outcome)
+                    on_outcome(outcome)
     report.seconds = time.monotonic() - started
     return report
 
@@ -188,66 +196,194 @@ def _stop(workers: list[threading.Thread], options: _Options) -> None:
 
 def _worker(
     work: queue.SimpleQueue[Delivery],
-    results: queue.SimpleQueue[Outcome | BaseException | None],
+    results: queue.SimpleQueue[list[Outcome] | BaseException | None],
     connect: Callable[[], Sender],
     options: _Options,
 ) -> None:
-    sender = connect()
-    with options.senders_lock:
-        options.senders.append(sender)
+    lane = _Lane(work, results, options)
+    sender: Sender | None = None
     try:
-        while not options.stop.is_set():
-            try:
-                item = work.get_nowait()
-            except queue.Empty:
-                break
-            results.put(_send_one(item, sender, options))
+        sender = connect()
+        with options.senders_lock:
+            options.senders.append(sender)
+        lane.run(sender)
     except Exception as error:  # a NewsletterError from the sender stops the send
         results.put(error)
     finally:
-        sender.close()
+        try:
+            lane.settle()
+        except Exception as error:  # the journal could not record the end
+            results.put(error)
+        if sender is not None:
+            sender.close()
         results.put(None)
 
 
-def _send_one(item: Delivery, sender: Sender, options: _Options) -> Outcome:
-    journal, issue = options.journal, options.issue
-    message = options.template.message(
-        item.to, item.values, date=dt.datetime.now(dt.UTC), sign=options.sign
-    )
+class _Lane:
+    """One connection's share of a send: the recipients it took from the queue, which of them
+    the journal has as "sending", and the outcomes it has not committed yet.
 
-    def before_data() -> None:
-        if journal is not None:
-            journal.mark(issue, item.key, "sending")
+    A recipient is claimed ("sending", committed) before its message can leave, and its outcome
+    is committed before the claim is given up; but a commit costs more than making a message,
+    so one commit records the outcomes of a window and claims the next one: as many
+    recipients as this connection sends in :data:`WINDOW_SECONDS` (so a slow server still gets
+    one at a time), at most :data:`WINDOW`. A kill leaves at most that window unknown; a
+    send that stops cleanly gives the claims of the messages that never left back.
+    """
 
-    attempt = 0
-    while True:
-        options.limiter.wait()
+    def __init__(
+        self,
+        work: queue.SimpleQueue[Delivery],
+        results: queue.SimpleQueue[list[Outcome] | BaseException | None],
+        options: _Options,
+    ) -> None:
+        self._work, self._results, self._options = work, results, options
+        self._queued: deque[Delivery] = deque()  # taken from the queue, not sent yet
+        self._claimed: set[str] = set()  # committed as "sending", no outcome yet
+        self._handed: str | None = None  # claimed and handed to the sender: may have left
+        self._marks: list[tuple[str, str, int | None, str]] = []  # not committed yet
+        self._outcomes: list[Outcome] = []  # recorded in the marks, not reported yet
+        self._size = 1  # how many recipients to take next
+        self._since = time.monotonic()  # the last claim
+        self._done = 0  # outcomes since the last claim
+
+    def run(self, sender: Sender) -> None:
+        options = self._options
+        item = self._take()
+        message = self._make(item) if item is not None else None
+        while item is not None and message is not None and not options.stop.is_set():
+            following = self._peek()
+            ahead: list[Data | bytes] = []
+            meanwhile = functools.partial(self._prepare, following, ahead)
+            self._send(item, message, sender, following, meanwhile)
+            item = self._take()
+            if item is None:
+                break
+            message = ahead[0] if ahead and item is following else self._make(item)
+
+    def _prepare(self, item: Delivery | None, into: list[Data | bytes]) -> None:
+        """Make ``item``'s message while the server reads the one before it (once, however
+        often that one is tried)."""
+        if item is not None and not into:
+            into.append(self._make(item))
+
+    def _make(self, item: Delivery) -> Data | bytes:
+        """The message as DATA carries it; or, when it holds what may not go on the wire, the
+        message itself, which the sender refuses with what and where."""
+        template, now = self._options.template, dt.datetime.now(dt.UTC)
         try:
-            reply = sender.send(options.template.mail_from, item.to, message, before_data)
-        except ConnectionLost as lost:
-            if lost.fate_unknown:
-                return _record(
-                    options, item, "unknown", None, f"connection lost after DATA: {lost}"
+            return template.data(item.to, item.values, date=now, sign=self._options.sign)
+        except ValueError:
+            return template.message(item.to, item.values, date=now, sign=self._options.sign)
+
+    def _take(self) -> Delivery | None:
+        if not self._queued:
+            self._refill()
+        return self._queued.popleft() if self._queued else None
+
+    def _peek(self) -> Delivery | None:
+        if not self._queued:
+            self._refill()
+        return self._queued[0] if self._queued else None
+
+    def _refill(self) -> None:
+        if self._options.stop.is_set():
+            return
+        for _ in range(self._size):
+            try:
+                self._queued.append(self._work.get_nowait())
+            except queue.Empty:
+                return
+
+    def _send(
+        self,
+        item: Delivery,
+        message: Data | bytes,
+        sender: Sender,
+        following: Delivery | None,
+        meanwhile: Callable[[], None],
+    ) -> None:
+        options = self._options
+
+        def before_data() -> None:
+            if item.key not in self._claimed:
+                self._claim(item)
+            self._handed = item.key
+
+        attempt = 0
+        while True:
+            options.limiter.wait()
+            try:
+                reply = sender.send(
+                    options.template.mail_from,
+                    item.to,
+                    message,
+                    before_data,
+                    following=following.to if following is not None else None,
+                    meanwhile=meanwhile,
                 )
-            kind, code, detail = "temporary", None, f"connection lost: {lost}"
-        else:
-            kind, code, detail = reply.kind, reply.code, reply.text
-        if kind == "sent":
-            return _record(options, item, "sent", code, detail)
-        if kind == "permanent":
-            return _record(options, item, "failed", code, detail)
-        if attempt >= options.retries:
-            return _record(options, item, "deferred", code, detail)
-        if journal is not None:  # not "sending" while waiting: a kill now loses nothing
-            journal.mark(issue, item.key, "deferred", code, detail)
-        if options.stop.wait(options.retry_delay * 2**attempt):
-            return _record(options, item, "deferred", code, detail)
-        attempt += 1
+            except ConnectionLost as lost:
+                if lost.fate_unknown:
+                    self._record(item, "unknown", None, f"connection lost after DATA: {lost}")
+                    return
+                kind, code, detail = "temporary", None, f"connection lost: {lost}"
+            else:
+                kind, code, detail = reply.kind, reply.code, reply.text
+            if kind == "sent":
+                self._record(item, "sent", code, detail)
+                return
+            if kind == "permanent":
+                self._record(item, "failed", code, detail)
+                return
+            if attempt >= options.retries:
+                self._record(item, "deferred", code, detail)
+                return
+            # not "sending" while waiting: a kill now loses nothing
+            self._marks.append((item.key, "deferred", code, detail))
+            self._claimed.discard(item.key)
+            self._handed = None
+            self._commit()
+            if options.stop.wait(options.retry_delay * 2**attempt):
+                self._record(item, "deferred", code, detail)
+                return
+            attempt += 1
 
+    def _record(self, item: Delivery, state: str, code: int | None, detail: str) -> None:
+        self._marks.append((item.key, state, code, detail))
+        self._outcomes.append(Outcome(item.to, state, code, detail))
+        self._claimed.discard(item.key)
+        self._handed = None
+        self._done += 1
 
-def _record(
-    options: _Options, item: Delivery, state: str, code: int | None, detail: str
-) -> Outcome:
-    if options.journal is not None:
-        options.journal.mark(options.issue, item.key, state, code, detail)
-    return Outcome(item.to, state, code, detail)
+    def _claim(self, item: Delivery) -> None:
+        """Commit the outcomes so far and claim ``item`` and as many taken after it as make a
+        window, sized by how fast the last one went."""
+        now = time.monotonic()
+        if self._done:
+            per = max(now - self._since, 1e-9) / self._done
+            self._size = max(1, min(WINDOW, int(WINDOW_SECONDS / per)))
+        self._since, self._done = now, 0
+        later = [d.key for d in self._queued if d.key not in self._claimed]
+        keys = [item.key, *later[: self._size - 1]]
+        self._marks.extend((key, "sending", None, "") for key in keys)
+        self._commit()
+        self._claimed.update(keys)
+
+    def _commit(self) -> None:
+        """Write the marks in one transaction; then report the outcomes they record."""
+        journal = self._options.journal
+        if journal is not None and self._marks:
+            journal.mark_many(self._options.issue, self._marks)
+        self._marks = []
+        if self._outcomes:
+            self._results.put(self._outcomes)
+            self._outcomes = []
+
+    def settle(self) -> None:
+        """Commit what is left, and give back the claims of messages that never left (one
+        handed to the sender when it failed otherwise stays "sending": unknown to a next run)."""
+        self._marks.extend(
+            (key, "pending", None, "") for key in self._claimed if key != self._handed
+        )
+        self._claimed.clear()
+        self._commit()
