@@ -1,36 +1,51 @@
 """A send: messages to recipients over parallel reused connections, journaled, rate-limited.
 
-:func:`deliver` runs ``[send] connections`` worker threads, each with its own
-:class:`~.smtp.Sender` (one SMTP connection reused for every message it sends), all sharing one
-:class:`~.ratelimit.RateLimiter` and, for list sends, one :class:`~.journal.Journal`. For each
-recipient a worker makes the message (:class:`~newsletter.message.MessageTemplate`: microseconds),
-then sends it: the journal marks the recipient "sending" just before DATA and "sent" after the
-server's 250. A 4xx answer at any stage (MAIL, RCPT, DATA or the final dot) or a connection
-lost before the final dot was handed over is retried after a delay that doubles each time; a
-5xx answer is a failure, recorded and not retried; only a connection lost while waiting for the
-answer to the final dot leaves the message's fate unknown, recorded as such. Each result is
-committed to the journal the moment the server has answered, before the next message.
+:func:`deliver` runs ``[send] connections`` workers, each with its own :class:`~.smtp.Sender`
+(one SMTP connection reused for every message it sends) and its own connection to the
+:class:`~.journal.Journal`, all sharing one :class:`~.ratelimit.RateLimiter` and one count of
+the recipients taken. On Linux each worker is a process forked for the send, so that the
+connections do their own work on every core instead of waiting for each other's turn at one
+interpreter; elsewhere each is a thread. For each recipient a worker makes the message
+(:meth:`~newsletter.mail.message.MessageTemplate.data`: microseconds, made while the server
+reads the message before), then sends it: the journal has the recipient "sending" before its
+message can leave and records the server's answer after it, a window of recipients to a
+commit (:class:`_Lane`). A 4xx answer at any stage (MAIL, RCPT, DATA or the final dot) or a
+connection lost before the final dot was handed over is retried after a delay that doubles
+each time; a 5xx answer is a failure, recorded and not retried; only a connection lost while
+waiting for the answer to the final dot leaves the message's fate unknown, recorded as such.
 
-Results come back to the calling thread, which reports progress. Ctrl-C there stops the
-workers: each may finish the message in hand for :data:`GRACE` seconds, then its connection is
-cut (:class:`~.smtp.Abortable`), so the send stops within about a second whatever the server
-does; what the workers learnt is recorded, and the journal knows where to resume.
+Results come back to the calling thread a committed window at a time, which reports progress.
+Ctrl-C or SIGTERM there stops the workers: each may finish the message in hand for
+:data:`GRACE` seconds, then its connection is cut (:class:`~.smtp.Abortable`), so the send
+stops within about a second whatever the server does; what the workers learnt is recorded,
+and the journal knows where to resume. A worker process dies with the process that started it
+(a ``kill -9`` of the send stops every connection at once, as it stopped every thread).
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import datetime as dt
 import functools
-import queue
+import multiprocessing
+import os
+import signal
+import sys
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+from types import FrameType
+from typing import Any
 
 from newsletter.delivery.journal import Journal
 from newsletter.delivery.ratelimit import RateLimiter
 from newsletter.delivery.smtp import Abortable, ConnectionLost, Sender
+from newsletter.errors import NewsletterError
 from newsletter.mail.message import Data, MessageTemplate, Signer
 
 __all__ = ["GRACE", "WINDOW", "WINDOW_SECONDS", "Delivery", "Outcome", "Report", "deliver"]
@@ -42,6 +57,9 @@ GRACE = 0.7
 WINDOW = 32
 #: ... and about how many seconds of its sending one claim covers.
 WINDOW_SECONDS = 0.01
+
+#: Workers are processes where a child can be made to die with its parent.
+_PROCESSES = sys.platform == "linux"
 
 
 @dataclass(frozen=True)
@@ -81,26 +99,33 @@ class Report:
         return self.tallied[state] + sum(1 for outcome in self.outcomes if outcome.state == state)
 
 
+#: What a worker sends back: a committed window's outcomes, the error that stopped it, or None
+#: when it is done.
+_Result = list[Outcome] | BaseException | None
+
+
 @dataclass(frozen=True)
 class _Options:
+    """What every worker shares: made before the workers start, so that a forked one has it."""
+
+    deliveries: Sequence[Delivery]
     template: MessageTemplate
     issue: str
-    journal: Journal | None
+    journal: Path | None
     limiter: RateLimiter
     retries: int
     retry_delay: float
     sign: Signer | None
-    stop: threading.Event
-    senders: list[Sender] = field(default_factory=list)
-    senders_lock: threading.Lock = field(default_factory=threading.Lock)
+    taken: Any  # a shared count of the deliveries taken (multiprocessing.Value)
+    stop: Any  # multiprocessing.Event: take no more
+    abort: Any  # multiprocessing.Event: cut the message in hand
 
-    def abort(self) -> None:
-        """Cut every connection's message in hand short (those that can be)."""
-        with self.senders_lock:
-            senders = list(self.senders)
-        for sender in senders:
-            if isinstance(sender, Abortable):
-                sender.abort()
+    def take(self, count: int) -> Sequence[Delivery]:
+        """The next ``count`` deliveries no worker has taken (fewer at the end)."""
+        with self.taken.get_lock():
+            start = self.taken.value
+            self.taken.value = min(start + count, len(self.deliveries))
+        return self.deliveries[start : start + count]
 
 
 def deliver(
@@ -121,102 +146,212 @@ def deliver(
 
     A :class:`~newsletter.problems.NewsletterError` from a sender (cannot connect, login
     refused) stops every worker and is returned in ``report.error``; the recipients not yet
-    sent stay pending in the journal.
+    sent stay pending in the journal. ``journal`` is the send's (held open, and locked, by the
+    caller); each worker writes to it through a connection of its own.
     """
     started = time.monotonic()
-    work: queue.SimpleQueue[Delivery] = queue.SimpleQueue()
-    for item in deliveries:
-        work.put(item)
-    results: queue.SimpleQueue[list[Outcome] | BaseException | None] = queue.SimpleQueue()
+    context = multiprocessing.get_context("fork" if _PROCESSES else None)
     options = _Options(
+        deliveries,
         template,
         issue,
-        journal,
+        journal.path if journal is not None else None,
         RateLimiter(rate),
         retries,
         retry_delay,
         sign,
-        threading.Event(),
+        context.Value("q", 0),
+        context.Event(),
+        context.Event(),
     )
-    count = max(1, min(connections, len(deliveries)))
-    workers = [
-        threading.Thread(target=_worker, args=(work, results, connect, options), daemon=True)
-        for _ in range(count)
-    ]
     report = Report()
-    started_workers: list[threading.Thread] = []
-    running = len(workers)
-    try:  # from the first worker's start: a Ctrl-C at any moment after it is handled here
-        for worker in workers:
-            worker.start()
-            started_workers.append(worker)
-        while running:
-            try:
-                result = results.get(timeout=0.25)  # a timeout keeps Ctrl-C responsive
-            except queue.Empty:
-                continue
-            if result is None:
-                running -= 1
-            elif isinstance(result, BaseException):
-                report.error = report.error or result
-                options.stop.set()
-            else:
-                for outcome in result:
-                    report.outcomes.append(outcome)
-                    on_outcome(outcome)
-    except KeyboardInterrupt:
-        report.interrupted = True
-        options.stop.set()
-        _stop(started_workers, options)
-        while not results.empty():  # what the workers finished after the interrupt
-            late = results.get()
-            if isinstance(late, list):
-                for outcome in late:
-                    report.outcomes.append(outcome)
-                    on_outcome(outcome)
+    count = max(1, min(connections, len(deliveries)))
+    pipes = [context.Pipe(duplex=False) for _ in range(count)]
+    channels = {reader: writer for reader, writer in pipes}
+    workers: list[multiprocessing.process.BaseProcess | threading.Thread] = []
+    cut_at: float | None = None  # after Ctrl-C: when to cut the messages in hand, then give up
+    with _sigterm_interrupts():
+        try:  # from the first worker's start: a Ctrl-C at any moment after it is handled here
+            with _signals_held():  # a worker starts with them ignored, never half set up
+                workers += _start(context, options, connect, [writer for _, writer in pipes])
+            while channels:
+                try:
+                    for ready in wait(list(channels), timeout=0.1):
+                        assert isinstance(ready, Connection)
+                        if not _receive(ready, report, options, on_outcome):
+                            del channels[ready]
+                    if cut_at is not None and time.monotonic() > cut_at:
+                        if options.abort.is_set():
+                            break  # cut and given their moment: what is left stays "sending"
+                        options.abort.set()
+                        cut_at = time.monotonic() + 2.0
+                except KeyboardInterrupt:
+                    if report.interrupted:  # a second Ctrl-C cuts at once
+                        cut_at = time.monotonic()
+                        continue
+                    report.interrupted = True
+                    options.stop.set()
+                    cut_at = time.monotonic() + GRACE
+        finally:
+            for worker in workers:
+                if channels and isinstance(worker, multiprocessing.process.BaseProcess):
+                    worker.kill()  # given up on: what it had in hand stays "sending"
+                worker.join(1.0)
     report.seconds = time.monotonic() - started
     return report
 
 
-def _stop(workers: list[threading.Thread], options: _Options) -> None:
-    """Let the workers finish the message in hand for :data:`GRACE` seconds, then cut their
-    connections and give them a moment to record what became of it. A second Ctrl-C cuts at
-    once."""
-    deadline = time.monotonic() + GRACE
-    try:
-        for worker in workers:
-            worker.join(max(0.0, deadline - time.monotonic()))
-    except KeyboardInterrupt:
-        pass
-    options.abort()
-    deadline = time.monotonic() + 2.0
-    for worker in workers:
-        worker.join(max(0.0, deadline - time.monotonic()))
-
-
-def _worker(
-    work: queue.SimpleQueue[Delivery],
-    results: queue.SimpleQueue[list[Outcome] | BaseException | None],
-    connect: Callable[[], Sender],
+def _receive(
+    reader: Connection,
+    report: Report,
     options: _Options,
+    on_outcome: Callable[[Outcome], None],
+) -> bool:
+    """Take one result from a worker; False when it is done (or gone)."""
+    try:
+        result: _Result = reader.recv()
+    except (EOFError, OSError):
+        if not report.interrupted and report.error is None:
+            report.error = NewsletterError("a sending worker stopped unexpectedly")
+            options.stop.set()
+        return False
+    if result is None:
+        return False
+    if isinstance(result, BaseException):
+        report.error = report.error or result
+        options.stop.set()
+        return True
+    for outcome in result:
+        report.outcomes.append(outcome)
+        on_outcome(outcome)
+    return True
+
+
+def _start(
+    context: Any, options: _Options, connect: Callable[[], Sender], channels: list[Connection]
+) -> list[multiprocessing.process.BaseProcess | threading.Thread]:
+    """Start a worker per channel: in as many processes as there are cores, each the host of
+    its share of the connections (more processes than cores would take turns at the cores
+    with the server on the same machine), or in threads where processes cannot be used."""
+    if not _PROCESSES:
+        threads = [
+            threading.Thread(target=_worker, args=(options, connect, channel), daemon=True)
+            for channel in channels
+        ]
+        for thread in threads:
+            thread.start()
+        return list(threads)
+    count = min(len(channels), os.cpu_count() or 1)
+    processes = []
+    for number in range(count):
+        share = channels[number::count]
+        process = context.Process(
+            target=_host, args=(options, connect, share, os.getpid()), daemon=True
+        )
+        process.start()
+        for channel in share:  # the workers' ends: the parent reads EOF once they are gone
+            channel.close()
+        processes.append(process)
+    return processes
+
+
+def _host(
+    options: _Options, connect: Callable[[], Sender], channels: list[Connection], parent: int
 ) -> None:
-    lane = _Lane(work, results, options)
+    """A worker process: one connection's send per channel, each in a thread of its own."""
+    _die_with(parent)
+    threads = [
+        threading.Thread(target=_worker, args=(options, connect, channel), daemon=True)
+        for channel in channels[1:]
+    ]
+    for thread in threads:
+        thread.start()
+    _worker(options, connect, channels[0])
+    for thread in threads:
+        thread.join()
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM while the workers start: a forked worker inherits the mask and
+    ignores both before it lets them in; the parent gets a held one the moment this ends."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM stops the send as Ctrl-C does (cleanly, resumable), not the process at once;
+    in the main thread only, where Python runs signal handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(number: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _worker(options: _Options, connect: Callable[[], Sender], channel: Connection) -> None:
+    """One connection's send; its results go back through ``channel``."""
+    journal: Journal | None = None
+    lane: _Lane | None = None
     sender: Sender | None = None
     try:
+        if options.journal is not None:
+            journal = Journal(options.journal, exclusive=False)
+        lane = _Lane(options, journal, channel)
         sender = connect()
-        with options.senders_lock:
-            options.senders.append(sender)
+        if isinstance(sender, Abortable):
+            threading.Thread(target=_abort_on, args=(options, sender), daemon=True).start()
         lane.run(sender)
     except Exception as error:  # a NewsletterError from the sender stops the send
-        results.put(error)
+        _send(channel, error)
     finally:
-        try:
-            lane.settle()
-        except Exception as error:  # the journal could not record the end
-            results.put(error)
+        if lane is not None:
+            try:
+                lane.settle()
+            except Exception as error:  # the journal could not record the end
+                _send(channel, error)
         if sender is not None:
             sender.close()
-        results.put(None)
+        if journal is not None:
+            journal.close()
+        _send(channel, None)
+        channel.close()
+
+
+def _send(channel: Connection, result: _Result) -> None:
+    """Send ``result`` to the parent; an error that does not pickle as its message."""
+    try:
+        channel.send(result)
+    except (TypeError, AttributeError, ValueError) as unpicklable:  # pickle's own errors
+        channel.send(NewsletterError(f"the send stopped: {result} ({unpicklable})"))
+
+
+def _abort_on(options: _Options, sender: Abortable) -> None:
+    options.abort.wait()
+    sender.abort()
+
+
+def _die_with(parent: int) -> None:
+    """Ignore Ctrl-C and SIGTERM (the parent stops the workers) and die with the parent: a
+    worker that outlived a killed send would keep sending while a resumed one starts."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the parent died before that
+        os._exit(1)
 
 
 class _Lane:
@@ -231,13 +366,8 @@ class _Lane:
     send that stops cleanly gives the claims of the messages that never left back.
     """
 
-    def __init__(
-        self,
-        work: queue.SimpleQueue[Delivery],
-        results: queue.SimpleQueue[list[Outcome] | BaseException | None],
-        options: _Options,
-    ) -> None:
-        self._work, self._results, self._options = work, results, options
+    def __init__(self, options: _Options, journal: Journal | None, channel: Connection) -> None:
+        self._options, self._journal, self._channel = options, journal, channel
         self._queued: deque[Delivery] = deque()  # taken from the queue, not sent yet
         self._claimed: set[str] = set()  # committed as "sending", no outcome yet
         self._handed: str | None = None  # claimed and handed to the sender: may have left
@@ -287,13 +417,8 @@ class _Lane:
         return self._queued[0] if self._queued else None
 
     def _refill(self) -> None:
-        if self._options.stop.is_set():
-            return
-        for _ in range(self._size):
-            try:
-                self._queued.append(self._work.get_nowait())
-            except queue.Empty:
-                return
+        if not self._options.stop.is_set():
+            self._queued.extend(self._options.take(self._size))
 
     def _send(
         self,
@@ -371,12 +496,11 @@ class _Lane:
 
     def _commit(self) -> None:
         """Write the marks in one transaction; then report the outcomes they record."""
-        journal = self._options.journal
-        if journal is not None and self._marks:
-            journal.mark_many(self._options.issue, self._marks)
+        if self._journal is not None and self._marks:
+            self._journal.mark_many(self._options.issue, self._marks)
         self._marks = []
         if self._outcomes:
-            self._results.put(self._outcomes)
+            self._channel.send(self._outcomes)
             self._outcomes = []
 
     def settle(self) -> None:

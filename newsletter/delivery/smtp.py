@@ -135,9 +135,6 @@ def _envelope(mail_from: str, to: str) -> bytes:
 #: Bytes read from the server at once, and the most an answer line may take.
 _MAX_ANSWER = 65536
 
-#: The socket's send buffer: a few messages of a newsletter's size.
-_SEND_BUFFER = 256 * 1024
-
 
 class _Watchdog:
     """Shuts a connection's socket down when its deadline passes (or at once, on abort).
@@ -296,9 +293,6 @@ class SmtpSender:
                 self._watchdog.disarm()
         self._watchdog.disarm()
         self._smtp, self._sock = smtp, smtp.sock
-        with contextlib.suppress(OSError):  # a whole message in the kernel's hands at once, so
-            # that the next one is made while the server reads this one (Linux doubles it)
-            smtp.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, _SEND_BUFFER)
         self._pipelining = smtp.has_extn("pipelining")
         return smtp
 
