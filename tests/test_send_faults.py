@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import signal
 import sqlite3
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -139,6 +141,70 @@ def test_at_a_fast_server_a_window_is_claimed_before_its_messages_leave(tmp_path
         assert 1 <= sum(1 for state in states.values() if state == "sending") <= WINDOW
         before = addresses[: addresses.index(rcpt)]
         assert {states[a] for a in before} <= {"sent", "sending"}
+
+
+def test_a_kill_inside_a_window_doubles_nobody_and_leaves_no_worker_sending(
+    tmp_path: Path,
+) -> None:
+    # killed while a window of recipients is claimed: the workers die with the send, the
+    # window is unknown to the next run (never sent again unasked), and everyone else gets the
+    # issue exactly once
+    ws = tmp_path / "ws"
+    at_kill: dict[str, str] = {}
+    killed: list[subprocess.Popen[str]] = []
+    dots: list[int] = []  # read at the kill
+    lock = threading.Lock()
+
+    def dot_reply(rcpt: str) -> str | None:
+        with lock:
+            if not at_kill and server.dots >= 60:
+                at_kill.update(journal_states(ws), killed=rcpt)
+                os.kill(killed[0].pid, signal.SIGKILL)
+                dots.append(server.dots)
+                return None  # this message never has its answer
+        return "250 OK"
+
+    with RawSmtp(Script(dot_reply=dot_reply, pipelining=True)) as server:
+        make_workspace(ws, server.toml(), send=FAST.replace("connections = 1", "connections = 2"))
+        addresses = [f"r{i:03}@example.com" for i in range(150)]
+        path = write_list(ws, [f"{a},R" for a in addresses])
+        command = send_command(ws, "--list", str(path), "--yes")
+        killed.append(
+            subprocess.Popen(
+                command,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                env=process_env(ws),
+            )
+        )
+        killed[0].communicate(timeout=120)
+        wait_for(lambda: not _running(command))  # no worker outlives the send it belonged to
+        assert server.dots <= dots[0] + 2  # but for what each connection had handed over
+        taken = server.counts()
+        code, output = send(ws, "--list", str(path))
+        states = journal_states(ws)
+        counts = server.counts()
+    window = {a for a, s in at_kill.items() if s == "sending"}
+    unknown = {a for a, s in states.items() if s == "unknown"}
+    assert at_kill[at_kill["killed"]] == "sending"  # claimed before its message left
+    # each of the window is unknown now, or had its answer recorded in the instant before the kill
+    assert all(a in unknown or (states[a] == "sent" and taken[a] == 1) for a in window)
+    assert len(unknown) <= 2 * WINDOW
+    assert code == 1 and f"{len(unknown)} recipient(s) of unknown fate" in output, output
+    assert all(counts[a] == 1 for a in addresses if a not in unknown), counts
+    assert all(counts[a] == taken[a] <= 1 for a in unknown)  # never sent again unasked
+    assert {a for a, s in states.items() if s == "sent"} == set(addresses) - unknown
+
+
+def _running(command: list[str]) -> bool:
+    """Whether a process runs ``command`` (a send's workers are forks of it, the same line)."""
+    wanted = "\0".join(command).encode()
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):
+            if entry.name.isdigit() and (entry / "cmdline").read_bytes().rstrip(b"\0") == wanted:
+                return True
+    return False
 
 
 # -- nothing hangs ----------------------------------------------------------------------
