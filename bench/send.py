@@ -6,9 +6,10 @@ The sink is aiosmtpd in worker processes sharing one port (SO_REUSEPORT, so the 
 connections over them), answering 250 to everything and keeping nothing; then, to show what the
 sender itself can do, a minimal SMTP sink that reads each message in one call (aiosmtpd reads
 DATA line by line, some 800 lines a message, and is the limit). On a two-core machine the sink
-and the sender share the cores. A send here is the real thing minus the network: MessageTemplate, the shared
-rate limiter (set far above the achievable rate), real SMTP connections reused across
-messages, and the SQLite journal committed twice per message. Targets from the send issue:
+and the sender share the cores. A send here is the real thing minus the network:
+MessageTemplate, the worker processes, the shared rate limiter (set far above the achievable
+rate), real SMTP connections reused across messages, and the SQLite journal committed a window
+at a time. Targets from the send issue:
 personalising a message under 0.2 ms; 500 messages per second or more.
 
 Where Postfix's ``smtp-sink`` and ``smtp-source`` are installed (Debian: ``apt-get install

@@ -452,7 +452,7 @@ def test_a_message_a_killed_run_left_sending_is_unknown_and_resent_only_when_ask
         # what a run killed during ann's DATA leaves behind
         with Journal(journal_path(load_workspace(ws), environment(ws))) as journal:
             journal.add(SLUG, ["ann@example.com", "bob@example.com"])
-            journal.mark(SLUG, "ann@example.com", "sending")
+            journal.mark_many(SLUG, [("ann@example.com", "sending", None, "")])
         code, output = send(ws, "--list", str(path))
         assert code == 1
         assert "an earlier send of" in output and "stopped during 1 message(s)" in output
