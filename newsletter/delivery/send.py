@@ -1,11 +1,11 @@
 """A send: messages to recipients over parallel reused connections, journaled, rate-limited.
 
 :func:`deliver` runs ``[send] connections`` workers, each with its own :class:`~.smtp.Sender`
-(one SMTP connection reused for every message it sends) and its own connection to the
-:class:`~.journal.Journal`, all sharing one :class:`~.ratelimit.RateLimiter` and one count of
-the recipients taken. On Linux each worker is a process forked for the send, so that the
-connections do their own work on every core instead of waiting for each other's turn at one
-interpreter; elsewhere each is a thread. For each recipient a worker makes the message
+(one SMTP connection reused for every message it sends), all sharing one
+:class:`~.ratelimit.RateLimiter` and one count of the recipients taken. On Linux the workers
+live in processes forked for the send, one per core, so that the connections do their own
+work on every core instead of waiting for each other's turn at one interpreter; elsewhere in
+threads. The workers of a process share a connection to the :class:`~.journal.Journal`. For each recipient a worker makes the message
 (:meth:`~newsletter.mail.message.MessageTemplate.data`: microseconds, made while the server
 reads the message before), then sends it: the journal has the recipient "sending" before its
 message can leave and records the server's answer after it, a window of recipients to a
@@ -147,7 +147,7 @@ def deliver(
     A :class:`~newsletter.problems.NewsletterError` from a sender (cannot connect, login
     refused) stops every worker and is returned in ``report.error``; the recipients not yet
     sent stay pending in the journal. ``journal`` is the send's (held open, and locked, by the
-    caller); each worker writes to it through a connection of its own.
+    caller); each worker process writes to it through a connection of its own.
     """
     started = time.monotonic()
     context = multiprocessing.get_context("fork" if _PROCESSES else None)
@@ -230,17 +230,13 @@ def _receive(
 def _start(
     context: Any, options: _Options, connect: Callable[[], Sender], channels: list[Connection]
 ) -> list[multiprocessing.process.BaseProcess | threading.Thread]:
-    """Start a worker per channel: in as many processes as there are cores, each the host of
+    """Start a worker per channel, in hosts: as many processes as there are cores, each with
     its share of the connections (more processes than cores would take turns at the cores
-    with the server on the same machine), or in threads where processes cannot be used."""
+    with a server on the same machine), or one thread where processes cannot be used."""
     if not _PROCESSES:
-        threads = [
-            threading.Thread(target=_worker, args=(options, connect, channel), daemon=True)
-            for channel in channels
-        ]
-        for thread in threads:
-            thread.start()
-        return list(threads)
+        thread = threading.Thread(target=_host, args=(options, connect, channels), daemon=True)
+        thread.start()
+        return [thread]
     count = min(len(channels), os.cpu_count() or 1)
     processes = []
     for number in range(count):
@@ -256,19 +252,37 @@ def _start(
 
 
 def _host(
-    options: _Options, connect: Callable[[], Sender], channels: list[Connection], parent: int
+    options: _Options,
+    connect: Callable[[], Sender],
+    channels: list[Connection],
+    parent: int | None = None,
 ) -> None:
-    """A worker process: one connection's send per channel, each in a thread of its own."""
-    _die_with(parent)
-    threads = [
-        threading.Thread(target=_worker, args=(options, connect, channel), daemon=True)
-        for channel in channels[1:]
-    ]
-    for thread in threads:
-        thread.start()
-    _worker(options, connect, channels[0])
-    for thread in threads:
-        thread.join()
+    """A worker process (``parent`` is the sending one) or thread: one connection's send per
+    channel, each in a thread, sharing one journal connection. Shared, its lock takes turns;
+    one each, they would wait for each other's commits in SQLite's busy handler, which
+    sleeps a millisecond or more at a time."""
+    if parent is not None:
+        _die_with(parent)
+    try:
+        journal = Journal(options.journal, exclusive=False) if options.journal else None
+    except Exception as error:  # a journal that cannot be opened: nothing is sent
+        for channel in channels:
+            _send(channel, error)
+            _send(channel, None)
+        return
+    try:
+        threads = [
+            threading.Thread(target=_worker, args=(options, journal, connect, c), daemon=True)
+            for c in channels[1:]
+        ]
+        for thread in threads:
+            thread.start()
+        _worker(options, journal, connect, channels[0])
+        for thread in threads:
+            thread.join()
+    finally:
+        if journal is not None:
+            journal.close()
 
 
 @contextlib.contextmanager
@@ -301,15 +315,13 @@ def _sigterm_interrupts() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _worker(options: _Options, connect: Callable[[], Sender], channel: Connection) -> None:
+def _worker(
+    options: _Options, journal: Journal | None, connect: Callable[[], Sender], channel: Connection
+) -> None:
     """One connection's send; its results go back through ``channel``."""
-    journal: Journal | None = None
-    lane: _Lane | None = None
+    lane = _Lane(options, journal, channel)
     sender: Sender | None = None
     try:
-        if options.journal is not None:
-            journal = Journal(options.journal, exclusive=False)
-        lane = _Lane(options, journal, channel)
         sender = connect()
         if isinstance(sender, Abortable):
             threading.Thread(target=_abort_on, args=(options, sender), daemon=True).start()
@@ -317,15 +329,12 @@ def _worker(options: _Options, connect: Callable[[], Sender], channel: Connectio
     except Exception as error:  # a NewsletterError from the sender stops the send
         _send(channel, error)
     finally:
-        if lane is not None:
-            try:
-                lane.settle()
-            except Exception as error:  # the journal could not record the end
-                _send(channel, error)
+        try:
+            lane.settle()
+        except Exception as error:  # the journal could not record the end
+            _send(channel, error)
         if sender is not None:
             sender.close()
-        if journal is not None:
-            journal.close()
         _send(channel, None)
         channel.close()
 
