@@ -364,7 +364,7 @@ def _die_with(parent: int) -> None:
 
 
 class _Lane:
-    """One connection's share of a send: the recipients it took from the queue, which of them
+    """One connection's share of a send: the recipients it took from the list, which of them
     the journal has as "sending", and the outcomes it has not committed yet.
 
     A recipient is claimed ("sending", committed) before its message can leave, and its outcome
@@ -377,7 +377,7 @@ class _Lane:
 
     def __init__(self, options: _Options, journal: Journal | None, channel: Connection) -> None:
         self._options, self._journal, self._channel = options, journal, channel
-        self._queued: deque[Delivery] = deque()  # taken from the queue, not sent yet
+        self._queued: deque[Delivery] = deque()  # taken from the list, not sent yet
         self._claimed: set[str] = set()  # committed as "sending", no outcome yet
         self._handed: str | None = None  # claimed and handed to the sender: may have left
         self._marks: list[tuple[str, str, int | None, str]] = []  # not committed yet
@@ -387,18 +387,16 @@ class _Lane:
         self._done = 0  # outcomes since the last claim
 
     def run(self, sender: Sender) -> None:
-        options = self._options
         item = self._take()
-        message = self._make(item) if item is not None else None
-        while item is not None and message is not None and not options.stop.is_set():
+        message = self._make(item) if item is not None else b""
+        while item is not None and not self._options.stop.is_set():
             following = self._peek()
-            ahead: list[Data | bytes] = []
+            ahead: list[Data | bytes] = []  # the following message, made while this one goes
             meanwhile = functools.partial(self._prepare, following, ahead)
             self._send(item, message, sender, following, meanwhile)
             item = self._take()
-            if item is None:
-                break
-            message = ahead[0] if ahead and item is following else self._make(item)
+            if item is not None:
+                message = ahead[0] if ahead and item is following else self._make(item)
 
     def _prepare(self, item: Delivery | None, into: list[Data | bytes]) -> None:
         """Make ``item``'s message while the server reads the one before it (once, however

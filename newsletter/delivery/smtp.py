@@ -350,7 +350,11 @@ class SmtpSender:
         if code not in (250, 251):
             self._reset()
             return Reply(code, _text(text))
-        before_data()
+        try:
+            before_data()
+        except BaseException:  # a server that said 354 waits for a message: only a hang-up ends it
+            self._drop()
+            raise
         try:
             code, text = data_reply or self._command(b"DATA\r\n")
             if code != 354:  # DATA itself refused: nothing was sent
