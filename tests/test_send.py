@@ -16,6 +16,7 @@ import dkim
 import pytest
 
 from newsletter import Workspace, build_issue
+from newsletter.delivery import send as send_module
 from newsletter.delivery.send import Delivery, deliver
 from newsletter.delivery.smtp import SmtpSender
 from newsletter.mail.message import MessageTemplate, data
@@ -93,13 +94,15 @@ def _deliveries(ws: Workspace, names: list[str]) -> list[Delivery]:
     return found
 
 
-@pytest.mark.parametrize("pipelining", [False, True])
+@pytest.mark.parametrize(("pipelining", "processes"), [(False, True), (True, True), (True, False)])
 def test_each_message_on_the_wire_is_its_recipients_message_stuffed(
-    tmp_path: Path, pipelining: bool
+    tmp_path: Path, pipelining: bool, processes: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # what the server reads up to the final dot is the message made for that recipient, as
     # DATA must carry it: the bytes a whole-message stuffing gives, values that start a line
-    # with a dot and long quoted-printable ones included
+    # with a dot and long quoted-printable ones included; from worker processes, and from the
+    # threads that send where processes cannot (macOS)
+    monkeypatch.setattr(send_module, "_PROCESSES", processes and send_module._PROCESSES)
     ws = load_workspace(make_workspace(tmp_path / "ws"))
     email = build_issue(ws.root / TRICKY, ws).email
     assert email is not None
