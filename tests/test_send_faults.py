@@ -160,6 +160,7 @@ def test_a_kill_inside_a_window_doubles_nobody_and_leaves_no_worker_sending(
             if not at_kill and server.dots >= 60:
                 at_kill.update(journal_states(ws), killed=rcpt)
                 os.kill(killed[0].pid, signal.SIGKILL)
+                wait_for(lambda: _dead(killed[0].pid))  # no other answer before it is
                 dots.append(server.dots)
                 return None  # this message never has its answer
         return "250 OK"
@@ -179,6 +180,7 @@ def test_a_kill_inside_a_window_doubles_nobody_and_leaves_no_worker_sending(
             )
         )
         killed[0].communicate(timeout=120)
+        wait_for(lambda: dots)  # the server has seen the kill through
         wait_for(lambda: not _running(command))  # no worker outlives the send it belonged to
         assert server.dots <= dots[0] + 2  # but for what each connection had handed over
         taken = server.counts()
@@ -195,6 +197,14 @@ def test_a_kill_inside_a_window_doubles_nobody_and_leaves_no_worker_sending(
     assert all(counts[a] == 1 for a in addresses if a not in unknown), counts
     assert all(counts[a] == taken[a] <= 1 for a in unknown)  # never sent again unasked
     assert {a for a, s in states.items() if s == "sent"} == set(addresses) - unknown
+
+
+def _dead(pid: int) -> bool:
+    """Whether process ``pid`` has ended (a zombie not yet reaped, or gone)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in "ZX"
+    except OSError:
+        return True
 
 
 def _running(command: list[str]) -> bool:

@@ -56,7 +56,7 @@ GRACE = 0.7
 #: The most recipients one connection claims in the journal at once (see :class:`_Lane`) ...
 WINDOW = 32
 #: ... and about how many seconds of its sending one claim covers.
-WINDOW_SECONDS = 0.01
+WINDOW_SECONDS = 0.05
 
 #: Workers are processes where a child can be made to die with its parent.
 _PROCESSES = sys.platform == "linux"
@@ -178,8 +178,9 @@ def deliver(
                 try:
                     for ready in wait(list(channels), timeout=0.1):
                         assert isinstance(ready, Connection)
-                        if not _receive(ready, report, options, on_outcome):
-                            del channels[ready]
+                        with _signals_held():  # never a result read or reported in part
+                            if not _receive(ready, report, options, on_outcome):
+                                del channels[ready]
                     if cut_at is not None and time.monotonic() > cut_at:
                         if options.abort.is_set():
                             break  # cut and given their moment: what is left stays "sending"
@@ -287,8 +288,10 @@ def _host(
 
 @contextlib.contextmanager
 def _signals_held() -> Iterator[None]:
-    """Hold Ctrl-C and SIGTERM while the workers start: a forked worker inherits the mask and
-    ignores both before it lets them in; the parent gets a held one the moment this ends."""
+    """Hold Ctrl-C and SIGTERM for a moment: while the workers start (a forked worker
+    inherits the mask and ignores both before it lets them in), and while a result is read
+    and reported (an interrupt halfway through would leave the rest of it in the pipe, or
+    out of the report); the held one comes the moment this ends."""
     held = {signal.SIGINT, signal.SIGTERM}
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
     try:
