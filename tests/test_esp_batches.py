@@ -185,7 +185,7 @@ def test_a_batch_cut_short_is_recovered_as_its_api_call_not_an_smtp_transaction(
 ) -> None:
     journal = Journal(tmp_path / "j.sqlite")
     journal.add("i", ["a@example.com", "b@example.com"])
-    journal.mark("i", "b@example.com", "sending")  # an SMTP send's mark, before DATA
+    journal.mark_many("i", [("b@example.com", "sending", None, "")])  # an SMTP claim
     recovered: list[tuple[str, str]] = []
 
     class Dying(Scripted):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -14,15 +15,21 @@ from pathlib import Path
 import dkim
 import pytest
 
-from newsletter import build_issue
-from newsletter.mail.message import MessageTemplate
+from newsletter import Workspace, build_issue
+from newsletter.delivery import send as send_module
+from newsletter.delivery.send import Delivery, deliver
+from newsletter.delivery.smtp import SmtpSender
+from newsletter.mail.message import MessageTemplate, data
 from newsletter.mail.values import merge_values
 from newsletter.model import mergefields
+from newsletter.model.settings import SmtpSettings
 from newsletter.workspace import load_workspace
 
 from .delivery_support import (
     ISSUE,
     SLUG,
+    RawSmtp,
+    Script,
     Sink,
     SmtpServer,
     environment,
@@ -69,6 +76,79 @@ def test_a_personalised_message_reads_as_the_filled_email(tmp_path: Path) -> Non
         text, html = (part.replace("\r\n", "\n") for part in parts(message))
         assert text == mergefields.fill(email.text, values, html_escape=False).rstrip("\n") + "\n"
         assert html == mergefields.fill(email.html, values, html_escape=True).rstrip("\n") + "\n"
+
+
+# -- the wire ------------------------------------------------------------------------------
+
+#: The lines of a message that differ between two makings of it.
+_FRESH = re.compile(rb"^(Date|Message-ID): [^\r\n]*\r\n", re.MULTILINE)
+
+
+def _deliveries(ws: Workspace, names: list[str]) -> list[Delivery]:
+    found = []
+    for number, name in enumerate(names):
+        address = f"r{number:02}@example.com"
+        row = {"email": address, "first_name": name}
+        values = merge_values(ws.settings, TRICKY_SLUG, row, secret="wire-secret")
+        found.append(Delivery(address, values, address))
+    return found
+
+
+@pytest.mark.parametrize(("pipelining", "processes"), [(False, True), (True, True), (True, False)])
+def test_each_message_on_the_wire_is_its_recipients_message_stuffed(
+    tmp_path: Path, pipelining: bool, processes: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # what the server reads up to the final dot is the message made for that recipient, as
+    # DATA must carry it: the bytes a whole-message stuffing gives, values that start a line
+    # with a dot and long quoted-printable ones included; from worker processes, and from the
+    # threads that send where processes cannot (macOS)
+    monkeypatch.setattr(send_module, "_PROCESSES", processes and send_module._PROCESSES)
+    ws = load_workspace(make_workspace(tmp_path / "ws"))
+    email = build_issue(ws.root / TRICKY, ws).email
+    assert email is not None
+    template = MessageTemplate(email, ws.settings)
+    names = [".Dot", "..two", "Bö <&> = x", "=3D.", " a space", "." + "x" * 300, "", "Ann"]
+    deliveries = _deliveries(ws, names)
+    with RawSmtp(Script(pipelining=pipelining)) as server:
+        settings = SmtpSettings(host="127.0.0.1", port=server.port, security="none")
+        report = deliver(
+            deliveries,
+            template,
+            connect=lambda: SmtpSender(settings, None),
+            connections=2,
+            rate=1000,
+            retries=0,
+            retry_delay=0,
+        )
+        assert report.error is None and report.count("sent") == len(deliveries)
+        received = dict(server.received)  # the DATA lines as sent, dot-stuffed
+    now = dt.datetime.now(dt.UTC)
+    for item in deliveries:
+        expected = data(template.message(item.to, item.values, date=now)).wire
+        assert _FRESH.sub(b"", received[item.to] + b".\r\n") == _FRESH.sub(b"", expected)
+    assert any(line.startswith(b"..") for line in received["r00@example.com"].split(b"\r\n"))
+
+
+def test_the_rate_holds_over_every_connection_together(tmp_path: Path) -> None:
+    # 24 messages at 20 a second take 23 intervals whatever the number of connections (or of
+    # worker processes): a limit of each connection's own would end four times as soon
+    ws = load_workspace(make_workspace(tmp_path / "ws"))
+    email = build_issue(ws.root / TRICKY, ws).email
+    assert email is not None
+    deliveries = _deliveries(ws, [f"R{i}" for i in range(24)])
+    with RawSmtp(Script(pipelining=True)) as server:
+        settings = SmtpSettings(host="127.0.0.1", port=server.port, security="none")
+        report = deliver(
+            deliveries,
+            MessageTemplate(email, ws.settings),
+            connect=lambda: SmtpSender(settings, None),
+            connections=4,
+            rate=20,
+            retries=0,
+            retry_delay=0,
+        )
+        assert report.count("sent") == 24 and len(server.counts()) == 24
+    assert report.seconds >= 23 / 20
 
 
 # -- test sends ----------------------------------------------------------------------------
@@ -421,7 +501,10 @@ def test_dot_stuffing_keeps_lines_that_start_with_a_dot(server: SmtpServer) -> N
     assert received == message + b"\r\n"
 
 
-def test_ctrl_c_stops_after_the_messages_in_flight_and_resumes(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_sigterm_stops_after_the_messages_in_flight_and_resumes(
+    tmp_path: Path, stop: signal.Signals
+) -> None:
     sink = Sink(delay=0.03)
     with SmtpServer(sink) as server:
         ws = make_workspace(tmp_path / "ws", server.toml(), send="rate = 1000\nconnections = 2")
@@ -437,7 +520,7 @@ def test_ctrl_c_stops_after_the_messages_in_flight_and_resumes(tmp_path: Path) -
         while sum(sink.counts().values()) < 5:
             assert process.poll() is None and time.monotonic() < deadline
             time.sleep(0.005)
-        process.send_signal(signal.SIGINT)
+        process.send_signal(stop)
         output = process.communicate(timeout=30)[0]
         assert process.returncode == 1, output
         assert "interrupted: run the same command again to resume" in output

@@ -8,6 +8,6 @@
 | ``smtp`` | the one-method :class:`~.smtp.Sender` and the real SMTP one |
 | ``ratelimit`` | at most ``[send] rate`` messages per second over all connections |
 | ``journal`` | the SQLite send journal in ``.newsletter/sends.sqlite`` |
-| ``send`` | the orchestration: parallel connections, retries, outcomes |
+| ``send`` | the orchestration: connections in worker processes, journal windows, retries, outcomes |
 | ``plan`` | a send's setup from the workspace: the template, values, sender, journal |
 """

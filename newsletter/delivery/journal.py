@@ -14,9 +14,11 @@ deferred   the server said "try later" (4xx) more times than ``[send] retries``:
 failed     the server refused the message (5xx): not sent again
 ========== ===============================================================================
 
-Every change is committed before the next step of the SMTP transaction (or of an ESP's API
-call, a batch at a time), so that whatever kills the process (Ctrl-C, ``kill -9``, a lost
-connection), a next run sends to exactly those who were not yet sent the issue. The journal holds addresses, states and the server's replies;
+A recipient is "sending", committed, before their message can leave, and the answer is
+committed before that claim is given up, so that whatever kills the process (Ctrl-C, ``kill
+-9``, a lost connection), a next run sends to exactly those who were not yet sent the issue
+and knows whom it cannot be sure of. An SMTP send commits a window of recipients at a time
+(the answers of one, the claims of the next), an ESP's API call a batch at a time. The journal holds addresses, states and the server's replies;
 never a password. Since it holds every subscriber's address, it is created readable by its
 owner only (0600, in a folder of mode 0700); where it lives is
 :func:`newsletter.delivery.plan.journal_path`'s to say.
@@ -288,21 +290,10 @@ class Journal:
                 )
         return found
 
-    def mark(
-        self, issue: str, recipient: str, state: str, code: int | None = None, detail: str = ""
-    ) -> None:
-        """Record ``recipient``'s new state, committed before this returns."""
-        attempt = 1 if state == "sending" else 0
-        with self._use() as db:
-            db.execute(
-                "UPDATE sends SET state = ?, code = ?, detail = ?, attempts = attempts + ?, "
-                "updated = ? WHERE issue = ? AND recipient = ?",
-                (state, code, detail, attempt, _now(), issue, recipient),
-            )
-
     def mark_many(self, issue: str, marks: Iterable[tuple[str, str, int | None, str]]) -> None:
         """Record many recipients' new states (``(recipient, state, code, detail)``) in one
-        transaction, committed before this returns: a batch sent through an ESP's API.
+        transaction, committed before this returns: a batch sent through an ESP's API, a window
+        of an SMTP send.
         Recipients given the same state, code and detail are updated by one statement."""
         groups: dict[tuple[str, int | None, str], list[str]] = {}
         for recipient, state, code, detail in marks:

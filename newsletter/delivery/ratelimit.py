@@ -2,12 +2,13 @@
 
 Each caller of :meth:`RateLimiter.wait` is given the next free slot on a fixed grid of
 ``1/rate`` seconds, so that sleeping a little too long never adds up into a slower send, and
-bursts never exceed the rate either.
+bursts never exceed the rate either. The next slot lives in shared memory under a process-shared
+lock, so that the worker processes a send forks share one limit as its threads do.
 """
 
 from __future__ import annotations
 
-import threading
+import multiprocessing
 import time
 from collections.abc import Callable
 
@@ -15,7 +16,8 @@ __all__ = ["RateLimiter"]
 
 
 class RateLimiter:
-    """Hands out send slots ``1/rate`` seconds apart; thread-safe."""
+    """Hands out send slots ``1/rate`` seconds apart; thread-safe, and shared with the
+    processes forked after it is made (the monotonic clock is the machine's)."""
 
     def __init__(
         self,
@@ -27,14 +29,13 @@ class RateLimiter:
         self._interval = 1.0 / rate
         self._clock = clock
         self._sleep = sleep
-        self._next = clock()
-        self._lock = threading.Lock()
+        self._next = multiprocessing.Value("d", clock())
 
     def wait(self) -> None:
         """Return at the caller's slot."""
-        with self._lock:
+        with self._next.get_lock():
             now = self._clock()
-            slot = max(self._next, now)
-            self._next = slot + self._interval
+            slot = max(self._next.value, now)
+            self._next.value = slot + self._interval
         if slot > now:
             self._sleep(slot - now)

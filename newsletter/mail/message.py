@@ -12,6 +12,14 @@ encodes every literal piece once, each piece ending in a soft line break (``=`` 
 decoder removes) or a real one. Since quoted-printable lines stand alone, a recipient's message
 is then those pieces joined with the recipient's own encoded values in between: the bytes a
 decoder reads are exactly the text :func:`mergefields.fill` would give.
+
+An SMTP send needs more than the message: DATA carries it dot-stuffed (a line that starts with a
+dot gets another, RFC 5321 4.5.2), ends it with a lone dot, and must never carry a bare CR or
+LF or a NUL (a lenient relay could read a bare-LF dot as the end of the message). Done on the
+finished 42 KB message, the stuffing and the check took 200 us a recipient, more than making
+it; since every piece starts a line, :meth:`MessageTemplate.data` stuffs and checks the
+template's pieces once, and per recipient only the headers and the values, giving exactly the
+bytes :func:`data` makes of :meth:`MessageTemplate.message`'s message.
 """
 
 from __future__ import annotations
@@ -37,11 +45,14 @@ from newsletter.model.settings import Settings
 
 __all__ = [
     "POLICY",
+    "Data",
     "MessageTemplate",
     "Signer",
     "build_message",
+    "data",
     "headers",
     "sample_message",
+    "unsafe_line_break",
     "unsubscribe_headers",
 ]
 
@@ -64,6 +75,73 @@ class _Slot:
 
 
 _Piece = bytes | _Slot
+
+
+@dataclass(frozen=True)
+class Data:
+    """A message as SMTP's DATA carries it: dot-stuffed, ending with the final dot, and without
+    a bare CR or LF or a NUL (made only by :func:`data` and :meth:`MessageTemplate.data`)."""
+
+    wire: bytes
+
+
+#: A line break that is not CRLF, or a NUL: what must never be in a message on the wire.
+_UNSAFE = re.compile(rb"\r(?!\n)|(?<!\r)\n|\0")
+
+
+def unsafe_line_break(data: bytes) -> str | None:
+    """Where ``data`` holds a bare CR, a bare LF or a NUL (``"a bare LF at byte 1,204"``), or
+    None when every line ends in CRLF (counted first: a regular expression over every byte of a
+    45 KB message takes milliseconds, the counts microseconds)."""
+    pairs = data.count(b"\r\n")
+    if data.count(b"\r") == pairs == data.count(b"\n") and b"\0" not in data:
+        return None
+    found = _UNSAFE.search(data)
+    if found is None:
+        return None
+    name = {b"\r": "a bare CR", b"\n": "a bare LF", b"\0": "a NUL"}[found.group()]
+    return f"{name} at byte {found.start():,}"
+
+
+def _stuffed(piece: bytes) -> bytes:
+    """``piece``, which starts a line, with a second dot on each line that starts with one
+    (``bytes.replace`` takes microseconds where smtplib's multi-line regular expression took
+    half a millisecond on a 45 KB message)."""
+    stuffed = piece.replace(b"\r\n.", b"\r\n..")
+    return b"." + stuffed if stuffed.startswith(b".") else stuffed
+
+
+def data(message: bytes) -> Data:
+    """``message`` (CRLF line ends) as DATA carries it, the last line ended; ValueError naming
+    the first bare CR, bare LF or NUL in it."""
+    unsafe = unsafe_line_break(message)
+    if unsafe:
+        raise ValueError(unsafe)
+    stuffed = _stuffed(message)
+    return Data((stuffed if stuffed.endswith(b"\r\n") else stuffed + b"\r\n") + b".\r\n")
+
+
+def _safe_stuffed(piece: bytes) -> bytes | None:
+    """``piece`` stuffed, or None when it holds what may not go on the wire."""
+    return None if unsafe_line_break(piece) else _stuffed(piece)
+
+
+def _wire_pieces(pieces: tuple[_Piece, ...]) -> tuple[_Piece, ...] | None:
+    """``pieces`` stuffed, fallbacks too (each starts a line), or None when one may not go on
+    the wire."""
+    out: list[_Piece] = []
+    for piece in pieces:
+        stuffed: _Piece | None
+        if type(piece) is bytes:
+            stuffed = _safe_stuffed(piece)
+        else:
+            assert isinstance(piece, _Slot)
+            fallback = _safe_stuffed(piece.fallback)
+            stuffed = None if fallback is None else _Slot(piece.name, fallback)
+        if stuffed is None:
+            return None
+        out.append(stuffed)
+    return tuple(out)
 
 
 def _qp(text: str) -> bytes:
@@ -126,6 +204,12 @@ class MessageTemplate:
         self._end = f"\r\n--{boundary}--\r\n".encode()
         self._text = _pieces(email.text)
         self._html = _pieces(email.html)
+        # the same pieces as DATA carries them; None when one of them may not go on the wire,
+        # which then :func:`data` of the whole message reports with its place
+        fixed = (self._from, self._mime, self._text_head, self._html_head, self._end)
+        text, html_ = _wire_pieces(self._text), _wire_pieces(self._html)
+        safe = all(_safe_stuffed(p) == p for p in fixed) and self._clean_static_head()
+        self._wire = (text, html_) if safe and text is not None and html_ is not None else None
 
     def message(
         self,
@@ -136,6 +220,58 @@ class MessageTemplate:
         sign: Signer | None = None,
     ) -> bytes:
         """The message to ``to`` (an ASCII address), merge fields filled from ``values``."""
+        message = b"".join(
+            (
+                self._head(to, values, date),
+                self._mime,
+                self._text_head,
+                *_fill(self._text, values, html_escape=False),
+                self._html_head,
+                *_fill(self._html, values, html_escape=True),
+                self._end,
+            )
+        )
+        return sign(message) if sign else message
+
+    def data(
+        self,
+        to: str,
+        values: Mapping[str, str],
+        *,
+        date: dt.datetime,
+        sign: Signer | None = None,
+    ) -> Data:
+        """:func:`data` of :meth:`message`, without stuffing and checking the whole message:
+        only the headers and the values are new per recipient. A signed message (the signature
+        covers the whole) or one whose headers or values may not go on the wire is made whole
+        and given to :func:`data`, which names what is wrong and where."""
+        # quoted-printable of text without CR, LF or NUL never holds one, and header lines start
+        # with a name or folding white space, never a dot: only the values need stuffing
+        clean = _clean(to) and all(_clean(value) for value in values.values())
+        if sign is None and self._wire is not None and clean:
+            text, html_ = self._wire
+            return Data(
+                b"".join(
+                    (
+                        self._head(to, values, date),
+                        self._mime,
+                        self._text_head,
+                        *_fill(text, values, html_escape=False, wire=True),
+                        self._html_head,
+                        *_fill(html_, values, html_escape=True, wire=True),
+                        self._end,
+                        b".\r\n",
+                    )
+                )
+            )
+        return data(self.message(to, values, date=date, sign=sign))
+
+    def _clean_static_head(self) -> bool:
+        return _clean(self._subject) and _clean(self._mailto or "")
+
+    def _head(self, to: str, values: Mapping[str, str], date: dt.datetime) -> bytes:
+        """The headers that differ per message: From, To, Subject, Date, Message-ID, and the
+        unsubscribe headers."""
         if self._subject_static:
             subject = self._folded_subject
         else:
@@ -151,18 +287,7 @@ class MessageTemplate:
         url = values.get("unsubscribe_url", "")
         for name, value in unsubscribe_headers(url, self._mailto, separator=",\r\n "):
             head.append(f"{name}: {value}\r\n".encode())
-        message = b"".join(
-            (
-                *head,
-                self._mime,
-                self._text_head,
-                *_fill(self._text, values, html_escape=False),
-                self._html_head,
-                *_fill(self._html, values, html_escape=True),
-                self._end,
-            )
-        )
-        return sign(message) if sign else message
+        return b"".join(head)
 
 
 def unsubscribe_headers(
@@ -183,8 +308,10 @@ def unsubscribe_headers(
 
 
 def _fill(
-    pieces: tuple[_Piece, ...], values: Mapping[str, str], *, html_escape: bool
+    pieces: tuple[_Piece, ...], values: Mapping[str, str], *, html_escape: bool, wire: bool = False
 ) -> list[bytes]:
+    """``pieces`` with each slot's value (or fallback), quoted-printable; with ``wire``, pieces
+    already stuffed, and each value stuffed as it is filled in."""
     out: list[bytes] = []
     for piece in pieces:
         if type(piece) is bytes:
@@ -194,9 +321,16 @@ def _fill(
         value = values.get(piece.name, "")
         if not value:
             out.append(piece.fallback)
-        else:
-            out.append(_qp(html.escape(value) if html_escape else value))
+            continue
+        encoded = _qp(html.escape(value) if html_escape else value)
+        out.append(_stuffed(encoded) if wire else encoded)
     return out
+
+
+def _clean(text: str) -> bool:
+    """Whether ``text`` has no CR, LF or NUL (three scans in C, where a search by regular
+    expression steps through the text in Python's engine)."""
+    return "\r" not in text and "\n" not in text and "\0" not in text
 
 
 def build_message(
