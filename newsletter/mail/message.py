@@ -36,7 +36,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser
 from email.utils import format_datetime, make_msgid
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from newsletter.mail.values import sample_values
 from newsletter.model import mergefields
@@ -204,12 +204,16 @@ class MessageTemplate:
         self._end = f"\r\n--{boundary}--\r\n".encode()
         self._text = _pieces(email.text)
         self._html = _pieces(email.html)
-        # the same pieces as DATA carries them; None when one of them may not go on the wire,
-        # which then :func:`data` of the whole message reports with its place
+
+    @cached_property
+    def _wire(self) -> tuple[tuple[_Piece, ...], tuple[_Piece, ...]] | None:
+        """The text and HTML pieces as DATA carries them; None when one of them may not go on
+        the wire, which then :func:`data` of the whole message reports with its place. Made by
+        the first :meth:`data`: a build's one message (``message.eml``) needs none of it."""
         fixed = (self._from, self._mime, self._text_head, self._html_head, self._end)
         text, html_ = _wire_pieces(self._text), _wire_pieces(self._html)
         safe = all(_safe_stuffed(p) == p for p in fixed) and self._clean_static_head()
-        self._wire = (text, html_) if safe and text is not None and html_ is not None else None
+        return (text, html_) if safe and text is not None and html_ is not None else None
 
     def message(
         self,
