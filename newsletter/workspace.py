@@ -14,9 +14,8 @@ import re
 import tomllib
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from newsletter.errors import NewsletterError, Problem, ProblemsError
+from newsletter.model.base import ValidationError
 from newsletter.model.settings import Settings
 from newsletter.model.validation import Loc, problems_from
 from newsletter.model.workspace import CONFIG_NAME, Workspace, display_path
@@ -43,7 +42,7 @@ def load_workspace(root: Path) -> Workspace:
         message = str(error)[: found.start()] if found else str(error)
         raise ProblemsError([Problem(display, "", f"invalid TOML: {message}", line=line)]) from None
     try:
-        settings = Settings.model_validate(data)
+        settings = Settings.validate(data)
     except ValidationError as error:
         problems = problems_from(
             error, file=display, model=Settings, line_of=lambda loc: _toml_line(text, loc)

@@ -5,21 +5,20 @@ must not pass silently), keeps text exactly as written, and checks URLs and loca
 load time so that ``newsletter validate`` catches them before anything is rendered.
 """
 
-from __future__ import annotations
-
 import datetime as dt
 import difflib
 import re
 import unicodedata
+from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
-from typing import Annotated
+from types import MappingProxyType
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo
-
 from newsletter.errors import Problem
+from newsletter.model.base import After, Field, Model
 from newsletter.model.settings import http_url
-from newsletter.model.validation import lookup_line
+from newsletter.model.validation import Loc, lookup_line
 
 __all__ = [
     "MAX_IMAGE_BYTES",
@@ -126,7 +125,7 @@ def local_image(root: Path, src: str) -> Path:
     return path
 
 
-def _check_image_src(src: str, info: ValidationInfo) -> str:
+def _check_image_src(src: str, context: Mapping[str, Any]) -> str:
     parts = urlsplit(src)
     if parts.scheme in ("http", "https"):
         if not parts.netloc:
@@ -134,7 +133,7 @@ def _check_image_src(src: str, info: ValidationInfo) -> str:
         return src
     if parts.scheme or src.startswith("//"):
         raise ValueError(f"expected an https URL or a path like assets/photo.jpg, got {src!r}")
-    root = (info.context or {}).get("root")
+    root = context.get("root")
     if root is not None:
         local_image(Path(root), src)
     else:
@@ -163,16 +162,15 @@ def _check_slug(slug: str) -> str:
 _text = Annotated[str, Field(min_length=1)]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, coerce_numbers_to_str=True, str_strip_whitespace=True
-    )
+class _Model(Model, strip=True, numbers_to_str=True):
+    """A part of an issue: text as written but for the spaces around it, a number typed where
+    text is wanted taken as that text, and unknown fields refused."""
 
 
 class Image(_Model):
     """An image: a file under the workspace or an https URL, always with a text alternative."""
 
-    src: Annotated[str, AfterValidator(_check_image_src)] = Field(
+    src: Annotated[str, After(_check_image_src, context=True)] = Field(
         description="A workspace path (assets/photo.jpg) or an https URL."
     )
     alt: str = Field(description='What the image shows, for screen readers; "" if decorative.')
@@ -209,7 +207,7 @@ class Issue(_Model):
     subject: _text
     preheader: str = Field("", description="The line inboxes show after the subject.")
     date: dt.date
-    slug: Annotated[str, AfterValidator(_check_slug)] = Field(
+    slug: Annotated[str, After(_check_slug)] = Field(
         description="Names out/<slug>/; defaults to the file name without its extension."
     )
     lang: str | None = Field(None, description="Overrides [newsletter] lang for this issue.")
@@ -222,13 +220,12 @@ class Issue(_Model):
         "default: the theme's [layout] smart_quotes.",
     )
     lead: Lead
-    # A lambda, not ``list``: pydantic reads a factory's signature, and reading a builtin's
-    # compiles tokenize's patterns, 5-15 ms of every cold start for nothing.
-    teasers: list[Teaser] = Field(default_factory=lambda: [])
+    teasers: list[Teaser] = Field(default_factory=list)
 
-    _source: Path | None = PrivateAttr(None)
-    _lines: dict[tuple[str | int, ...], int] = PrivateAttr(default_factory=dict)
-    _warnings: tuple[Problem, ...] = PrivateAttr(())
+    # What the loader knows beyond the fields (set by newsletter.pipeline.load).
+    _source: Path | None = None
+    _lines: Mapping[Loc, int] = MappingProxyType({})
+    _warnings: tuple[Problem, ...] = ()
 
     @property
     def warnings(self) -> tuple[Problem, ...]:

@@ -1,7 +1,7 @@
-"""Turn pydantic's validation errors into :class:`~newsletter.problems.Problem` lines.
+"""Turn the models' validation errors into :class:`~newsletter.problems.Problem` lines.
 
-Pydantic reports ``loc`` tuples and messages written for programmers (``Input should be a
-valid string``). Editors need the field as they typed it (``teasers[1].image.alt``), the line
+:class:`~newsletter.model.base.ValidationError` reports ``loc`` tuples and messages written for
+programmers (``Input should be a valid string``). Editors need the field as they typed it (``teasers[1].image.alt``), the line
 to go to, and a sentence in their terms, including a suggestion for a misspelt field. This
 module does that translation once for every model the tool loads (issues and settings).
 """
@@ -15,10 +15,8 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, get_args, get_origin
 
-from pydantic import BaseModel, ValidationError
-from pydantic_core import ErrorDetails
-
 from newsletter.errors import Problem
+from newsletter.model.base import ErrorDetails, Model, ValidationError
 
 __all__ = ["Loc", "field_path", "lookup_line", "parse_date", "problems_from", "strings"]
 
@@ -115,11 +113,11 @@ def problems_from(
     error: ValidationError,
     *,
     file: str,
-    model: type[BaseModel],
+    model: type[Model],
     line_of: Callable[[Loc], int | None],
 ) -> list[Problem]:
-    """One problem per pydantic error, worded for an editor, in the order of the file."""
-    details = [(detail, _data_loc(detail["loc"])) for detail in error.errors(include_url=False)]
+    """One problem per validation error, worded for an editor, in the order of the file."""
+    details = [(detail, detail["loc"]) for detail in error.errors()]
     # A misspelt required field is one mistake: "unknown field 'headlin' (did you mean
     # 'headline'?)" says it all, so the "required field is missing" of 'headline' goes.
     meant = {
@@ -136,20 +134,11 @@ def problems_from(
     return sorted(problems, key=lambda p: p.line or 0)
 
 
-def _close_fields(model: type[BaseModel], loc: Loc) -> list[str]:
+def _close_fields(model: type[Model], loc: Loc) -> list[str]:
     """The known field that the unknown one at ``loc`` most likely means, if any."""
     if not loc:
         return []
     return difflib.get_close_matches(str(loc[-1]), _fields_at(model, loc[:-1]), n=1, cutoff=0.6)
-
-
-#: How pydantic names a validator in an error's location: ``function-after[_check(), str]``.
-_TAG = re.compile(r"[a-z][a-z-]*\[.*\]", re.DOTALL)
-
-
-def _data_loc(loc: Sequence[str | int]) -> Loc:
-    """Drop pydantic's validator tags (``function-after[...]``) so only data keys remain."""
-    return tuple(part for part in loc if not (isinstance(part, str) and _TAG.fullmatch(part)))
 
 
 _WORDS: dict[type, str] = {
@@ -174,7 +163,7 @@ def describe(value: Any) -> str:
     return word
 
 
-def _message(detail: ErrorDetails, model: type[BaseModel], loc: Loc) -> str:
+def _message(detail: ErrorDetails, model: type[Model], loc: Loc) -> str:
     kind = detail["type"]
     got = describe(detail.get("input"))
     if kind == "missing":
@@ -212,7 +201,7 @@ def _message(detail: ErrorDetails, model: type[BaseModel], loc: Loc) -> str:
     return f"{detail['msg']}, got {got}"
 
 
-def _fields_at(model: type[BaseModel], loc: Loc) -> list[str]:
+def _fields_at(model: type[Model], loc: Loc) -> list[str]:
     """The field names (as written in files) of the model found at ``loc`` under ``model``."""
     current: Any = model
     for part in loc:
@@ -224,11 +213,11 @@ def _fields_at(model: type[BaseModel], loc: Loc) -> list[str]:
         current = _inner_model(field.annotation)
     if not _is_model(current):
         return []
-    return [info.alias or name for name, info in current.model_fields.items()]
+    return list(current.model_fields)
 
 
 def _is_model(obj: Any) -> bool:
-    return isinstance(obj, type) and issubclass(obj, BaseModel)
+    return isinstance(obj, type) and issubclass(obj, Model)
 
 
 def _inner_model(annotation: Any) -> Any:

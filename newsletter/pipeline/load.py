@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
 
 from newsletter.errors import Problem, ProblemsError
 from newsletter.model import mergefields
+from newsletter.model.base import ValidationError
 from newsletter.model.issue import Issue
 from newsletter.model.validation import Loc, field_path, lookup_line, problems_from, strings
 from newsletter.pipeline import markdown, pitfalls
@@ -38,7 +38,7 @@ MAX_NESTING = 20
 
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """A safe YAML loader that leaves dates as text, so pydantic reports a bad one in place."""
+    """A safe YAML loader that leaves dates as text, so the model reports a bad one in place."""
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -147,7 +147,7 @@ def parse_issue(
     problems.extend(_nesting_problems(data, lines, file, from_body=body is not None))
     problems.extend(_body_image_problems(data, lines, file, from_body=body is not None))
     try:
-        issue = Issue.model_validate(data, context={"root": root})
+        issue = Issue.validate(data, {"root": root})
     except ValidationError as error:
         found = problems_from(
             error, file=file, model=Issue, line_of=lambda loc: lookup_line(lines, loc)

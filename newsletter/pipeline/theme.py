@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, TemplateNotFound, TemplateSyntaxError, nodes
-from pydantic import BaseModel, ValidationError
 
 from newsletter.errors import Problem, ProblemsError
+from newsletter.model.base import Model, ValidationError
 from newsletter.model.theme import Theme, ThemeValues
 from newsletter.model.validation import Loc, field_path
 from newsletter.model.workspace import builtin_themes
@@ -116,7 +116,7 @@ def load_theme(
     if problems:
         raise ProblemsError(problems)
     try:
-        values = ThemeValues.model_validate(merged)
+        values = ThemeValues.validate(merged)
     except ValidationError as error:
         raise ProblemsError(
             _problem(_setter(layers, tuple(e["loc"])), _message(e), line_of) for e in error.errors()
@@ -182,7 +182,7 @@ def _unknown_keys(layer: _Layer, merged: dict[str, Any], line_of: LineOf) -> Ite
                         yield _problem(_at(layer, loc), f"unknown string (known: {known})", line_of)
         elif isinstance(value, dict) and isinstance(field.annotation, type):
             model = field.annotation
-            if issubclass(model, BaseModel):
+            if issubclass(model, Model):
                 for sub in value:
                     if sub not in model.model_fields:
                         loc = (key, sub)
