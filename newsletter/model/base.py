@@ -561,7 +561,10 @@ class Model:
             values[name] = value
         fields = cls.model_fields
         for key, value in data.items():
-            if key not in fields:
+            if not isinstance(key, str):  # YAML's ``1:`` or ``~:``; named as pydantic named it
+                place = int(key) if isinstance(key, int) else str(key)
+                bad = _error(errors, "invalid_key", (*loc, place), "Keys should be strings", key)
+            elif key not in fields:
                 message = "Extra inputs are not permitted"
                 bad = _error(errors, "extra_forbidden", (*loc, key), message, value) is _BAD
         if bad:

@@ -8,17 +8,23 @@ module does that translation once for every model the tool loads (issues and set
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
-import difflib
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, get_args, get_origin
 
 from newsletter.errors import Problem
 from newsletter.model.base import ErrorDetails, Model, ValidationError
 
-__all__ = ["Loc", "field_path", "lookup_line", "parse_date", "problems_from", "strings"]
+__all__ = [
+    "Loc",
+    "field_path",
+    "lookup_line",
+    "nearest",
+    "parse_date",
+    "problems_from",
+    "strings",
+]
 
 Loc = tuple[str | int, ...]
 
@@ -72,6 +78,8 @@ def parse_date(text: str) -> dt.date:
     (December 1 or 12 January) in the one format that has only one, and ``June 26, 2026`` gets
     ``2026-06-26``. Issue files and ``newsletter new --date`` share these words.
     """
+    import calendar  # only a date that needs words pays for it
+
     text = text.strip()
     if match := _ISO.fullmatch(text):
         year, month, day = map(int, match.groups())
@@ -138,7 +146,16 @@ def _close_fields(model: type[Model], loc: Loc) -> list[str]:
     """The known field that the unknown one at ``loc`` most likely means, if any."""
     if not loc:
         return []
-    return difflib.get_close_matches(str(loc[-1]), _fields_at(model, loc[:-1]), n=1, cutoff=0.6)
+    close = nearest(str(loc[-1]), _fields_at(model, loc[:-1]))
+    return [close] if close else []
+
+
+def nearest(word: str, choices: Iterable[str]) -> str | None:
+    """The choice ``word`` most likely misspells, if one is close enough: the one rule of every
+    "did you mean" (a field, a merge field, an image file)."""
+    import difflib  # only a mistake pays for it
+
+    return next(iter(difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)), None)
 
 
 _WORDS: dict[type, str] = {
