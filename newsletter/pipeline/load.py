@@ -13,13 +13,18 @@ the MJML compiler, a native library, and with it the preview).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import hashlib
+import hmac
+import json
+import os
 import re
+import tempfile
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from newsletter.errors import Problem, ProblemsError
 from newsletter.model import mergefields
@@ -35,6 +40,9 @@ from newsletter.model.validation import (
 )
 from newsletter.pipeline import markdown, pitfalls
 
+if TYPE_CHECKING:  # the module itself is imported when a file is parsed, not before
+    import yaml
+
 __all__ = ["MAX_FILE_BYTES", "MAX_NESTING", "load_issue", "parse_issue"]
 
 #: The largest issue file: a real one is a few KB, and Gmail clips the email at 102 KB anyway.
@@ -43,14 +51,21 @@ MAX_FILE_BYTES = 256 * 1024
 MAX_NESTING = 20
 
 
-class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """A safe YAML loader that leaves dates as text, so the model reports a bad one in place."""
+@cache
+def _loader() -> Any:
+    """A safe YAML loader (PyYAML's C one where it has it) that leaves dates as text, so the
+    model reports a bad one in place. Made on first use: importing PyYAML costs a cold start
+    more than all the models, and an unchanged file is read from :func:`_cached` without it."""
+    import yaml
 
+    class Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+        """PyYAML's safe loader without its timestamp resolver."""
 
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+    Loader.yaml_implicit_resolvers = {
+        first: [(tag, pattern) for tag, pattern in resolvers if tag != _TIMESTAMP]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    return Loader
 
 
 def load_issue(path: Path, root: Path | None = None, *, display: str | None = None) -> Issue:
@@ -124,7 +139,7 @@ def parse_issue(
         front, body, body_line = _split_front_matter(text, file, problems)
         text, offset = front, 1
     empties: dict[Loc, str | None] = {}
-    data, lines = _parse_yaml(text, file, offset, problems, empties)
+    data, lines = _read_yaml(text, file, offset, problems, empties, cached=source is not None)
     if problems:
         raise ProblemsError(problems)
     if not isinstance(data, dict):
@@ -183,6 +198,165 @@ def _split_front_matter(text: str, file: str, problems: list[Problem]) -> tuple[
     return "", "", 1
 
 
+def _read_yaml(
+    text: str,
+    file: str,
+    offset: int,
+    problems: list[Problem],
+    empties: dict[Loc, str | None],
+    *,
+    cached: bool,
+) -> tuple[Any, dict[Loc, int]]:
+    """:func:`_parse_yaml` of ``text``, or, for a file (``cached``), what it gave for the same
+    text before: an unchanged issue (the usual case: a build, a check, a send of what was
+    validated) is then read without importing PyYAML or parsing it again."""
+    store = _ParseCache.open() if cached else None
+    hit = store.get(text, offset) if store else None
+    if hit is not None:
+        data, lines, found = hit
+        empties.update(found)
+        return data, lines
+    before = len(problems)
+    data, lines = _parse_yaml(text, file, offset, problems, empties)
+    if store is not None and len(problems) == before:
+        store.put(text, offset, data, lines, empties)
+    return data, lines
+
+
+#: The most parses the cache keeps (the oldest written go first): a few KB each.
+CACHE_ENTRIES = 256
+
+
+class _ParseCache:
+    """Parses of issue files in the user's cache folder (``$XDG_CACHE_HOME/newsletter`` or
+    ``~/.cache/newsletter``), named and signed with HMAC-SHA256 under a key only this user's
+    tool has: an entry that was corrupted, copied from elsewhere or written by anything else
+    fails its check and the file is parsed again, so no entry is ever trusted for its looks.
+    The entries are JSON, never pickle, so that even a forged one could only be data, and the
+    data is validated as a fresh parse is. Only plain data is kept (text, numbers, true and
+    false, lists, mappings with text keys): what JSON gives back exactly.
+    """
+
+    def __init__(self, folder: Path, key: bytes) -> None:
+        self.folder, self.key = folder, key
+
+    @classmethod
+    def open(cls) -> _ParseCache | None:
+        """The cache, or ``None`` where there is no cache folder to be had (read-only home)."""
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        folder = Path(base) / "newsletter" / "parsed"
+        try:
+            key = _cache_key(folder)
+        except OSError:
+            return None
+        return cls(folder, key) if len(key) == 32 else None
+
+    def _sign(self, *parts: bytes) -> str:
+        return hmac.new(self.key, b"\0".join(parts), hashlib.sha256).hexdigest()
+
+    def _name(self, text: str, offset: int) -> str:
+        return self._sign(_code_version().encode(), str(offset).encode(), text.encode())[:40]
+
+    def get(
+        self, text: str, offset: int
+    ) -> tuple[Any, dict[Loc, int], dict[Loc, str | None]] | None:
+        name = self._name(text, offset)
+        try:
+            raw = (self.folder / name).read_bytes()
+        except OSError:
+            return None
+        mac, _, payload = raw.partition(b"\n")
+        if not hmac.compare_digest(mac, self._sign(name.encode(), payload).encode()):
+            return None
+        try:
+            entry = json.loads(payload)
+            lines = {tuple(loc): line for loc, line in entry["lines"]}
+            empties = {tuple(loc): comment for loc, comment in entry["empties"]}
+            return entry["data"], lines, empties
+        except (ValueError, KeyError, TypeError):
+            return None
+
+    def put(
+        self,
+        text: str,
+        offset: int,
+        data: Any,
+        lines: dict[Loc, int],
+        empties: dict[Loc, str | None],
+    ) -> None:
+        """Keep a parse, if its data is plain; a cache that cannot be written is no cache."""
+        if not _plain(data):
+            return
+        name = self._name(text, offset)
+        entry = {"data": data, "lines": list(lines.items()), "empties": list(empties.items())}
+        payload = json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode()
+        signed = self._sign(name.encode(), payload).encode() + b"\n" + payload
+        try:
+            fd, temporary = tempfile.mkstemp(dir=self.folder, prefix=".new-")
+        except OSError:
+            return
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(signed)
+            os.replace(temporary, self.folder / name)
+            names = [n for n in os.listdir(self.folder) if not n.startswith(".")]
+            if len(names) > CACHE_ENTRIES:
+                _prune(self.folder, names)
+        except OSError:
+            pass
+        finally:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
+
+
+def _cache_key(folder: Path) -> bytes:
+    """The cache's key: 32 random bytes made once, readable by this user only. Two processes
+    that make it at once agree on the one that was linked into place first."""
+    path = folder.parent / "cache.key"
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        pass
+    folder.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    folder.mkdir(exist_ok=True, mode=0o700)
+    fd, temporary = tempfile.mkstemp(dir=folder.parent)  # 0600
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(os.urandom(32))
+        with contextlib.suppress(FileExistsError):
+            os.link(temporary, path)
+    finally:
+        os.unlink(temporary)
+    return path.read_bytes()
+
+
+@cache
+def _code_version() -> str:
+    """What made a parse: this module, the YAML pitfalls it consults and PyYAML, by size and
+    modification time, so that an upgrade or an edit of any of them parses every file again."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("yaml")
+    files = [__file__, pitfalls.__file__, spec.origin if spec else None]
+    return repr([(os.stat(f).st_size, os.stat(f).st_mtime_ns) for f in files if f])
+
+
+def _plain(data: Any) -> bool:
+    """Whether ``data`` is what JSON gives back exactly (no bytes, sets, dates or tuples)."""
+    if isinstance(data, dict):
+        return all(isinstance(k, str) and _plain(v) for k, v in data.items())
+    if isinstance(data, list):
+        return all(_plain(item) for item in data)
+    return data is None or isinstance(data, str | int | float)
+
+
+def _prune(folder: Path, names: list[str]) -> None:
+    """Remove the oldest entries, down to three quarters of :data:`CACHE_ENTRIES`."""
+    aged = sorted(names, key=lambda n: os.stat(folder / n).st_mtime_ns)
+    for name in aged[: len(names) - CACHE_ENTRIES * 3 // 4]:
+        os.unlink(folder / name)
+
+
 def _parse_yaml(
     text: str, file: str, offset: int, problems: list[Problem], empties: dict[Loc, str | None]
 ) -> tuple[Any, dict[Loc, int]]:
@@ -191,7 +365,9 @@ def _parse_yaml(
     ``empties`` gets each field written with no value, and the text a ``#`` turned into a
     comment when that is why (``kicker: #MiddleEast``).
     """
-    loader = _Loader(text)
+    import yaml
+
+    loader = _loader()(text)
     try:
         if "*" in text:  # no alias without a star; the scan is linear, composing is not
             alias = _alias_problem(text, file, offset)
@@ -243,9 +419,11 @@ def _alias_problem(text: str, file: str, offset: int) -> Problem | None:
     few hundred bytes); the events come before any node is composed, so finding one costs a
     linear scan.
     """
+    import yaml
+
     first: yaml.AliasEvent | None = None
     count = 0
-    for event in yaml.parse(text, Loader=_Loader):
+    for event in yaml.parse(text, Loader=_loader()):
         if isinstance(event, yaml.AliasEvent):
             first = first or event
             count += 1
@@ -260,7 +438,9 @@ def _alias_problem(text: str, file: str, offset: int) -> Problem | None:
     return Problem(file, "", message, mark.line + 1 + offset if mark else None)
 
 
-_MAP, _SEQ, _STR, _MERGE = (f"tag:yaml.org,2002:{name}" for name in ("map", "seq", "str", "merge"))
+_MAP, _SEQ, _STR, _MERGE, _TIMESTAMP = (
+    f"tag:yaml.org,2002:{name}" for name in ("map", "seq", "str", "merge", "timestamp")
+)
 
 
 class _Builder:
@@ -281,17 +461,22 @@ class _Builder:
         file: str,
         problems: list[Problem],
     ) -> None:
+        import yaml
+
         self.loader, self.lines, self.empties = loader, lines, empties
         self.offset, self.file, self.problems = offset, file, problems
+        self.scalar, self.sequence = yaml.ScalarNode, yaml.SequenceNode
+        self.mapping_node = yaml.MappingNode
 
     def value(self, node: yaml.Node, loc: Loc) -> Any:
-        if isinstance(node, yaml.ScalarNode) and node.tag == _STR:
+        scalar = self.scalar
+        if isinstance(node, scalar) and node.tag == _STR:
             return node.value
-        if isinstance(node, yaml.MappingNode) and node.tag == _MAP:
+        if isinstance(node, self.mapping_node) and node.tag == _MAP:
             keys = [key for key, _ in node.value]
-            if all(isinstance(key, yaml.ScalarNode) and key.tag != _MERGE for key in keys):
+            if all(isinstance(key, scalar) and key.tag != _MERGE for key in keys):
                 return self.mapping(node, loc)
-        if isinstance(node, yaml.SequenceNode) and node.tag == _SEQ:
+        if isinstance(node, self.sequence) and node.tag == _SEQ:
             out = []
             for index, item in enumerate(node.value):
                 self.lines[(*loc, index)] = item.start_mark.line + 1 + self.offset
@@ -311,7 +496,7 @@ class _Builder:
                 continue
             self.lines[here] = line
             if (
-                isinstance(value_node, yaml.ScalarNode)
+                isinstance(value_node, self.scalar)
                 and value_node.value == ""
                 and not value_node.style
             ):
