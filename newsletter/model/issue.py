@@ -8,6 +8,7 @@ load time so that ``newsletter validate`` catches them before anything is render
 import datetime as dt
 import os
 import re
+import stat
 import unicodedata
 from collections.abc import Mapping
 from functools import lru_cache
@@ -97,9 +98,7 @@ def local_image(root: Path, src: str) -> Path:
     if any(part.startswith(".") for part in parts):
         raise ValueError(f"{src}: a local image may not be in a hidden folder or file")
     top = real_root(root)
-    # Resolved as strings: pathlib's resolve() costs three times as much, for every image of
-    # every build and preview.
-    path = os.path.realpath(os.path.join(top, src))
+    path = _resolved(top, parts)
     under = path[len(top) + 1 :] if path.startswith(top.rstrip(os.sep) + os.sep) else None
     if under is None and path != top:
         raise ValueError(f"{src} leads outside the workspace (a symlink?): copy the image in")
@@ -128,6 +127,22 @@ def local_image(root: Path, src: str) -> Path:
             f"{src} weighs {size / 1024 / 1024:.0f} MB: resize it (at most 1200 px wide)"
         )
     return Path(path)
+
+
+def _resolved(top: str, parts: list[str]) -> str:
+    """``top`` joined with ``parts``, every link on the way followed, for every image of every
+    build and preview: as strings (pathlib's resolve() costs three times as much), and only the
+    parts under the workspace looked at (its own folders are resolved once, by
+    :func:`real_root`), one ``lstat`` each, unless one is a link."""
+    path = top
+    for part in parts:
+        path = os.path.join(path, part)
+        try:
+            if stat.S_ISLNK(os.lstat(path).st_mode):
+                return os.path.realpath(os.path.join(top, *parts))
+        except OSError:  # missing or unreadable: opening it says which
+            return os.path.join(top, *parts)
+    return path
 
 
 @lru_cache(maxsize=8)

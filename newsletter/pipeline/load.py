@@ -22,7 +22,7 @@ import os
 import re
 import tempfile
 from collections.abc import Iterator
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -240,16 +240,11 @@ class _ParseCache:
     def __init__(self, folder: Path, key: bytes) -> None:
         self.folder, self.key = folder, key
 
-    @classmethod
-    def open(cls) -> _ParseCache | None:
+    @staticmethod
+    def open() -> _ParseCache | None:
         """The cache, or ``None`` where there is no cache folder to be had (read-only home)."""
         base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        folder = Path(base) / "newsletter" / "parsed"
-        try:
-            key = _cache_key(folder)
-        except OSError:
-            return None
-        return cls(folder, key) if len(key) == 32 else None
+        return _open_cache(base)
 
     def _sign(self, *parts: bytes) -> str:
         return hmac.new(self.key, b"\0".join(parts), hashlib.sha256).hexdigest()
@@ -307,6 +302,17 @@ class _ParseCache:
         finally:
             if os.path.exists(temporary):
                 os.unlink(temporary)
+
+
+@lru_cache(maxsize=4)
+def _open_cache(base: str) -> _ParseCache | None:
+    """The cache under ``base``, its key read once per process."""
+    folder = Path(base) / "newsletter" / "parsed"
+    try:
+        key = _cache_key(folder)
+    except OSError:
+        return None
+    return _ParseCache(folder, key) if len(key) == 32 else None
 
 
 def _cache_key(folder: Path) -> bytes:
