@@ -173,7 +173,7 @@ _TRUE = frozenset({"1", "on", "t", "true", "y", "yes"})
 _FALSE = frozenset({"0", "off", "f", "false", "n", "no"})
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 #: A whole number as text, as pydantic read one: `` 5 ``, ``+5``, ``1_000``, ``5.0``.
-_INT_TEXT = re.compile(r"\s*([+-]?\d+(?:_\d+)*)(?:\.0*)?\s*")
+_INT_TEXT = r"\s*([+-]?\d+(?:_\d+)*)(?:\.0*)?\s*"  # compiled by the first number as text
 
 
 def _error(
@@ -375,7 +375,7 @@ def _integer(info: FieldInfo, options: _Options) -> _Check:
                 )
             number = int(value)
         elif isinstance(value, str):
-            written = _INT_TEXT.fullmatch(value)
+            written = re.fullmatch(_INT_TEXT, value)
             if not written:
                 return _error(
                     errors,

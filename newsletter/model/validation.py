@@ -58,9 +58,10 @@ def lookup_line(lines: Mapping[Loc, int], loc: Loc) -> int | None:
     return None
 
 
-_ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
-_SLASHED = re.compile(r"(\d{1,2})[/.](\d{1,2})[/.](\d{4})")
-_YEAR_FIRST = re.compile(r"(\d{4})[/.](\d{1,2})[/.](\d{1,2})")
+# Patterns, not compiled ones: only a date that needs words compiles them (re caches them).
+_ISO = r"(\d{4})-(\d{1,2})-(\d{1,2})"
+_SLASHED = r"(\d{1,2})[/.](\d{1,2})[/.](\d{4})"
+_YEAR_FIRST = r"(\d{4})[/.](\d{1,2})[/.](\d{1,2})"
 _WORDS_FORMATS = ("%B %d %Y", "%d %B %Y", "%b %d %Y", "%d %b %Y", "%A %B %d %Y")
 
 
@@ -81,7 +82,7 @@ def parse_date(text: str) -> dt.date:
     import calendar  # only a date that needs words pays for it
 
     text = text.strip()
-    if match := _ISO.fullmatch(text):
+    if match := re.fullmatch(_ISO, text):
         year, month, day = map(int, match.groups())
         if not 1 <= month <= 12:
             raise ValueError(f"there is no month {month}: write the date as YYYY-MM-DD")
@@ -91,10 +92,10 @@ def parse_date(text: str) -> dt.date:
             raise ValueError(f"{name} {year} has {days} days, so {text} is not a date")
         return dt.date(year, month, day)
     readings: list[dt.date] = []
-    if match := _SLASHED.fullmatch(text):
+    if match := re.fullmatch(_SLASHED, text):
         first, second, year = map(int, match.groups())
         readings = [d for d in (_day(year, first, second), _day(year, second, first)) if d]
-    elif match := _YEAR_FIRST.fullmatch(text):
+    elif match := re.fullmatch(_YEAR_FIRST, text):
         year, month, day = map(int, match.groups())
         readings = [d for d in (_day(year, month, day),) if d]
     else:
