@@ -1,5 +1,6 @@
-"""The loader's cache of parsed issue files: an unchanged file is read without PyYAML, and an
-entry that is corrupt, forged or from another key is never trusted."""
+"""The cache of parsed files (newsletter.pipeline.parsed): an unchanged issue is read without
+PyYAML, unchanged settings and themes without tomllib, and an entry that is corrupt, forged or
+from another key is never trusted."""
 
 from __future__ import annotations
 
@@ -30,6 +31,22 @@ print(json.dumps([seen, "yaml" in sys.modules], default=str))
 """
 
 
+#: Loads a workspace in a fresh process; prints its settings and theme, and whether tomllib
+#: was imported to do it.
+_WORKSPACE = """\
+import json, sys
+from pathlib import Path
+from newsletter import ProblemsError
+from newsletter.workspace import load_workspace
+try:
+    ws = load_workspace(Path(sys.argv[1]))
+    seen = [repr(ws.settings), repr(ws.theme.values)]
+except ProblemsError as error:
+    seen = [str(p) for p in error.problems]
+print(json.dumps([seen, "tomllib" in sys.modules]))
+"""
+
+
 @pytest.fixture
 def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty cache folder of this test's own, for this process and the ones it starts."""
@@ -37,9 +54,9 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "cache" / "newsletter" / "parsed"
 
 
-def load(path: Path, root: Path = REPO) -> tuple[object, bool]:
+def load(path: Path, root: Path = REPO, *, code: str = _LOAD) -> tuple[object, bool]:
     done = subprocess.run(
-        [sys.executable, "-c", _LOAD, str(path), str(root)],
+        [sys.executable, "-c", code, str(path), str(root)],
         capture_output=True,
         text=True,
         check=True,
@@ -102,3 +119,20 @@ def test_a_cache_folder_that_cannot_be_made_is_no_cache(
     assert load_issue(REPO / "issues" / f"{EXAMPLE}.yaml", REPO).slug == EXAMPLE
     with pytest.raises(ProblemsError):
         load_issue(REPO / "issues" / "missing.yaml")
+
+
+def test_unchanged_settings_and_theme_are_read_back_without_tomllib(
+    cache: Path, workspace_dir: Path
+) -> None:
+    first, parsed = load(workspace_dir, code=_WORKSPACE)
+    assert parsed and len(list(cache.iterdir())) == 2  # newsletter.toml, gzero's theme.toml
+    assert load(workspace_dir, code=_WORKSPACE) == (first, False)
+    config = workspace_dir / "newsletter.toml"
+    config.write_text(config.read_text().replace('lang = "en"', 'lang = "en'))
+    broken = [f"newsletter.toml:{_line(config, 'lang = ')}: invalid TOML: Illegal character '\\n'"]
+    assert load(workspace_dir, code=_WORKSPACE) == (broken, True)
+    assert load(workspace_dir, code=_WORKSPACE) == (broken, True)  # never kept
+
+
+def _line(path: Path, needle: str) -> int:
+    return next(n for n, line in enumerate(path.read_text().splitlines(), 1) if needle in line)

@@ -13,16 +13,11 @@ the MJML compiler, a native library, and with it the preview).
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import hashlib
-import hmac
-import json
 import os
 import re
-import tempfile
 from collections.abc import Iterator
-from functools import cache, lru_cache
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +33,7 @@ from newsletter.model.validation import (
     problems_from,
     strings,
 )
-from newsletter.pipeline import markdown, pitfalls
+from newsletter.pipeline import markdown, parsed, pitfalls
 
 if TYPE_CHECKING:  # the module itself is imported when a file is parsed, not before
     import yaml
@@ -208,132 +203,23 @@ def _read_yaml(
     cached: bool,
 ) -> tuple[Any, dict[Loc, int]]:
     """:func:`_parse_yaml` of ``text``, or, for a file (``cached``), what it gave for the same
-    text before: an unchanged issue (the usual case: a build, a check, a send of what was
-    validated) is then read without importing PyYAML or parsing it again."""
-    store = _ParseCache.open() if cached else None
-    hit = store.get(text, offset) if store else None
-    if hit is not None:
-        data, lines, found = hit
-        empties.update(found)
-        return data, lines
+    text before (see :mod:`newsletter.pipeline.parsed`): an unchanged issue (the usual case: a
+    build, a check, a send of what was validated) is then read without importing PyYAML."""
+    kind = f"issue yaml {offset} {_code_version()}" if cached else ""
+    hit = parsed.get(kind, text) if cached else None
+    if isinstance(hit, dict):
+        empties.update((tuple(loc), comment) for loc, comment in hit["empties"])
+        return hit["data"], {tuple(loc): line for loc, line in hit["lines"]}
     before = len(problems)
     data, lines = _parse_yaml(text, file, offset, problems, empties)
-    if store is not None and len(problems) == before:
-        store.put(text, offset, data, lines, empties)
+    if cached and len(problems) == before:
+        entry = {
+            "data": data,
+            "lines": [[list(loc), line] for loc, line in lines.items()],
+            "empties": [[list(loc), comment] for loc, comment in empties.items()],
+        }
+        parsed.put(kind, text, entry)
     return data, lines
-
-
-#: The most parses the cache keeps (the oldest written go first): a few KB each.
-CACHE_ENTRIES = 256
-
-
-class _ParseCache:
-    """Parses of issue files in the user's cache folder (``$XDG_CACHE_HOME/newsletter`` or
-    ``~/.cache/newsletter``), named and signed with HMAC-SHA256 under a key only this user's
-    tool has: an entry that was corrupted, copied from elsewhere or written by anything else
-    fails its check and the file is parsed again, so no entry is ever trusted for its looks.
-    The entries are JSON, never pickle, so that even a forged one could only be data, and the
-    data is validated as a fresh parse is. Only plain data is kept (text, numbers, true and
-    false, lists, mappings with text keys): what JSON gives back exactly.
-    """
-
-    def __init__(self, folder: Path, key: bytes) -> None:
-        self.folder, self.key = folder, key
-
-    @staticmethod
-    def open() -> _ParseCache | None:
-        """The cache, or ``None`` where there is no cache folder to be had (read-only home)."""
-        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        return _open_cache(base)
-
-    def _sign(self, *parts: bytes) -> str:
-        return hmac.new(self.key, b"\0".join(parts), hashlib.sha256).hexdigest()
-
-    def _name(self, text: str, offset: int) -> str:
-        return self._sign(_code_version().encode(), str(offset).encode(), text.encode())[:40]
-
-    def get(
-        self, text: str, offset: int
-    ) -> tuple[Any, dict[Loc, int], dict[Loc, str | None]] | None:
-        name = self._name(text, offset)
-        try:
-            raw = (self.folder / name).read_bytes()
-        except OSError:
-            return None
-        mac, _, payload = raw.partition(b"\n")
-        if not hmac.compare_digest(mac, self._sign(name.encode(), payload).encode()):
-            return None
-        try:
-            entry = json.loads(payload)
-            lines = {tuple(loc): line for loc, line in entry["lines"]}
-            empties = {tuple(loc): comment for loc, comment in entry["empties"]}
-            return entry["data"], lines, empties
-        except (ValueError, KeyError, TypeError):
-            return None
-
-    def put(
-        self,
-        text: str,
-        offset: int,
-        data: Any,
-        lines: dict[Loc, int],
-        empties: dict[Loc, str | None],
-    ) -> None:
-        """Keep a parse, if its data is plain; a cache that cannot be written is no cache."""
-        if not _plain(data):
-            return
-        name = self._name(text, offset)
-        entry = {"data": data, "lines": list(lines.items()), "empties": list(empties.items())}
-        payload = json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode()
-        signed = self._sign(name.encode(), payload).encode() + b"\n" + payload
-        try:
-            fd, temporary = tempfile.mkstemp(dir=self.folder, prefix=".new-")
-        except OSError:
-            return
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(signed)
-            os.replace(temporary, self.folder / name)
-            names = [n for n in os.listdir(self.folder) if not n.startswith(".")]
-            if len(names) > CACHE_ENTRIES:
-                _prune(self.folder, names)
-        except OSError:
-            pass
-        finally:
-            if os.path.exists(temporary):
-                os.unlink(temporary)
-
-
-@lru_cache(maxsize=4)
-def _open_cache(base: str) -> _ParseCache | None:
-    """The cache under ``base``, its key read once per process."""
-    folder = Path(base) / "newsletter" / "parsed"
-    try:
-        key = _cache_key(folder)
-    except OSError:
-        return None
-    return _ParseCache(folder, key) if len(key) == 32 else None
-
-
-def _cache_key(folder: Path) -> bytes:
-    """The cache's key: 32 random bytes made once, readable by this user only. Two processes
-    that make it at once agree on the one that was linked into place first."""
-    path = folder.parent / "cache.key"
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        pass
-    folder.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    folder.mkdir(exist_ok=True, mode=0o700)
-    fd, temporary = tempfile.mkstemp(dir=folder.parent)  # 0600
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(os.urandom(32))
-        with contextlib.suppress(FileExistsError):
-            os.link(temporary, path)
-    finally:
-        os.unlink(temporary)
-    return path.read_bytes()
 
 
 @cache
@@ -345,22 +231,6 @@ def _code_version() -> str:
     spec = importlib.util.find_spec("yaml")
     files = [__file__, pitfalls.__file__, spec.origin if spec else None]
     return repr([(os.stat(f).st_size, os.stat(f).st_mtime_ns) for f in files if f])
-
-
-def _plain(data: Any) -> bool:
-    """Whether ``data`` is what JSON gives back exactly (no bytes, sets, dates or tuples)."""
-    if isinstance(data, dict):
-        return all(isinstance(k, str) and _plain(v) for k, v in data.items())
-    if isinstance(data, list):
-        return all(_plain(item) for item in data)
-    return data is None or isinstance(data, str | int | float)
-
-
-def _prune(folder: Path, names: list[str]) -> None:
-    """Remove the oldest entries, down to three quarters of :data:`CACHE_ENTRIES`."""
-    aged = sorted(names, key=lambda n: os.stat(folder / n).st_mtime_ns)
-    for name in aged[: len(names) - CACHE_ENTRIES * 3 // 4]:
-        os.unlink(folder / name)
 
 
 def _parse_yaml(

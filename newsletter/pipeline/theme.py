@@ -13,7 +13,6 @@ laid over each other in the opposite order, ``newsletter.toml``'s ``[theme]`` la
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ from newsletter.model.base import Model, ValidationError
 from newsletter.model.theme import Theme, ThemeValues
 from newsletter.model.validation import Loc, field_path
 from newsletter.model.workspace import builtin_themes
+from newsletter.pipeline import parsed
 
 __all__ = ["THEME_FILE", "builtin_theme_names", "load_theme"]
 
@@ -135,8 +135,8 @@ def _read_layer(root: Path, folder: Path, problems: list[Problem]) -> _Layer | N
     display = _display(root, path)
     text = path.read_text(encoding="utf-8")
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
+        data = parsed.loads_toml(text)
+    except ValueError as error:  # tomllib.TOMLDecodeError
         problems.append(Problem(display, "", f"invalid TOML: {error}"))
         return None
     return _Layer(display, text, data)
