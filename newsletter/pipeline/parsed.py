@@ -95,7 +95,9 @@ def loads_toml(text: str) -> dict[str, Any]:
 
 
 def _cache() -> tuple[Path, bytes] | None:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):  # unset, empty or relative: the XDG spec's default instead
+        base = os.path.join(os.path.expanduser("~"), ".cache")
     return _open(base)
 
 
