@@ -1,14 +1,17 @@
 """The models' own validation (newsletter.model.base): what it takes, what it refuses, and the
-objects it makes, on the real settings and issue models."""
+objects it makes, on the real settings and issue models; and the records of a build
+(newsletter.model.record)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import pickle
 from pathlib import Path
 
 import pytest
 
+from newsletter.model.artifact import BuildResult, ImageRewrite, LinkRewrite, Rewrites
 from newsletter.model.base import ValidationError
 from newsletter.model.issue import Image, Issue
 from newsletter.model.settings import SendSettings, Settings, SmtpSettings
@@ -96,3 +99,24 @@ def test_objects_are_frozen_values_that_copy_dump_and_pickle(tmp_path: Path) -> 
     assert hash(image) == hash(Image.validate({"src": "https://example.com/a.jpg", "alt": "A"}))
     with pytest.raises(ValidationError):
         Image(src="https://example.com/a.jpg")
+
+
+def test_records_are_frozen_values_with_defaults_made_per_object(tmp_path: Path) -> None:
+    link = LinkRewrite("https://e.com/a", "https://e.com/a?utm_source=n", slot="lead")
+    assert link == LinkRewrite("https://e.com/a", "https://e.com/a?utm_source=n", "lead")
+    assert hash(link) == hash(LinkRewrite(*(link.original, link.final, link.slot)))
+    assert repr(link) == (
+        "LinkRewrite(original='https://e.com/a', final='https://e.com/a?utm_source=n', slot='lead')"
+    )
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        link.slot = "teaser-1"
+    moved = dataclasses.replace(link, slot="teaser-1")  # a dataclass to dataclasses
+    assert (moved.slot, moved.original) == ("teaser-1", link.original)
+    assert dataclasses.asdict(link)["final"] == link.final
+    assert ImageRewrite("a.jpg", "https://e.com/a.jpg").path is None
+    result, other = BuildResult(tmp_path / "x.yaml"), BuildResult(tmp_path / "x.yaml")
+    assert result == other and not result.ok and result.problems == ()
+    assert Rewrites(links=(link,)) + Rewrites() == Rewrites((link,), ())
+    assert pickle.loads(pickle.dumps(Rewrites(links=(link,)))).links == (link,)
+    with pytest.raises(TypeError, match="missing field 'slot'"):
+        LinkRewrite("a", "b")  # type: ignore[call-arg]

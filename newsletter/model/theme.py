@@ -11,11 +11,11 @@ The defaults live in the base theme's ``theme.toml``, never here: these models o
 value must look like, so a typo in a key or a colour is an error that names the file.
 """
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
 from newsletter.model.base import Field, Model
+from newsletter.model.record import Record
 from newsletter.model.settings import http_url
 
 __all__ = [
@@ -131,8 +131,7 @@ class ThemeValues(_Table):
     )
 
 
-@dataclass(frozen=True)
-class Theme:
+class Theme(Record):
     """A loaded theme: its values and the folders its templates are looked up in, in order."""
 
     values: ThemeValues
