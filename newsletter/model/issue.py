@@ -99,7 +99,8 @@ def local_image(root: Path, src: str) -> Path:
         raise ValueError(f"{src}: a local image may not be in a hidden folder or file")
     top = real_root(root)
     path = _resolved(top, parts)
-    under = path[len(top) + 1 :] if path.startswith(top.rstrip(os.sep) + os.sep) else None
+    prefix = top.rstrip(os.sep) + os.sep  # "/" for a workspace at the root
+    under = path[len(prefix) :] if path.startswith(prefix) else None
     if under is None and path != top:
         raise ValueError(f"{src} leads outside the workspace (a symlink?): copy the image in")
     if any(part.startswith(".") for part in (under or "").split(os.sep)):

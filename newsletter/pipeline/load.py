@@ -50,7 +50,7 @@ MAX_NESTING = 20
 def _loader() -> Any:
     """A safe YAML loader (PyYAML's C one where it has it) that leaves dates as text, so the
     model reports a bad one in place. Made on first use: importing PyYAML costs a cold start
-    more than all the models, and an unchanged file is read from :func:`_cached` without it."""
+    more than all the models, and an unchanged file is read by :func:`_read_yaml` without it."""
     import yaml
 
     class Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
