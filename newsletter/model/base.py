@@ -272,7 +272,7 @@ def _compile_type(annotation: Any, info: FieldInfo, options: _Options) -> _Check
             if not isinstance(value, list | tuple):
                 return _error(errors, "list_type", loc, "Input should be a valid list", value)
             out = [item(v, (*loc, i), errors, context) for i, v in enumerate(value)]
-            return _BAD if _BAD in out else out
+            return _BAD if any(v is _BAD for v in out) else out
 
         return items
     if origin is dict:
