@@ -122,6 +122,8 @@ def main() -> None:
             ms = command_ms(["build", "--force", str(root / "issues" / EXAMPLE.name)], root, cold)
             builds[name] = ms
             print(f"| {'newsletter build (example, ' + name + ')':40} | {ms:7.0f} |")
+        ms = command_ms(["validate", str(EXAMPLE.name)], roots["css-inline"], cold)
+        print(f"| {'newsletter validate (example)':40} | {ms:7.0f} |")
         mjml = mjml_cli_ms(roots["css-inline"], cold)
         if mjml is not None:
             print(f"| {'MJML CLI, compile alone (node)':40} | {mjml:7.0f} |")

@@ -11,15 +11,14 @@ here too, once, rather than failing again in every issue's build.
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from newsletter.errors import NewsletterError, Problem, ProblemsError
+from newsletter.model.base import ValidationError
 from newsletter.model.settings import Settings
 from newsletter.model.validation import Loc, problems_from
 from newsletter.model.workspace import CONFIG_NAME, Workspace, display_path
+from newsletter.pipeline import parsed
 from newsletter.pipeline.theme import load_theme
 
 __all__ = ["find_workspace", "load_workspace"]
@@ -35,15 +34,15 @@ def load_workspace(root: Path) -> Workspace:
         raise NewsletterError(f"{path}: no {CONFIG_NAME} here") from None
     display = display_path(path, root)
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
+        data = parsed.loads_toml(text)
+    except ValueError as error:  # tomllib.TOMLDecodeError
         # Python 3.11's error has the position only in its message: "... (at line 12, column 3)"
         found = re.search(r" \(at line (\d+), column \d+\)$", str(error))
         line = int(found[1]) if found else None
         message = str(error)[: found.start()] if found else str(error)
         raise ProblemsError([Problem(display, "", f"invalid TOML: {message}", line=line)]) from None
     try:
-        settings = Settings.model_validate(data)
+        settings = Settings.validate(data)
     except ValidationError as error:
         problems = problems_from(
             error, file=display, model=Settings, line_of=lambda loc: _toml_line(text, loc)

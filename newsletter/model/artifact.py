@@ -12,19 +12,19 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
 from newsletter.errors import Problem
 from newsletter.model.email import Email
 from newsletter.model.findings import Finding
 from newsletter.model.issue import Issue
+from newsletter.model.record import Record
 
 __all__ = ["Artifact", "BuildResult", "ImageRewrite", "LinkRewrite", "Rewrites"]
 
 
-@dataclass(frozen=True)
-class LinkRewrite:
+class LinkRewrite(Record):
     """A link the UTM step changed: where it pointed, where it points now, and its slot."""
 
     original: str
@@ -32,8 +32,7 @@ class LinkRewrite:
     slot: str
 
 
-@dataclass(frozen=True)
-class ImageRewrite:
+class ImageRewrite(Record):
     """An image ``src`` the assets step changed, and the workspace file it shows."""
 
     original: str
@@ -43,8 +42,7 @@ class ImageRewrite:
     width: int | None = None
 
 
-@dataclass(frozen=True)
-class Rewrites:
+class Rewrites(Record):
     """What the transforms changed in the HTML, for the steps after them."""
 
     links: tuple[LinkRewrite, ...] = ()
@@ -75,8 +73,7 @@ class Rewrites:
         return Rewrites(self.links + other.links, self.images + other.images)
 
 
-@dataclass(frozen=True)
-class Artifact:
+class Artifact(Record):
     """One built issue: its email and everything its build found out on the way."""
 
     source: Path
@@ -98,8 +95,7 @@ class Artifact:
         return tuple(f for f in self.findings if f.severity == "error")
 
 
-@dataclass(frozen=True)
-class BuildResult:
+class BuildResult(Record):
     """What building one issue file gave: an artifact, or the problems in its way."""
 
     source: Path

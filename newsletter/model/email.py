@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from newsletter.model.record import Record
 
 __all__ = ["Email"]
 
 
-@dataclass(frozen=True)
-class Email:
+class Email(Record):
     """A finished email, still holding ESP-neutral merge fields (``%%first_name|there%%``).
 
     Everything a target needs to turn it into files or messages, and nothing about how it was

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Literal
+
+from newsletter.model.record import Record
 
 __all__ = ["SEVERITIES", "Finding", "Severity", "summary"]
 
@@ -16,8 +17,7 @@ SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
 _PLURAL = {"error": "errors", "warning": "warnings", "info": "info"}
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(Record):
     """One thing to fix before sending: which rule, how bad, what to do, and where."""
 
     id: str

@@ -5,21 +5,22 @@ must not pass silently), keeps text exactly as written, and checks URLs and loca
 load time so that ``newsletter validate`` catches them before anything is rendered.
 """
 
-from __future__ import annotations
-
 import datetime as dt
-import difflib
+import os
 import re
+import stat
 import unicodedata
+from collections.abc import Mapping
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
-from typing import Annotated
+from types import MappingProxyType
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo
-
 from newsletter.errors import Problem
+from newsletter.model.base import After, Field, Model
 from newsletter.model.settings import http_url
-from newsletter.model.validation import lookup_line
+from newsletter.model.validation import Loc, lookup_line, nearest
 
 __all__ = [
     "MAX_IMAGE_BYTES",
@@ -73,14 +74,15 @@ _IMAGE_MAGIC = {
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
 
 
-def _inside(src: str) -> PurePosixPath:
-    """``src`` as a relative path that cannot climb out of the folder it is read in."""
-    relative = PurePosixPath(src)
-    if relative.is_absolute() or ".." in relative.parts:
+def _inside(src: str) -> list[str]:
+    """The parts of ``src``, a relative path that cannot climb out of the folder it is read in
+    (split as text: a ``PurePosixPath`` costs more than the check)."""
+    parts = [part for part in src.split("/") if part not in ("", ".")]
+    if src.startswith("/") or ".." in parts:
         raise ValueError(
             f"a local image must be a path inside the workspace, like assets/photo.jpg, got {src!r}"
         )
-    return relative
+    return parts
 
 
 def local_image(root: Path, src: str) -> Path:
@@ -92,21 +94,23 @@ def local_image(root: Path, src: str) -> Path:
     out), may not go through a hidden folder (``.newsletter/`` holds the send journal), and the
     file must be a JPEG, PNG, GIF or WebP by its content, not by its name.
     """
-    relative = _inside(src)
-    if any(part.startswith(".") for part in relative.parts):
+    parts = _inside(src)
+    if any(part.startswith(".") for part in parts):
         raise ValueError(f"{src}: a local image may not be in a hidden folder or file")
-    top = root.resolve()
-    path = (top / relative).resolve()
-    if not path.is_relative_to(top):
+    top = real_root(root)
+    path = _resolved(top, parts)
+    prefix = top.rstrip(os.sep) + os.sep  # "/" for a workspace at the root
+    under = path[len(prefix) :] if path.startswith(prefix) else None
+    if under is None and path != top:
         raise ValueError(f"{src} leads outside the workspace (a symlink?): copy the image in")
-    if any(part.startswith(".") for part in path.relative_to(top).parts):
+    if any(part.startswith(".") for part in (under or "").split(os.sep)):
         raise ValueError(f"{src} leads into a hidden folder (a symlink?): copy the image in")
     try:
-        with path.open("rb") as file:
+        with open(path, "rb") as file:
             head = file.read(12)
-            size = path.stat().st_size
+            size = os.fstat(file.fileno()).st_size
     except FileNotFoundError:
-        near = _nearest_file(top, relative)
+        near = _nearest_file(Path(top), PurePosixPath(*parts))
         hint = f" (did you mean {near}?)" if near else ""
         raise ValueError(f"image file not found: {src}{hint}") from None
     except OSError as error:
@@ -115,7 +119,7 @@ def local_image(root: Path, src: str) -> Path:
     if not webp and not any(head.startswith(magic) for magic in _IMAGE_MAGIC):
         hint = (
             " (SVG is not shown by Gmail or Outlook: export it as PNG)"
-            if path.suffix.lower() == ".svg"
+            if path.lower().endswith(".svg")
             else ""
         )
         raise ValueError(f"{src} is not a JPEG, PNG, GIF or WebP image by its content{hint}")
@@ -123,10 +127,33 @@ def local_image(root: Path, src: str) -> Path:
         raise ValueError(
             f"{src} weighs {size / 1024 / 1024:.0f} MB: resize it (at most 1200 px wide)"
         )
+    return Path(path)
+
+
+def _resolved(top: str, parts: list[str]) -> str:
+    """``top`` joined with ``parts``, every link on the way followed, for every image of every
+    build and preview: as strings (pathlib's resolve() costs three times as much), and only the
+    parts under the workspace looked at (its own folders are resolved once, by
+    :func:`real_root`), one ``lstat`` each, unless one is a link."""
+    path = top
+    for part in parts:
+        path = os.path.join(path, part)
+        try:
+            if stat.S_ISLNK(os.lstat(path).st_mode):
+                return os.path.realpath(os.path.join(top, *parts))
+        except OSError:  # missing or unreadable: opening it says which
+            return os.path.join(top, *parts)
     return path
 
 
-def _check_image_src(src: str, info: ValidationInfo) -> str:
+@lru_cache(maxsize=8)
+def real_root(root: Path) -> str:
+    """The workspace folder with its own links resolved, once per process: every image of
+    every issue is checked against it."""
+    return os.path.realpath(os.path.abspath(root))
+
+
+def _check_image_src(src: str, context: Mapping[str, Any]) -> str:
     parts = urlsplit(src)
     if parts.scheme in ("http", "https"):
         if not parts.netloc:
@@ -134,7 +161,7 @@ def _check_image_src(src: str, info: ValidationInfo) -> str:
         return src
     if parts.scheme or src.startswith("//"):
         raise ValueError(f"expected an https URL or a path like assets/photo.jpg, got {src!r}")
-    root = (info.context or {}).get("root")
+    root = context.get("root")
     if root is not None:
         local_image(Path(root), src)
     else:
@@ -150,8 +177,8 @@ def _nearest_file(root: Path, path: PurePosixPath) -> str | None:
     names = [entry.name for _, entry in zip(range(1000), folder.iterdir(), strict=False)]
     stem = path.stem.lower()
     containing = sorted(name for name in names if stem and stem in name.lower())
-    close = containing[:1] or difflib.get_close_matches(path.name, names, n=1, cutoff=0.6)
-    return (folder / close[0]).relative_to(root).as_posix() if close else None
+    close = containing[0] if containing else nearest(path.name, names)
+    return (folder / close).relative_to(root).as_posix() if close else None
 
 
 def _check_slug(slug: str) -> str:
@@ -163,16 +190,15 @@ def _check_slug(slug: str) -> str:
 _text = Annotated[str, Field(min_length=1)]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, coerce_numbers_to_str=True, str_strip_whitespace=True
-    )
+class _Model(Model, strip=True, numbers_to_str=True):
+    """A part of an issue: text as written but for the spaces around it, a number typed where
+    text is wanted taken as that text, and unknown fields refused."""
 
 
 class Image(_Model):
     """An image: a file under the workspace or an https URL, always with a text alternative."""
 
-    src: Annotated[str, AfterValidator(_check_image_src)] = Field(
+    src: Annotated[str, After(_check_image_src, context=True)] = Field(
         description="A workspace path (assets/photo.jpg) or an https URL."
     )
     alt: str = Field(description='What the image shows, for screen readers; "" if decorative.')
@@ -209,7 +235,7 @@ class Issue(_Model):
     subject: _text
     preheader: str = Field("", description="The line inboxes show after the subject.")
     date: dt.date
-    slug: Annotated[str, AfterValidator(_check_slug)] = Field(
+    slug: Annotated[str, After(_check_slug)] = Field(
         description="Names out/<slug>/; defaults to the file name without its extension."
     )
     lang: str | None = Field(None, description="Overrides [newsletter] lang for this issue.")
@@ -222,13 +248,12 @@ class Issue(_Model):
         "default: the theme's [layout] smart_quotes.",
     )
     lead: Lead
-    # A lambda, not ``list``: pydantic reads a factory's signature, and reading a builtin's
-    # compiles tokenize's patterns, 5-15 ms of every cold start for nothing.
-    teasers: list[Teaser] = Field(default_factory=lambda: [])
+    teasers: list[Teaser] = Field(default_factory=list)
 
-    _source: Path | None = PrivateAttr(None)
-    _lines: dict[tuple[str | int, ...], int] = PrivateAttr(default_factory=dict)
-    _warnings: tuple[Problem, ...] = PrivateAttr(())
+    # What the loader knows beyond the fields (set by newsletter.pipeline.load).
+    _source: Path | None = None
+    _lines: Mapping[Loc, int] = MappingProxyType({})
+    _warnings: tuple[Problem, ...] = ()
 
     @property
     def warnings(self) -> tuple[Problem, ...]:

@@ -1,21 +1,19 @@
 """The settings in ``newsletter.toml``, each declared once with its type, default and meaning.
 
-Every table is a pydantic model that forbids unknown keys, so a misspelt setting is an error
-that names the file and the key rather than a silent default. An empty table or list
-defaults to ``{}`` or ``[]`` (pydantic copies it for each model), not to a ``dict`` or
-``list`` factory, whose signature pydantic reads at import: reading a builtin's compiles
-tokenize's patterns, 5-15 ms of every cold start.
-"""
+Every table is a :class:`~newsletter.model.base.Model` that forbids unknown keys, so a
+misspelt setting is an error that names the file and the key rather than a silent default. An
+empty table or list defaults to ``{}`` or ``[]`` (copied for each object).
 
-from __future__ import annotations
+The annotations are evaluated as the classes are made (no ``from __future__ import
+annotations``): the model compiles its checks from them once, at import.
+"""
 
 import re
 import string
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
-
+from newsletter.model.base import After, Field, Model
 from newsletter.model.clients import CLIENTS, DEFAULT_CLIENTS
 
 __all__ = [
@@ -49,7 +47,7 @@ def _check_email(value: str) -> str:
     return value
 
 
-def _template(*names: str) -> AfterValidator:
+def _template(*names: str) -> After:
     """A validator for text with ``{name}`` placeholders: only ``names`` may be used, so a
     misspelt placeholder is reported with the settings rather than crashing a build."""
 
@@ -68,16 +66,16 @@ def _template(*names: str) -> AfterValidator:
             raise ValueError(f"unknown placeholder {{{unknown[0]}}} in {value!r} (use {allowed})")
         return value
 
-    return AfterValidator(check)
+    return After(check)
 
 
-#: An absolute http(s) URL, kept exactly as written (pydantic's URL types would normalise it).
-http_url = Annotated[str, AfterValidator(_check_http_url)]
-email_address = Annotated[str, AfterValidator(_check_email)]
+#: An absolute http(s) URL, kept exactly as written (a URL type would normalise it).
+http_url = Annotated[str, After(_check_http_url)]
+email_address = Annotated[str, After(_check_email)]
 
 
-class _Table(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class _Table(Model):
+    """A table of settings: unknown keys are problems, and the values are frozen."""
 
 
 class NewsletterSettings(_Table):
@@ -271,7 +269,7 @@ def _check_client(name: str) -> str:
 
 
 #: An email client as ``[check] clients`` names it; caniemail.com's data says what each supports.
-Client = Annotated[str, AfterValidator(_check_client)]
+Client = Annotated[str, After(_check_client)]
 
 
 class CheckSettings(_Table):
@@ -318,7 +316,7 @@ class FetchSettings(_Table):
     be used to probe the editor's own network by accident.
     """
 
-    allow_hosts: list[Annotated[str, AfterValidator(_check_allowed_host)]] = Field(
+    allow_hosts: list[Annotated[str, After(_check_allowed_host)]] = Field(
         default=[],
         description="Hosts (host or host:port) that may be fetched although they resolve to a "
         "private, loopback or link-local address.",

@@ -10,9 +10,9 @@ which every static host (S3 website endpoints, nginx, GitHub Pages, Netlify) ser
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass
 
 from newsletter.errors import Problem, ProblemsError
+from newsletter.model.record import Record
 from newsletter.model.settings import Settings
 
 __all__ = ["SITE_FOLDER", "SiteUrls", "file_of", "has_site", "site_urls"]
@@ -34,8 +34,7 @@ def file_of(path: str) -> str:
     return path
 
 
-@dataclass(frozen=True)
-class SiteUrls:
+class SiteUrls(Record):
     """The site's base URL and the pattern of its issue pages."""
 
     base: str

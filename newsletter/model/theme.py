@@ -11,13 +11,11 @@ The defaults live in the base theme's ``theme.toml``, never here: these models o
 value must look like, so a typo in a key or a colour is an error that names the file.
 """
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-
+from newsletter.model.base import Field, Model
+from newsletter.model.record import Record
 from newsletter.model.settings import http_url
 
 __all__ = [
@@ -34,11 +32,11 @@ __all__ = [
 
 #: A colour as the theme writes it: ``#rrggbb`` (what every client understands, and what the
 #: contrast check can compute).
-Color = Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$")]
+Color = Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$")]
 
 
-class _Table(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class _Table(Model):
+    """A table of a theme's values: unknown keys are problems, and the values are frozen."""
 
 
 class Colors(_Table):
@@ -133,10 +131,8 @@ class ThemeValues(_Table):
     )
 
 
-class Theme(BaseModel):
+class Theme(Record):
     """A loaded theme: its values and the folders its templates are looked up in, in order."""
-
-    model_config = ConfigDict(frozen=True)
 
     values: ThemeValues
     dirs: tuple[Path, ...]

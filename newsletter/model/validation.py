@@ -1,26 +1,30 @@
-"""Turn pydantic's validation errors into :class:`~newsletter.problems.Problem` lines.
+"""Turn the models' validation errors into :class:`~newsletter.problems.Problem` lines.
 
-Pydantic reports ``loc`` tuples and messages written for programmers (``Input should be a
-valid string``). Editors need the field as they typed it (``teasers[1].image.alt``), the line
+:class:`~newsletter.model.base.ValidationError` reports ``loc`` tuples and messages written for
+programmers (``Input should be a valid string``). Editors need the field as they typed it (``teasers[1].image.alt``), the line
 to go to, and a sentence in their terms, including a suggestion for a misspelt field. This
 module does that translation once for every model the tool loads (issues and settings).
 """
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
-import difflib
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, get_args, get_origin
 
-from pydantic import BaseModel, ValidationError
-from pydantic_core import ErrorDetails
-
 from newsletter.errors import Problem
+from newsletter.model.base import ErrorDetails, Model, ValidationError
 
-__all__ = ["Loc", "field_path", "lookup_line", "parse_date", "problems_from", "strings"]
+__all__ = [
+    "Loc",
+    "field_path",
+    "lookup_line",
+    "nearest",
+    "parse_date",
+    "problems_from",
+    "strings",
+]
 
 Loc = tuple[str | int, ...]
 
@@ -54,9 +58,10 @@ def lookup_line(lines: Mapping[Loc, int], loc: Loc) -> int | None:
     return None
 
 
-_ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
-_SLASHED = re.compile(r"(\d{1,2})[/.](\d{1,2})[/.](\d{4})")
-_YEAR_FIRST = re.compile(r"(\d{4})[/.](\d{1,2})[/.](\d{1,2})")
+# Patterns, not compiled ones: only a date that needs words compiles them (re caches them).
+_ISO = r"(\d{4})-(\d{1,2})-(\d{1,2})"
+_SLASHED = r"(\d{1,2})[/.](\d{1,2})[/.](\d{4})"
+_YEAR_FIRST = r"(\d{4})[/.](\d{1,2})[/.](\d{1,2})"
 _WORDS_FORMATS = ("%B %d %Y", "%d %B %Y", "%b %d %Y", "%d %b %Y", "%A %B %d %Y")
 
 
@@ -74,8 +79,10 @@ def parse_date(text: str) -> dt.date:
     (December 1 or 12 January) in the one format that has only one, and ``June 26, 2026`` gets
     ``2026-06-26``. Issue files and ``newsletter new --date`` share these words.
     """
+    import calendar  # only a date that needs words pays for it
+
     text = text.strip()
-    if match := _ISO.fullmatch(text):
+    if match := re.fullmatch(_ISO, text):
         year, month, day = map(int, match.groups())
         if not 1 <= month <= 12:
             raise ValueError(f"there is no month {month}: write the date as YYYY-MM-DD")
@@ -85,10 +92,10 @@ def parse_date(text: str) -> dt.date:
             raise ValueError(f"{name} {year} has {days} days, so {text} is not a date")
         return dt.date(year, month, day)
     readings: list[dt.date] = []
-    if match := _SLASHED.fullmatch(text):
+    if match := re.fullmatch(_SLASHED, text):
         first, second, year = map(int, match.groups())
         readings = [d for d in (_day(year, first, second), _day(year, second, first)) if d]
-    elif match := _YEAR_FIRST.fullmatch(text):
+    elif match := re.fullmatch(_YEAR_FIRST, text):
         year, month, day = map(int, match.groups())
         readings = [d for d in (_day(year, month, day),) if d]
     else:
@@ -115,11 +122,11 @@ def problems_from(
     error: ValidationError,
     *,
     file: str,
-    model: type[BaseModel],
+    model: type[Model],
     line_of: Callable[[Loc], int | None],
 ) -> list[Problem]:
-    """One problem per pydantic error, worded for an editor, in the order of the file."""
-    details = [(detail, _data_loc(detail["loc"])) for detail in error.errors(include_url=False)]
+    """One problem per validation error, worded for an editor, in the order of the file."""
+    details = [(detail, detail["loc"]) for detail in error.errors()]
     # A misspelt required field is one mistake: "unknown field 'headlin' (did you mean
     # 'headline'?)" says it all, so the "required field is missing" of 'headline' goes.
     meant = {
@@ -136,20 +143,20 @@ def problems_from(
     return sorted(problems, key=lambda p: p.line or 0)
 
 
-def _close_fields(model: type[BaseModel], loc: Loc) -> list[str]:
+def _close_fields(model: type[Model], loc: Loc) -> list[str]:
     """The known field that the unknown one at ``loc`` most likely means, if any."""
     if not loc:
         return []
-    return difflib.get_close_matches(str(loc[-1]), _fields_at(model, loc[:-1]), n=1, cutoff=0.6)
+    close = nearest(str(loc[-1]), _fields_at(model, loc[:-1]))
+    return [close] if close else []
 
 
-#: How pydantic names a validator in an error's location: ``function-after[_check(), str]``.
-_TAG = re.compile(r"[a-z][a-z-]*\[.*\]", re.DOTALL)
+def nearest(word: str, choices: Iterable[str]) -> str | None:
+    """The choice ``word`` most likely misspells, if one is close enough: the one rule of every
+    "did you mean" (a field, a merge field, an image file)."""
+    import difflib  # only a mistake pays for it
 
-
-def _data_loc(loc: Sequence[str | int]) -> Loc:
-    """Drop pydantic's validator tags (``function-after[...]``) so only data keys remain."""
-    return tuple(part for part in loc if not (isinstance(part, str) and _TAG.fullmatch(part)))
+    return next(iter(difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)), None)
 
 
 _WORDS: dict[type, str] = {
@@ -174,7 +181,7 @@ def describe(value: Any) -> str:
     return word
 
 
-def _message(detail: ErrorDetails, model: type[BaseModel], loc: Loc) -> str:
+def _message(detail: ErrorDetails, model: type[Model], loc: Loc) -> str:
     kind = detail["type"]
     got = describe(detail.get("input"))
     if kind == "missing":
@@ -212,7 +219,7 @@ def _message(detail: ErrorDetails, model: type[BaseModel], loc: Loc) -> str:
     return f"{detail['msg']}, got {got}"
 
 
-def _fields_at(model: type[BaseModel], loc: Loc) -> list[str]:
+def _fields_at(model: type[Model], loc: Loc) -> list[str]:
     """The field names (as written in files) of the model found at ``loc`` under ``model``."""
     current: Any = model
     for part in loc:
@@ -224,11 +231,11 @@ def _fields_at(model: type[BaseModel], loc: Loc) -> list[str]:
         current = _inner_model(field.annotation)
     if not _is_model(current):
         return []
-    return [info.alias or name for name, info in current.model_fields.items()]
+    return list(current.model_fields)
 
 
 def _is_model(obj: Any) -> bool:
-    return isinstance(obj, type) and issubclass(obj, BaseModel)
+    return isinstance(obj, type) and issubclass(obj, Model)
 
 
 def _inner_model(annotation: Any) -> Any:

@@ -5,9 +5,9 @@ This is the value every stage is given; :mod:`newsletter.workspace` finds and re
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
+from newsletter.model.record import Record
 from newsletter.model.settings import Settings
 from newsletter.model.theme import Theme
 
@@ -28,8 +28,7 @@ def builtin_themes() -> Path:
     return packaged if packaged.is_dir() else package.parent / "templates"
 
 
-@dataclass(frozen=True)
-class Workspace:
+class Workspace(Record):
     """A workspace folder and its validated settings (made by
     :func:`newsletter.workspace.load_workspace`)."""
 

@@ -14,20 +14,29 @@ the MJML compiler, a native library, and with it the preview).
 from __future__ import annotations
 
 import datetime as dt
-import difflib
+import os
 import re
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
-from typing import Any
-
-import yaml
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from newsletter.errors import Problem, ProblemsError
 from newsletter.model import mergefields
+from newsletter.model.base import ValidationError
 from newsletter.model.issue import Issue
-from newsletter.model.validation import Loc, field_path, lookup_line, problems_from, strings
-from newsletter.pipeline import markdown, pitfalls
+from newsletter.model.validation import (
+    Loc,
+    field_path,
+    lookup_line,
+    nearest,
+    problems_from,
+    strings,
+)
+from newsletter.pipeline import markdown, parsed, pitfalls
+
+if TYPE_CHECKING:  # the module itself is imported when a file is parsed, not before
+    import yaml
 
 __all__ = ["MAX_FILE_BYTES", "MAX_NESTING", "load_issue", "parse_issue"]
 
@@ -37,14 +46,21 @@ MAX_FILE_BYTES = 256 * 1024
 MAX_NESTING = 20
 
 
-class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """A safe YAML loader that leaves dates as text, so pydantic reports a bad one in place."""
+@cache
+def _loader() -> Any:
+    """A safe YAML loader (PyYAML's C one where it has it) that leaves dates as text, so the
+    model reports a bad one in place. Made on first use: importing PyYAML costs a cold start
+    more than all the models, and an unchanged file is read by :func:`_read_yaml` without it."""
+    import yaml
 
+    class Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+        """PyYAML's safe loader without its timestamp resolver."""
 
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+    Loader.yaml_implicit_resolvers = {
+        first: [(tag, pattern) for tag, pattern in resolvers if tag != _TIMESTAMP]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    return Loader
 
 
 def load_issue(path: Path, root: Path | None = None, *, display: str | None = None) -> Issue:
@@ -118,7 +134,7 @@ def parse_issue(
         front, body, body_line = _split_front_matter(text, file, problems)
         text, offset = front, 1
     empties: dict[Loc, str | None] = {}
-    data, lines = _parse_yaml(text, file, offset, problems, empties)
+    data, lines = _read_yaml(text, file, offset, problems, empties, cached=source is not None)
     if problems:
         raise ProblemsError(problems)
     if not isinstance(data, dict):
@@ -147,7 +163,7 @@ def parse_issue(
     problems.extend(_nesting_problems(data, lines, file, from_body=body is not None))
     problems.extend(_body_image_problems(data, lines, file, from_body=body is not None))
     try:
-        issue = Issue.model_validate(data, context={"root": root})
+        issue = Issue.validate(data, {"root": root})
     except ValidationError as error:
         found = problems_from(
             error, file=file, model=Issue, line_of=lambda loc: lookup_line(lines, loc)
@@ -177,6 +193,46 @@ def _split_front_matter(text: str, file: str, problems: list[Problem]) -> tuple[
     return "", "", 1
 
 
+def _read_yaml(
+    text: str,
+    file: str,
+    offset: int,
+    problems: list[Problem],
+    empties: dict[Loc, str | None],
+    *,
+    cached: bool,
+) -> tuple[Any, dict[Loc, int]]:
+    """:func:`_parse_yaml` of ``text``, or, for a file (``cached``), what it gave for the same
+    text before (see :mod:`newsletter.pipeline.parsed`): an unchanged issue (the usual case: a
+    build, a check, a send of what was validated) is then read without importing PyYAML."""
+    kind = f"issue yaml {offset} {_code_version()}" if cached else ""
+    hit = parsed.get(kind, text) if cached else None
+    if isinstance(hit, dict):
+        empties.update((tuple(loc), comment) for loc, comment in hit["empties"])
+        return hit["data"], {tuple(loc): line for loc, line in hit["lines"]}
+    before = len(problems)
+    data, lines = _parse_yaml(text, file, offset, problems, empties)
+    if cached and len(problems) == before:
+        entry = {
+            "data": data,
+            "lines": [[list(loc), line] for loc, line in lines.items()],
+            "empties": [[list(loc), comment] for loc, comment in empties.items()],
+        }
+        parsed.put(kind, text, entry)
+    return data, lines
+
+
+@cache
+def _code_version() -> str:
+    """What made a parse: this module, the YAML pitfalls it consults and PyYAML, by size and
+    modification time, so that an upgrade or an edit of any of them parses every file again."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("yaml")
+    files = [__file__, pitfalls.__file__, spec.origin if spec else None]
+    return repr([(os.stat(f).st_size, os.stat(f).st_mtime_ns) for f in files if f])
+
+
 def _parse_yaml(
     text: str, file: str, offset: int, problems: list[Problem], empties: dict[Loc, str | None]
 ) -> tuple[Any, dict[Loc, int]]:
@@ -185,7 +241,9 @@ def _parse_yaml(
     ``empties`` gets each field written with no value, and the text a ``#`` turned into a
     comment when that is why (``kicker: #MiddleEast``).
     """
-    loader = _Loader(text)
+    import yaml
+
+    loader = _loader()(text)
     try:
         if "*" in text:  # no alias without a star; the scan is linear, composing is not
             alias = _alias_problem(text, file, offset)
@@ -196,14 +254,14 @@ def _parse_yaml(
         if node is None:
             return None, {}
         lines: dict[Loc, int] = {}
+        found: list[tuple[Loc, int]] = []
+        data = _Builder(loader, lines, found, offset, file, problems).value(node, ())
         source = text.splitlines()
-        for problem in _walk(node, (), lines, offset, file):
-            problems.append(problem)
-        for loc, index in _empty_values(node, ()):
+        for loc, index in found:
             empties[loc] = (
                 pitfalls.emptied_by_comment(source[index]) if index < len(source) else None
             )
-        return loader.construct_document(node), lines
+        return data, lines
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 + offset if mark else None
@@ -237,9 +295,11 @@ def _alias_problem(text: str, file: str, offset: int) -> Problem | None:
     few hundred bytes); the events come before any node is composed, so finding one costs a
     linear scan.
     """
+    import yaml
+
     first: yaml.AliasEvent | None = None
     count = 0
-    for event in yaml.parse(text, Loader=_Loader):
+    for event in yaml.parse(text, Loader=_loader()):
         if isinstance(event, yaml.AliasEvent):
             first = first or event
             count += 1
@@ -254,41 +314,71 @@ def _alias_problem(text: str, file: str, offset: int) -> Problem | None:
     return Problem(file, "", message, mark.line + 1 + offset if mark else None)
 
 
-def _empty_values(node: yaml.Node, loc: Loc) -> Iterator[tuple[Loc, int]]:
-    """Each field whose value was left empty (``kicker:``), with its line (0-based)."""
-    if isinstance(node, yaml.MappingNode):
+_MAP, _SEQ, _STR, _MERGE, _TIMESTAMP = (
+    f"tag:yaml.org,2002:{name}" for name in ("map", "seq", "str", "merge", "timestamp")
+)
+
+
+class _Builder:
+    """The data of a composed document in one pass that also records the line of every field,
+    each duplicate key (a problem) and each field left empty (``kicker:``, with its 0-based
+    line): what three walks and PyYAML's generic constructor did at three times the cost.
+
+    Plain mappings, lists and text are built here; every other node (a number, ``true``, a
+    tag, a merge key) goes to the loader's own constructor, so the values are PyYAML's.
+    """
+
+    def __init__(
+        self,
+        loader: Any,
+        lines: dict[Loc, int],
+        empties: list[tuple[Loc, int]],
+        offset: int,
+        file: str,
+        problems: list[Problem],
+    ) -> None:
+        import yaml
+
+        self.loader, self.lines, self.empties = loader, lines, empties
+        self.offset, self.file, self.problems = offset, file, problems
+        self.scalar, self.sequence = yaml.ScalarNode, yaml.SequenceNode
+        self.mapping_node = yaml.MappingNode
+
+    def value(self, node: yaml.Node, loc: Loc) -> Any:
+        scalar = self.scalar
+        if isinstance(node, scalar) and node.tag == _STR:
+            return node.value
+        if isinstance(node, self.mapping_node) and node.tag == _MAP:
+            keys = [key for key, _ in node.value]
+            if all(isinstance(key, scalar) and key.tag != _MERGE for key in keys):
+                return self.mapping(node, loc)
+        if isinstance(node, self.sequence) and node.tag == _SEQ:
+            out = []
+            for index, item in enumerate(node.value):
+                self.lines[(*loc, index)] = item.start_mark.line + 1 + self.offset
+                out.append(self.value(item, (*loc, index)))
+            return out
+        return self.loader.construct_object(node, deep=True)
+
+    def mapping(self, node: yaml.MappingNode, loc: Loc) -> dict[Any, Any]:
+        out = {}
         for key_node, value_node in node.value:
             here = (*loc, str(key_node.value))
-            if isinstance(value_node, yaml.ScalarNode):
-                if value_node.value == "" and not value_node.style:
-                    yield here, key_node.start_mark.line
-            else:
-                yield from _empty_values(value_node, here)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            yield from _empty_values(item, (*loc, index))
-
-
-def _walk(
-    node: yaml.Node, loc: Loc, lines: dict[Loc, int], offset: int, file: str
-) -> Iterator[Problem]:
-    """Record the line of each field under ``node``; yield a problem per duplicate key."""
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            key = str(key_node.value)
-            line = key_node.start_mark.line + 1 + offset
-            if (*loc, key) in lines:
-                first = lines[(*loc, key)]
-                yield Problem(
-                    file, field_path((*loc, key)), f"duplicate field (first on line {first})", line
-                )
+            line = key_node.start_mark.line + 1 + self.offset
+            if here in self.lines:
+                first = self.lines[here]
+                message = f"duplicate field (first on line {first})"
+                self.problems.append(Problem(self.file, field_path(here), message, line))
                 continue
-            lines[(*loc, key)] = line
-            yield from _walk(value_node, (*loc, key), lines, offset, file)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            lines[(*loc, index)] = item.start_mark.line + 1 + offset
-            yield from _walk(item, (*loc, index), lines, offset, file)
+            self.lines[here] = line
+            if (
+                isinstance(value_node, self.scalar)
+                and value_node.value == ""
+                and not value_node.style
+            ):
+                self.empties.append((here, key_node.start_mark.line))
+            out[self.value(key_node, ())] = self.value(value_node, here)
+        return out
 
 
 def _reworded(
@@ -425,9 +515,7 @@ def _merge_field_problems(data: Any, lines: dict[Loc, int], file: str) -> Iterat
     for loc, text in strings(data):
         for name in mergefields.unknown(text):
             plain = name.lower().strip()
-            close = _MERGE_ALIASES.get(plain) or next(
-                iter(difflib.get_close_matches(plain, mergefields.FIELDS, n=1, cutoff=0.6)), None
-            )
+            close = _MERGE_ALIASES.get(plain) or nearest(plain, mergefields.FIELDS)
             hint = f": did you mean '%%{close}%%'?" if close else ""
             message = f"unknown merge field '%%{name}%%'{hint} (known: {known})"
             yield Problem(file, field_path(loc), message, lookup_line(lines, loc))

@@ -13,19 +13,19 @@ laid over each other in the opposite order, ``newsletter.toml``'s ``[theme]`` la
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, TemplateNotFound, TemplateSyntaxError, nodes
-from pydantic import BaseModel, ValidationError
 
 from newsletter.errors import Problem, ProblemsError
+from newsletter.model.base import Model, ValidationError
 from newsletter.model.theme import Theme, ThemeValues
 from newsletter.model.validation import Loc, field_path
 from newsletter.model.workspace import builtin_themes
+from newsletter.pipeline import parsed
 
 __all__ = ["THEME_FILE", "builtin_theme_names", "load_theme"]
 
@@ -116,7 +116,7 @@ def load_theme(
     if problems:
         raise ProblemsError(problems)
     try:
-        values = ThemeValues.model_validate(merged)
+        values = ThemeValues.validate(merged)
     except ValidationError as error:
         raise ProblemsError(
             _problem(_setter(layers, tuple(e["loc"])), _message(e), line_of) for e in error.errors()
@@ -135,8 +135,8 @@ def _read_layer(root: Path, folder: Path, problems: list[Problem]) -> _Layer | N
     display = _display(root, path)
     text = path.read_text(encoding="utf-8")
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
+        data = parsed.loads_toml(text)
+    except ValueError as error:  # tomllib.TOMLDecodeError
         problems.append(Problem(display, "", f"invalid TOML: {error}"))
         return None
     return _Layer(display, text, data)
@@ -182,7 +182,7 @@ def _unknown_keys(layer: _Layer, merged: dict[str, Any], line_of: LineOf) -> Ite
                         yield _problem(_at(layer, loc), f"unknown string (known: {known})", line_of)
         elif isinstance(value, dict) and isinstance(field.annotation, type):
             model = field.annotation
-            if issubclass(model, BaseModel):
+            if issubclass(model, Model):
                 for sub in value:
                     if sub not in model.model_fields:
                         loc = (key, sub)

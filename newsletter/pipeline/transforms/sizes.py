@@ -28,6 +28,7 @@ from PIL import Image as PILImage
 from PIL import UnidentifiedImageError
 
 from newsletter.errors import NewsletterError
+from newsletter.model.issue import real_root
 
 __all__ = ["HASHED", "Size", "Source", "encode", "read_source", "sized"]
 
@@ -73,7 +74,7 @@ def read_source(root: Path, src: str) -> Source:
     Raises :class:`NewsletterError` for a file outside the workspace or one that is not an
     image Pillow can read as such.
     """
-    base = _real(os.path.abspath(root))
+    base = real_root(root)
     path = os.path.realpath(os.path.join(base, src))  # every link on the way followed, now
     if not path.startswith(base.rstrip(os.sep) + os.sep):
         raise NewsletterError(
@@ -85,13 +86,6 @@ def read_source(root: Path, src: str) -> Source:
         return _read(Path(path), src, stat.st_mtime_ns, stat.st_size)
     except OSError as error:
         raise NewsletterError(f"{src}: cannot read the image ({error.strerror})") from None
-
-
-@lru_cache(maxsize=8)
-def _real(root: str) -> str:
-    """The workspace folder with its own links resolved, once: the images in it are read
-    for every build, and are resolved each time."""
-    return os.path.realpath(root)
 
 
 @lru_cache(maxsize=32)

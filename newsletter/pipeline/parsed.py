@@ -1,0 +1,153 @@
+"""What parsing a text gave, kept for the next process: issue files' YAML, newsletter.toml and
+the themes' theme.toml, so that a command over unchanged files imports no parser and parses
+nothing (PyYAML's import alone cost a cold start more than all the models).
+
+The entries live in the user's cache folder (``$XDG_CACHE_HOME/newsletter/parsed`` or
+``~/.cache/newsletter/parsed``), named and signed with HMAC-SHA256 under a key made there for
+this user alone (``cache.key``, 0600): an entry that was corrupted, copied from elsewhere or
+written by anything else fails its check and the text is parsed again, so no entry is ever
+trusted for its looks. They are JSON, never pickle, so that even a forged one could only be
+data, and what they hold is validated as a fresh parse is. Only plain data is kept (text,
+numbers, true and false, lists, mappings with text keys: what JSON gives back exactly); the
+oldest entries go beyond :data:`CACHE_ENTRIES`. A cache that cannot be read or written is no
+cache, never an error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import json
+import os
+import sys
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+__all__ = ["CACHE_ENTRIES", "get", "loads_toml", "put"]
+
+#: The most entries kept (the oldest written go first): a few KB each.
+CACHE_ENTRIES = 256
+
+
+def get(kind: str, text: str) -> Any | None:
+    """What :func:`put` kept for ``text`` parsed as ``kind``, or ``None``. ``kind`` names the
+    parser and its version, so that another version parses again."""
+    cache = _cache()
+    if cache is None:
+        return None
+    folder, key = cache
+    name = _sign(key, kind.encode(), text.encode())[:40]
+    try:
+        raw = (folder / name).read_bytes()
+    except OSError:
+        return None
+    mac, _, payload = raw.partition(b"\n")
+    if not hmac.compare_digest(mac, _sign(key, name.encode(), payload).encode()):
+        return None
+    try:
+        return json.loads(payload)
+    except ValueError:
+        return None
+
+
+def put(kind: str, text: str, value: Any) -> None:
+    """Keep ``value``, what parsing ``text`` as ``kind`` gave, if it is plain data."""
+    cache = _cache()
+    if cache is None or not _plain(value):
+        return
+    folder, key = cache
+    name = _sign(key, kind.encode(), text.encode())[:40]
+    payload = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+    signed = _sign(key, name.encode(), payload).encode() + b"\n" + payload
+    try:
+        fd, temporary = tempfile.mkstemp(dir=folder, prefix=".new-")
+    except OSError:
+        return
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(signed)
+        os.replace(temporary, folder / name)
+        names = [n for n in os.listdir(folder) if not n.startswith(".")]
+        if len(names) > CACHE_ENTRIES:
+            _prune(folder, names)
+    except OSError:
+        pass
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
+def loads_toml(text: str) -> dict[str, Any]:
+    """``tomllib.loads(text)``, from the cache when the same text was parsed before; raises
+    ``tomllib.TOMLDecodeError`` (a :class:`ValueError`) for text that is not TOML."""
+    kind = f"toml {sys.version}"
+    hit = get(kind, text)
+    if isinstance(hit, dict):
+        return hit
+    import tomllib  # only a text not parsed before pays for it
+
+    data = tomllib.loads(text)
+    put(kind, text, data)
+    return data
+
+
+def _cache() -> tuple[Path, bytes] | None:
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):  # unset, empty or relative: the XDG spec's default instead
+        base = os.path.join(os.path.expanduser("~"), ".cache")
+    return _open(base)
+
+
+@lru_cache(maxsize=4)
+def _open(base: str) -> tuple[Path, bytes] | None:
+    """The cache folder under ``base`` and its key, read once per process."""
+    folder = Path(base) / "newsletter" / "parsed"
+    try:
+        key = _key(folder)
+    except OSError:
+        return None
+    return (folder, key) if len(key) == 32 else None
+
+
+def _key(folder: Path) -> bytes:
+    """The cache's key: 32 random bytes made once, readable by this user only. Two processes
+    that make it at once agree on the one that was linked into place first."""
+    folder.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    folder.mkdir(exist_ok=True, mode=0o700)
+    path = folder.parent / "cache.key"
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        pass
+    fd, temporary = tempfile.mkstemp(dir=folder.parent)  # 0600
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(os.urandom(32))
+        with contextlib.suppress(FileExistsError):
+            os.link(temporary, path)
+    finally:
+        os.unlink(temporary)
+    return path.read_bytes()
+
+
+def _sign(key: bytes, *parts: bytes) -> str:
+    return hmac.new(key, b"\0".join(parts), hashlib.sha256).hexdigest()
+
+
+def _plain(data: Any) -> bool:
+    """Whether ``data`` is what JSON gives back exactly (no bytes, sets, dates or tuples)."""
+    if isinstance(data, dict):
+        return all(isinstance(k, str) and _plain(v) for k, v in data.items())
+    if isinstance(data, list):
+        return all(_plain(item) for item in data)
+    return data is None or isinstance(data, str | int | float)
+
+
+def _prune(folder: Path, names: list[str]) -> None:
+    """Remove the oldest entries, down to three quarters of :data:`CACHE_ENTRIES`."""
+    aged = sorted(names, key=lambda n: os.stat(folder / n).st_mtime_ns)
+    for name in aged[: len(names) - CACHE_ENTRIES * 3 // 4]:
+        os.unlink(folder / name)

@@ -1,0 +1,138 @@
+"""The cache of parsed files (newsletter.pipeline.parsed): an unchanged issue is read without
+PyYAML, unchanged settings and themes without tomllib, and an entry that is corrupt, forged or
+from another key is never trusted."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from newsletter import ProblemsError, load_issue
+
+from .conftest import EXAMPLE, REPO
+
+#: Loads an issue in a fresh process; prints its fields, lines and warnings, and whether
+#: PyYAML was imported to do it.
+_LOAD = """\
+import json, sys
+from pathlib import Path
+from newsletter import ProblemsError, load_issue
+try:
+    issue = load_issue(Path(sys.argv[1]), Path(sys.argv[2]))
+    seen = [issue.model_dump(), sorted(map(repr, issue._lines.items())), [str(w) for w in issue.warnings]]
+except ProblemsError as error:
+    seen = [str(p) for p in error.problems]
+print(json.dumps([seen, "yaml" in sys.modules], default=str))
+"""
+
+
+#: Loads a workspace in a fresh process; prints its settings and theme, and whether tomllib
+#: was imported to do it.
+_WORKSPACE = """\
+import json, sys
+from pathlib import Path
+from newsletter import ProblemsError
+from newsletter.workspace import load_workspace
+try:
+    ws = load_workspace(Path(sys.argv[1]))
+    seen = [repr(ws.settings), repr(ws.theme.values)]
+except ProblemsError as error:
+    seen = [str(p) for p in error.problems]
+print(json.dumps([seen, "tomllib" in sys.modules]))
+"""
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty cache folder of this test's own, for this process and the ones it starts."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return tmp_path / "cache" / "newsletter" / "parsed"
+
+
+def load(path: Path, root: Path = REPO, *, code: str = _LOAD) -> tuple[object, bool]:
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(path), str(root)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=os.environ,
+    )
+    seen, parsed = json.loads(done.stdout)
+    return seen, parsed
+
+
+def test_an_unchanged_file_is_read_back_without_pyyaml(cache: Path, tmp_path: Path) -> None:
+    example = REPO / "issues" / f"{EXAMPLE}.yaml"
+    first, parsed = load(example)
+    assert parsed and len(list(cache.iterdir())) == 1
+    assert load(example) == (first, False)  # the same issue, lines and warnings, no PyYAML
+    copy = tmp_path / f"{EXAMPLE}.yaml"
+    copy.write_text(example.read_text().replace("kicker: Russia", "kicker: Central Asia"))
+    changed, parsed = load(copy)
+    assert parsed and changed != first and len(list(cache.iterdir())) == 2
+
+
+def test_a_file_with_problems_reports_them_the_same_from_the_cache(
+    cache: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "x.yaml"
+    path.write_text("subject: Hi\ndate: June 26\nlead:\n  headlin: H\n  kicker:\n  body: B\n")
+    first, parsed = load(path, tmp_path)
+    assert parsed and first == [
+        f"{path}:2: date: expected a date like 2025-06-26, got text 'June 26'",
+        f"{path}:4: lead.headlin: unknown field (did you mean 'headline'?)",
+    ]
+    assert load(path, tmp_path) == (first, False)
+    path.write_text("subject: Hi\nsubject: again\n")  # a YAML problem is never kept
+    assert [load(path, tmp_path)[1] for _ in range(2)] == [True, True]
+
+
+@pytest.mark.parametrize("attack", ["edit the data", "garbage", "sign with another key"])
+def test_an_entry_that_is_not_the_tools_own_is_ignored(
+    cache: Path, tmp_path: Path, attack: str
+) -> None:
+    example = REPO / "issues" / f"{EXAMPLE}.yaml"
+    truth, _ = load(example)
+    entry = next(cache.iterdir())
+    mac, payload = entry.read_bytes().split(b"\n", 1)
+    if attack == "edit the data":
+        entry.write_bytes(mac + b"\n" + payload.replace(b"Putin poaches", b"Someone poaches"))
+    elif attack == "garbage":
+        entry.write_bytes(os.urandom(200))
+    else:
+        (cache.parent / "cache.key").write_bytes(os.urandom(32))
+    assert load(example) == (truth, True)  # parsed again, and the same issue as the file's
+    assert load(example) == (truth, False)  # and the cache holds the truth again
+
+
+def test_a_cache_folder_that_cannot_be_made_is_no_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))
+    assert load_issue(REPO / "issues" / f"{EXAMPLE}.yaml", REPO).slug == EXAMPLE
+    with pytest.raises(ProblemsError):
+        load_issue(REPO / "issues" / "missing.yaml")
+
+
+def test_unchanged_settings_and_theme_are_read_back_without_tomllib(
+    cache: Path, workspace_dir: Path
+) -> None:
+    first, parsed = load(workspace_dir, code=_WORKSPACE)
+    assert parsed and len(list(cache.iterdir())) == 2  # newsletter.toml, gzero's theme.toml
+    assert load(workspace_dir, code=_WORKSPACE) == (first, False)
+    config = workspace_dir / "newsletter.toml"
+    config.write_text(config.read_text().replace('lang = "en"', 'lang = "en'))
+    broken = [f"newsletter.toml:{_line(config, 'lang = ')}: invalid TOML: Illegal character '\\n'"]
+    assert load(workspace_dir, code=_WORKSPACE) == (broken, True)
+    assert load(workspace_dir, code=_WORKSPACE) == (broken, True)  # never kept
+
+
+def _line(path: Path, needle: str) -> int:
+    return next(n for n, line in enumerate(path.read_text().splitlines(), 1) if needle in line)
