@@ -34,6 +34,8 @@ HEAVY = {
     "cssutils": "the premailer inliner",
     "css_inline": "the css-inline inliner",
     "yaml": "the loader",
+    "babel": "a date in a language, the first time it is written",
+    "PIL.Image": "an image's header, the first time it is read (and the site's copies)",
     "boto3": "SES and S3",
     "httpx": "the ESP sends and the fetcher",
     "multiprocessing": "the build pool",
@@ -80,9 +82,18 @@ def test_validate_loads_no_compiler_inliner_or_checker(fresh: Path) -> None:
 
 def test_a_build_loads_its_stages_and_no_sender_fetcher_or_pool(fresh: Path) -> None:
     used = loaded(["build"], fresh)
-    assert used == {"jinja2", "mjml", "lxml", "css_inline", "yaml"}, used
-    # the unchanged issue's parse is the loader's cache's: no YAML parser the second time
-    assert loaded(["build", "--force"], fresh) == used - {"yaml"}
+    assert used == {"jinja2", "mjml", "lxml", "css_inline", "yaml", "babel"}, used
+    # the unchanged issue's parse and its date are kept (pipeline.parsed): no YAML parser and
+    # no Babel the second time
+    assert loaded(["build", "--force"], fresh) == used - {"yaml", "babel"}
+
+
+def test_an_image_read_before_is_linked_without_pillow(workspace_dir: Path) -> None:
+    assert "PIL.Image" in loaded(["build"], workspace_dir)
+    assert "PIL.Image" not in loaded(["build", "--force"], workspace_dir)
+    image = workspace_dir / "assets" / "budapest-pride.jpg"
+    image.write_bytes(image.read_bytes())  # saved again: read again
+    assert "PIL.Image" in loaded(["build", "--force"], workspace_dir)
 
 
 def test_premailer_is_loaded_only_when_it_is_the_inliner(fresh: Path) -> None:

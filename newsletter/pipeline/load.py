@@ -14,7 +14,6 @@ the MJML compiler, a native library, and with it the preview).
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 from collections.abc import Iterator
 from functools import cache
@@ -224,13 +223,8 @@ def _read_yaml(
 
 @cache
 def _code_version() -> str:
-    """What made a parse: this module, the YAML pitfalls it consults and PyYAML, by size and
-    modification time, so that an upgrade or an edit of any of them parses every file again."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("yaml")
-    files = [__file__, pitfalls.__file__, spec.origin if spec else None]
-    return repr([(os.stat(f).st_size, os.stat(f).st_mtime_ns) for f in files if f])
+    """What made a parse: this module, the YAML pitfalls it consults and PyYAML."""
+    return parsed.made_by(__file__, pitfalls.__file__, parsed.module_file("yaml"))
 
 
 def _parse_yaml(

@@ -22,8 +22,6 @@ from pathlib import Path
 from typing import Any, Literal, TypedDict, TypeVar
 from urllib.parse import urlsplit
 
-from babel import Locale, UnknownLocaleError
-from babel.dates import format_date
 from jinja2 import (
     Environment,
     FileSystemBytecodeCache,
@@ -40,7 +38,7 @@ from newsletter.errors import NewsletterError
 from newsletter.model.issue import Image, Issue, Lead, Teaser, is_local_src, text_direction
 from newsletter.model.settings import NewsletterSettings, Settings
 from newsletter.model.theme import Brand, Colors, Fonts, Layout, Spacing, Theme, ThemeValues
-from newsletter.pipeline import markdown
+from newsletter.pipeline import markdown, parsed
 from newsletter.pipeline.transforms.sizes import read_source
 
 __all__ = [
@@ -257,13 +255,30 @@ def _image_heights(root: Path | None) -> Callable[[Image, int], int | None]:
 def local_date(day: dt.date, lang: str, date_format: str = "long") -> str:
     """``day`` as the issue's language writes it: June 26, 2025; 26 juin 2025; ٢٦ يونيو ٢٠٢٥.
 
-    A language Babel does not know falls back to English rather than failing a build.
+    A language Babel does not know falls back to English rather than failing a build. What
+    Babel wrote is kept for the next process (:mod:`newsletter.pipeline.parsed`): loading a
+    language's data took more than the rest of a render.
     """
+    kind = f"date {_babel()}"
+    asked = f"{day.isoformat()} {lang} {date_format}"
+    kept = parsed.get(kind, asked)
+    if isinstance(kept, str):
+        return kept
+    from babel import Locale, UnknownLocaleError
+    from babel.dates import format_date
+
     try:
         locale = Locale.parse(lang, sep="-")
     except (UnknownLocaleError, ValueError):
         locale = Locale("en")
-    return str(format_date(day, format=date_format, locale=locale))
+    written = str(format_date(day, format=date_format, locale=locale))
+    parsed.put(kind, asked, written)
+    return written
+
+
+@cache
+def _babel() -> str:
+    return parsed.made_by(__file__, parsed.module_file("babel"))
 
 
 def context(

@@ -20,15 +20,15 @@ import io
 import os
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path, PurePosixPath
 
-import PIL
-from PIL import Image as PILImage
+import PIL  # the package alone, for its version: Pillow itself loads only to read pixels
 from PIL import UnidentifiedImageError
 
 from newsletter.errors import NewsletterError
 from newsletter.model.issue import real_root
+from newsletter.pipeline import parsed
 
 __all__ = ["HASHED", "Size", "Source", "encode", "read_source", "sized"]
 
@@ -57,7 +57,8 @@ class Source:
     """A local image as read from the workspace: its bytes and what resizing needs to know."""
 
     src: str
-    data: bytes
+    #: the file, links resolved
+    path: str
     #: Pillow's name of the format; "" for a file Pillow cannot read (an SVG, say)
     format: str
     #: the size it is shown at, turned upright as its EXIF orientation says
@@ -66,6 +67,17 @@ class Source:
     #: whether copies are made (a still JPEG, PNG or WebP); else it is served as it is
     resizable: bool
     digest: str
+
+    def read(self) -> bytes:
+        """The file's bytes, as they were when its header was read (else an error: it was
+        saved again since, and the copies would not be what their names say)."""
+        try:
+            data = Path(self.path).read_bytes()
+        except OSError as error:
+            raise NewsletterError(f"{self.src}: cannot read the image ({error.strerror})") from None
+        if hashlib.sha256(data).hexdigest() != self.digest:
+            raise NewsletterError(f"{self.src} changed while it was being used: build again")
+        return data
 
 
 def read_source(root: Path, src: str) -> Source:
@@ -83,16 +95,48 @@ def read_source(root: Path, src: str) -> Source:
         )
     try:
         stat = os.stat(path)
-        return _read(Path(path), src, stat.st_mtime_ns, stat.st_size)
+        found = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+        return Source(src, path, *_header(path, *found))
     except OSError as error:
         raise NewsletterError(f"{src}: cannot read the image ({error.strerror})") from None
+    except _NotAnImage as error:
+        raise NewsletterError(f"{src}: not a readable image ({error})") from None
+
+
+class _NotAnImage(Exception):
+    """A file Pillow knows the format of but cannot read (truncated, say, or a bomb)."""
+
+
+#: What :func:`_header` finds: format, width, height, whether resizable, digest.
+_Header = tuple[str, int, int, bool, str]
 
 
 @lru_cache(maxsize=32)
-def _read(path: Path, src: str, mtime_ns: int, size: int) -> Source:
-    """The image at ``path`` as it was at ``mtime_ns`` and ``size``: read once per process
-    however many issues (a site of a thousand) show it."""
-    data = path.read_bytes()
+def _header(path: str, mtime_ns: int, size: int, inode: int) -> _Header:
+    """What the image file at ``path`` is, as it was at ``mtime_ns``, ``size`` and ``inode``:
+    found once per process however many issues (a site of a thousand) show it, and kept for
+    the next process (:mod:`newsletter.pipeline.parsed`), which then neither reads the file
+    nor imports Pillow to link it."""
+    kind = f"image header {_made_by()}"
+    place = f"{path}\0{mtime_ns}\0{size}\0{inode}"
+    kept = parsed.get(kind, place)
+    if isinstance(kept, list) and len(kept) == 5:
+        fmt, width, height, resizable, digest = kept
+        return str(fmt), int(width), int(height), bool(resizable), str(digest)
+    header = _read_header(path)
+    parsed.put(kind, place, list(header))
+    return header
+
+
+@cache
+def _made_by() -> str:
+    return parsed.made_by(__file__, PIL.__file__)
+
+
+def _read_header(path: str) -> _Header:
+    from PIL import Image as PILImage
+
+    data = Path(path).read_bytes()
     digest = hashlib.sha256(data).hexdigest()
     try:
         # Opened by name, not from ``data``: Pillow then loads the one plugin the file's
@@ -105,10 +149,10 @@ def _read(path: Path, src: str, mtime_ns: int, size: int) -> Source:
             fmt = image.format or ""
             resizable = fmt in _ENCODE and not getattr(image, "is_animated", False)
     except UnidentifiedImageError:
-        return Source(src, data, "", 0, 0, False, digest)  # served as it is
+        return "", 0, 0, False, digest  # served as it is
     except (OSError, PILImage.DecompressionBombError) as error:
-        raise NewsletterError(f"{src}: not a readable image ({error})") from None
-    return Source(src, data, fmt, width, height, resizable, digest)
+        raise _NotAnImage(error) from None
+    return fmt, width, height, resizable, digest
 
 
 def sized(source: Source, width: int) -> Size:
@@ -136,14 +180,15 @@ def _copy(src: str, fmt: str, natural_w: int, natural_h: int, digest: str, width
 def encode(source: Source, size: Size) -> bytes:
     """The bytes of the copy ``size`` of ``source``: resized (Lanczos) and re-encoded."""
     if not source.resizable:
-        return source.data
+        return source.read()
+    from PIL import Image as PILImage
+    from PIL import ImageOps  # only when copies are made: the site, not the email
+
     try:
-        image = PILImage.open(io.BytesIO(source.data))
+        image = PILImage.open(io.BytesIO(source.read()))
         image.load()
     except (OSError, PILImage.DecompressionBombError) as error:
         raise NewsletterError(f"{source.src}: not a readable image ({error})") from None
-    from PIL import ImageOps  # only when copies are made: the site, not the email
-
     upright = ImageOps.exif_transpose(image)
     resized = (
         upright

@@ -96,7 +96,7 @@ class Images:
 
         Raises :class:`NewsletterError` for an original whose pixels cannot be read.
         """
-        files = {PurePosixPath(src).as_posix(): s.data for src, s in self._sources.items()}
+        files = {PurePosixPath(src).as_posix(): s.read() for src, s in self._sources.items()}
         for file, (source, size) in self._copies.items():
             files[file] = self._reuse(file) or encode(source, size)
         return files
