@@ -35,6 +35,7 @@ HEAVY = {
     "css_inline": "the css-inline inliner",
     "yaml": "the loader",
     "babel": "a date in a language, the first time it is written",
+    "markdown_it": "a story's Markdown, the first time it is read",
     "PIL.Image": "an image's header, the first time it is read (and the site's copies)",
     "boto3": "SES and S3",
     "httpx": "the ESP sends and the fetcher",
@@ -77,15 +78,15 @@ def test_help_loads_only_click(tmp_path: Path) -> None:
 
 def test_validate_loads_no_compiler_inliner_or_checker(fresh: Path) -> None:
     # jinja2: loading the workspace parses the theme's templates, to report a broken override
-    assert loaded(["validate"], fresh) == {"yaml", "jinja2"}
+    assert loaded(["validate"], fresh) == {"yaml", "jinja2", "markdown_it"}
 
 
 def test_a_build_loads_its_stages_and_no_sender_fetcher_or_pool(fresh: Path) -> None:
     used = loaded(["build"], fresh)
-    assert used == {"jinja2", "mjml", "lxml", "css_inline", "yaml", "babel"}, used
-    # the unchanged issue's parse and its date are kept (pipeline.parsed): no YAML parser and
-    # no Babel the second time
-    assert loaded(["build", "--force"], fresh) == used - {"yaml", "babel"}
+    assert used == {"jinja2", "mjml", "lxml", "css_inline", "yaml", "babel", "markdown_it"}, used
+    # the unchanged issue's parse, its date and its Markdown are kept (pipeline.parsed): no
+    # YAML parser, Babel or markdown-it the second time
+    assert loaded(["build", "--force"], fresh) == used - {"yaml", "babel", "markdown_it"}
 
 
 def test_an_image_read_before_is_linked_without_pillow(workspace_dir: Path) -> None:

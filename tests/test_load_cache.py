@@ -69,12 +69,13 @@ def load(path: Path, root: Path = REPO, *, code: str = _LOAD) -> tuple[object, b
 def test_an_unchanged_file_is_read_back_without_pyyaml(cache: Path, tmp_path: Path) -> None:
     example = REPO / "issues" / f"{EXAMPLE}.yaml"
     first, parsed = load(example)
-    assert parsed and len(list(cache.iterdir())) == 1
+    kept = len(list(cache.iterdir()))  # the parse, and what the Markdown check found
+    assert parsed and kept >= 1
     assert load(example) == (first, False)  # the same issue, lines and warnings, no PyYAML
     copy = tmp_path / f"{EXAMPLE}.yaml"
     copy.write_text(example.read_text().replace("kicker: Russia", "kicker: Central Asia"))
     changed, parsed = load(copy)
-    assert parsed and changed != first and len(list(cache.iterdir())) == 2
+    assert parsed and changed != first and len(list(cache.iterdir())) == kept + 1
 
 
 def test_a_file_with_problems_reports_them_the_same_from_the_cache(
@@ -98,13 +99,13 @@ def test_an_entry_that_is_not_the_tools_own_is_ignored(
 ) -> None:
     example = REPO / "issues" / f"{EXAMPLE}.yaml"
     truth, _ = load(example)
-    entry = next(cache.iterdir())
-    mac, payload = entry.read_bytes().split(b"\n", 1)
-    if attack == "edit the data":
-        entry.write_bytes(mac + b"\n" + payload.replace(b"Putin poaches", b"Someone poaches"))
-    elif attack == "garbage":
-        entry.write_bytes(os.urandom(200))
-    else:
+    for entry in cache.iterdir():  # the parse, and what the Markdown check found
+        mac, payload = entry.read_bytes().split(b"\n", 1)
+        if attack == "edit the data":
+            entry.write_bytes(mac + b"\n" + payload.replace(b"Putin poaches", b"Someone poaches"))
+        elif attack == "garbage":
+            entry.write_bytes(os.urandom(200))
+    if attack == "sign with another key":
         (cache.parent / "cache.key").write_bytes(os.urandom(32))
     assert load(example) == (truth, True)  # parsed again, and the same issue as the file's
     assert load(example) == (truth, False)  # and the cache holds the truth again

@@ -14,16 +14,19 @@ fields (headline, kicker, summary ...). Code, link targets, attributes and merge
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Callable
 from functools import cache, lru_cache
-
-import nh3
-from markdown_it import MarkdownIt
-from markdown_it.rules_core.smartquotes import process_inlines
-from markdown_it.rules_core.state_core import StateCore
-from markdown_it.token import Token
+from typing import TYPE_CHECKING, Any
 
 from newsletter.model import mergefields
+from newsletter.pipeline import parsed
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+    from markdown_it.rules_core.state_core import StateCore
+    from markdown_it.token import Token
 
 __all__ = ["deepest", "quote_marks", "to_html", "to_text", "typographic", "wrap"]
 
@@ -57,6 +60,8 @@ def quote_marks(lang: str) -> tuple[str, str, str, str]:
 @cache
 def _parser(quotes: Quotes = None) -> MarkdownIt:
     """The Markdown parser, with typographic ``quotes`` (``None``: quotes left as written)."""
+    from markdown_it import MarkdownIt
+
     # "html": False makes markdown-it print raw HTML as text instead of passing it through.
     options = {"html": False, "typographer": quotes is not None, "quotes": list(quotes or "“”‘’")}
     parser = MarkdownIt("commonmark", options).disable("image")
@@ -81,6 +86,8 @@ def _split_merge_fields(tokens: list[Token]) -> list[Token]:
     """``tokens`` with each merge field in a text token made a token of its own, of a type the
     typographer passes over (``text_special``, which markdown-it joins back into the text after
     it): a fallback's apostrophe (``%%first_name|y'all%%``) is the merge field's, not prose."""
+    from markdown_it.token import Token
+
     out: list[Token] = []
     for token in tokens:
         fields = list(mergefields.find(token.content)) if token.type == "text" else []
@@ -113,9 +120,41 @@ def typographic(text: str, lang: str) -> str:
     Markdown, so that a headline and the body beside it are set alike."""
     if "'" not in text and '"' not in text:
         return text
+    return str(_kept("typographic", (text, lang), lambda: _typeset(text, lang)))
+
+
+def _typeset(text: str, lang: str) -> str:
+    from markdown_it.rules_core.smartquotes import process_inlines
+    from markdown_it.rules_core.state_core import StateCore
+    from markdown_it.token import Token
+
     tokens = _split_merge_fields([Token("text", "", 0, content=text)])
     process_inlines(tokens, StateCore(text, _parser(quote_marks(lang)), {}))
     return "".join(token.content for token in tokens)
+
+
+def _kept(name: str, args: tuple[object, ...], make: Callable[[], Any]) -> Any:
+    """What ``make`` gives for ``args``, kept for the next process as well
+    (:mod:`newsletter.pipeline.parsed`): a build of a story written before then imports
+    neither markdown-it nor nh3, as much of a cold start as Jinja itself."""
+    kind = f"markdown {name} {_made_by()}"
+    asked = json.dumps(args, ensure_ascii=False)
+    kept = parsed.get(kind, asked)
+    if kept is not None:
+        return kept
+    value = make()
+    parsed.put(kind, asked, value)
+    return value
+
+
+@cache
+def _made_by() -> str:
+    return parsed.made_by(
+        __file__,
+        mergefields.__file__,
+        parsed.module_file("markdown_it"),
+        parsed.module_file("nh3"),
+    )
 
 
 @lru_cache(maxsize=32)
@@ -133,6 +172,11 @@ def deepest(text: str) -> tuple[int, int]:
     ``***...*word*...***`` nests one ``<em>``/``<strong>`` per pair of stars, and the MJML
     compiler overflows its stack a few thousand levels down. One linear pass over the tokens.
     """
+    found = _kept("deepest", (text,), lambda: list(_deepest(text)))
+    return int(found[0]), int(found[1])
+
+
+def _deepest(text: str) -> tuple[int, int]:
     depth, line = 0, 0
     for token in _tokens(text, QUOTES["en"]):  # the quotes change no nesting: the default's
         if token.level > depth:
@@ -148,6 +192,12 @@ def to_html(text: str, quotes: Quotes = QUOTES["en"]) -> str:
     """Markdown as HTML that holds only allow-listed tags, attributes and link schemes, with
     typographic ``quotes`` (:func:`quote_marks`; English by default, as the theme's default
     is on) or the quotes as written (``None``); the theme and the link checks both ask."""
+    return str(_kept("html", (text, quotes), lambda: _html(text, quotes)))
+
+
+def _html(text: str, quotes: Quotes) -> str:
+    import nh3
+
     parser = _parser(quotes)
     rendered = parser.renderer.render(list(_tokens(text, quotes)), parser.options, {})
     return nh3.clean(
@@ -185,6 +235,10 @@ def wrap(text: str, width: int = 78, indent: str = "") -> str:
 def to_text(text: str, width: int = 78, quotes: Quotes = QUOTES["en"]) -> str:
     """Markdown as plain text: paragraphs wrapped, links written ``text (url)``, lists bulleted;
     ``quotes`` as for :func:`to_html`."""
+    return str(_kept("text", (text, width, quotes), lambda: _text(text, width, quotes)))
+
+
+def _text(text: str, width: int, quotes: Quotes) -> str:
     blocks: list[str] = []
     prefix: list[str] = []  # list markers and quote marks of the blocks we are inside
     numbers: list[int] = []
