@@ -277,18 +277,20 @@ def features(html: str) -> dict[str, str]:
     """The caniemail features ``html`` uses -> an example of each as it appears.
 
     Emails repeat the same tags and style attributes many times over, so each distinct one is
-    analysed once (and remembered across emails, which share their theme).
+    analysed once (and remembered across emails, which share their theme), and what each
+    yields is merged once.
     """
     found: dict[str, str] = {}
     if html.lstrip()[:9].lower() == "<!doctype":
         found["html-doctype"] = "<!doctype>"
-    if _COMMENT.search(html):
+    html, comments = _COMMENT.subn("", html)
+    if comments:
         found["html-comments"] = "<!-- -->"
-    html = _COMMENT.sub("", html)
-    uses = [_css_features(css) for css in _STYLE_BLOCK.findall(html)]
-    html = _STYLE_BLOCK.sub("<style>", html)
-    uses.extend(_tag_features(match[1].lower(), match[2]) for match in _TAG.finditer(html))
-    for use in uses:
+    parts = _STYLE_BLOCK.split(html)  # outside, a style block's CSS, outside, ...
+    uses = [_css_features(css) for css in parts[1::2]]
+    tags = dict.fromkeys(_TAG.findall("<style>".join(parts[::2])))
+    uses.extend(_tag_features(tag.lower(), attributes) for tag, attributes in tags)
+    for use in dict.fromkeys(uses):
         for slug, example in use:
             found.setdefault(slug, example)
     return found
