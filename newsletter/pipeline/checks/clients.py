@@ -17,10 +17,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
-from typing import Any
+from typing import Any, NamedTuple
 
 from newsletter.model.clients import CLIENTS
 from newsletter.pipeline.checks.context import Context, Hit
@@ -40,8 +39,7 @@ __all__ = [
 CONDITIONAL_CLIENT = "outlook-windows"
 
 
-@dataclass(frozen=True)
-class Support:
+class Support(NamedTuple):
     """One caniemail feature: its title, its page, and the platforms of each client that do
     not support it."""
 
@@ -448,8 +446,7 @@ def _visible_to(html: str) -> tuple[str, str]:
     return _NOT_MSO.sub("", html), hidden_from_outlook
 
 
-@dataclass(frozen=True)
-class Gap:
+class Gap(NamedTuple):
     """A feature the email uses that some target clients lack: the feature, an example of its
     use in the email, and each lacking client with the platforms that lack it."""
 

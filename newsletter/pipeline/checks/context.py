@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import html as htmllib
 import re
-from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
 from functools import cached_property, lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from newsletter.model.artifact import Artifact
 from newsletter.model.settings import CheckSettings
@@ -34,16 +33,14 @@ if TYPE_CHECKING:
 __all__ = ["Context", "Hit", "Link", "attribute", "text_of"]
 
 
-@dataclass(frozen=True)
-class Hit:
+class Hit(NamedTuple):
     """What a rule found and where; the runner adds the rule's id and configured severity."""
 
     message: str
     location: str
 
 
-@dataclass(frozen=True)
-class Link:
+class Link(NamedTuple):
     """An ``<a href>`` of the email: its target as written, its visible text, its element."""
 
     href: str
