@@ -148,10 +148,13 @@ def cold(processes: int) -> dict[str, float]:
 
 
 def instructions(mode: str) -> int:
-    """The instructions valgrind counts in a new process of ``mode``."""
+    """The instructions valgrind counts in a new process of ``mode`` (after one without, which
+    writes any .pyc file the count should not include)."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    command = [sys.executable, __file__, "--child", mode]
+    subprocess.run(command, env=env, check=True, capture_output=True)
     run = subprocess.run(
-        [*VALGRIND, sys.executable, __file__, "--child", mode],
+        [*VALGRIND, *command],
         env=env,
         check=True,
         capture_output=True,
