@@ -16,17 +16,21 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from lxml import html as lxml_html
+from lxml.html import HtmlElement
 
 from newsletter.commands.scaffold import create_workspace
 from newsletter.model.artifact import Artifact
 from newsletter.model.clients import CLIENTS
 from newsletter.model.workspace import Workspace
 from newsletter.pipeline.checks import RULES, run_checks
+from newsletter.pipeline.checks.context import Context, text_of
 from newsletter.pipeline.stages import build_issue
 from newsletter.workspace import load_workspace
 
@@ -75,7 +79,12 @@ def _blank_lines(data: dict[str, Any]) -> None:
 Findings = list[list[str]]
 
 
+#: Every email checked, for the test of the parser's lines.
+EMAILS: list[tuple[Artifact, Workspace]] = []
+
+
 def _checked(artifact: Artifact, workspace: Workspace) -> Findings:
+    EMAILS.append((artifact, workspace))
     return [[f.id, f.severity, f.message, f.location] for f in run_checks(artifact, workspace)]
 
 
@@ -175,6 +184,36 @@ def test_every_rule_fires_somewhere(findings: dict[str, Findings]) -> None:
     """The comparison means something only where a rule fires: each does, in some case."""
     fired = {finding[0] for found in findings.values() for finding in found}
     assert sorted(set(RULES) - fired) == []
+
+
+def test_every_element_has_the_line_and_text_lxml_gave(findings: dict[str, Findings]) -> None:
+    """The checks read the email with lexbor, which keeps no line numbers; the line each
+    element is given, and its text, are what lxml (which the checks used before) gives."""
+    assert len(EMAILS) == len(findings)
+    for artifact, workspace in EMAILS:
+        context = Context(artifact, workspace)
+        root = context.tree.root
+        assert root is not None
+        ours = [node for node in root.traverse() if node.is_element_node]
+        tree = lxml_html.document_fromstring(artifact.email.html)
+        theirs = [e for e in tree.iter() if isinstance(e.tag, str)]
+        assert [node.tag for node in ours] == [e.tag for e in theirs]
+        for node, element in zip(ours, theirs, strict=True):
+            assert context.line(node) == element.sourceline, element.tag
+            assert text_of(node) == _lxml_text(element), element.tag
+
+
+def _lxml_text(element: HtmlElement) -> str:
+    """``text_of`` as it was written for lxml."""
+    parts: list[str] = []
+    for node in element.iter():
+        if node.tag == "img":
+            parts.append(str(node.get("alt") or ""))
+        elif isinstance(node.tag, str) and node.text:
+            parts.append(node.text)
+        if node is not element and node.tail:
+            parts.append(node.tail)
+    return re.sub(r"\s+", " ", " ".join(parts)).strip()
 
 
 if __name__ == "__main__":

@@ -209,13 +209,16 @@ class Context:
     def line(self, element: LexborNode) -> int | None:
         """The line of email.html where ``element``'s start tag ends, if it has one there (the
         parser makes ``<tbody>`` and the like without one): the ``n``-th element of its name
-        is the ``n``-th such start tag outside comments."""
-        tag = element.tag or ""
-        number = next(
-            (n for n, e in enumerate(self.tree.css(tag)) if e.mem_id == element.mem_id), None
-        )
-        lines = self._start_tag_lines.get(tag, [])
-        return lines[number] if number is not None and number < len(lines) else None
+        is the ``n``-th such start tag outside comments. (A name like ``o:p`` is no CSS
+        selector, so the elements are counted by walking the tree.)"""
+        tag, number = element.tag, 0
+        for node in self.tree.root.traverse() if self.tree.root is not None else ():
+            if node.mem_id == element.mem_id:
+                lines = self._start_tag_lines.get(tag or "", [])
+                return lines[number] if number < len(lines) else None
+            if node.tag == tag:
+                number += 1
+        return None
 
     @cached_property
     def _start_tag_lines(self) -> dict[str, list[int]]:
