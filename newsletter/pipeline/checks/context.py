@@ -76,6 +76,11 @@ class Context:
     # ---- the email -------------------------------------------------------------------------
 
     @cached_property
+    def html_size(self) -> int:
+        """The HTML's size in bytes, as it is sent (UTF-8)."""
+        return len(self.email.html.encode())
+
+    @cached_property
     def tree(self) -> LexborHTMLParser:
         """The email's HTML, parsed once."""
         from selectolax.lexbor import LexborHTMLParser
