@@ -10,7 +10,6 @@ check names the story that needs a ``lang:``.
 from __future__ import annotations
 
 import re
-import string
 import unicodedata
 from collections import Counter
 from collections.abc import Iterator
@@ -105,7 +104,7 @@ _IMAGE_FIELDS = {"alt", "caption"}
 #: A field is judged when it has this many letters, by the script of most of them.
 _MIN_LETTERS = 3
 _MAJORITY = 0.6
-_ASCII_LETTERS = string.ascii_letters.encode()
+_ASCII_LETTERS = bytes(range(ord("A"), ord("Z") + 1)) + bytes(range(ord("a"), ord("z") + 1))
 _ASCII = re.compile("[\x00-\x7f]+")
 
 
