@@ -443,9 +443,8 @@ def _slugs() -> frozenset[str]:
 
 def _visible_to(html: str) -> tuple[str, str]:
     """``(what every client renders, what every client but Outlook for Windows renders)``."""
-    html = _MSO_ONLY.sub("", html)
-    hidden_from_outlook = "".join(_NOT_MSO.findall(html))
-    return _NOT_MSO.sub("", html), hidden_from_outlook
+    parts = _NOT_MSO.split(_MSO_ONLY.sub("", html))  # outside, hidden from Outlook, outside ...
+    return "".join(parts[::2]), "".join(parts[1::2])
 
 
 class Gap(NamedTuple):
@@ -501,10 +500,11 @@ def client_support(ctx: Context) -> Iterator[Hit]:
 
 def _place(ctx: Context, example: str) -> str:
     """The first line of email.html where ``example`` (or its property name) is used."""
-    needle = example.rstrip(">") if example.startswith("<") else example
-    if needle not in ctx.email.html and ":" in example:
-        needle = example.split(":")[0] + ":"
-    return ctx.at_html(needle)
+    html = ctx.email.html
+    index = html.find(example.rstrip(">") if example.startswith("<") else example)
+    if index < 0 and ":" in example:
+        index = html.find(example.split(":")[0] + ":")
+    return ctx.at_offset(index)
 
 
 def _platforms(client: str, platforms: tuple[str, ...]) -> str:

@@ -194,7 +194,10 @@ class Context:
 
     def at_html(self, text: str) -> str:
         """``email.html:123``: the theme's output, where the issue holds no such text."""
-        index = self.email.html.find(text)
+        return self.at_offset(self.email.html.find(text))
+
+    def at_offset(self, index: int) -> str:
+        """``email.html:123``: the line of the HTML's character ``index`` (-1: no line)."""
         if index < 0:
             return "email.html"
         return f"email.html:{self.email.html.count(chr(10), 0, index) + 1}"
