@@ -11,8 +11,8 @@ cold ``newsletter build`` has by then): importing the checks, then their first r
 times on a shared machine are not): a build without the check stage against one with it.
 
 Prints tables of medians of CPU time (these machines are shared and noisy: compare numbers
-from one run, not across runs). Targets from issue 15: all rules warm at most 1.2 ms; the cold share at most
-10 ms.
+from one run, not across runs). Targets from issue 15: all rules warm at most 1.2 ms; the cold
+share at most 10 ms.
 """
 
 from __future__ import annotations
