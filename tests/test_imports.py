@@ -29,7 +29,8 @@ HEAVY = {
     "pydantic": "nothing (the models are newsletter.model.base's, cheap to import)",
     "jinja2": "the theme",
     "mjml": "the compiler",
-    "lxml": "the checks",
+    "selectolax": "the checks",
+    "lxml": "the premailer inliner, diff and the fetcher",
     "premailer": "the premailer inliner",
     "cssutils": "the premailer inliner",
     "css_inline": "the css-inline inliner",
@@ -83,7 +84,7 @@ def test_validate_loads_no_compiler_inliner_or_checker(fresh: Path) -> None:
 
 def test_a_build_loads_its_stages_and_no_sender_fetcher_or_pool(fresh: Path) -> None:
     used = loaded(["build"], fresh)
-    assert used == {"jinja2", "mjml", "lxml", "css_inline", "yaml", "babel", "markdown_it"}, used
+    assert used == {"jinja2", "mjml", "selectolax", "css_inline", "yaml", "babel", "markdown_it"}
     # the unchanged issue's parse, its date and its Markdown are kept (pipeline.parsed): no
     # YAML parser, Babel or markdown-it the second time
     assert loaded(["build", "--force"], fresh) == used - {"yaml", "babel", "markdown_it"}

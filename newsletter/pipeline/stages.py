@@ -40,7 +40,6 @@ from newsletter.model.issue import Issue
 from newsletter.model.settings import Settings
 from newsletter.model.site import has_site
 from newsletter.model.workspace import Workspace
-from newsletter.pipeline.checks import run_checks
 from newsletter.pipeline.compile import compile_mjml
 from newsletter.pipeline.load import load_issue
 from newsletter.pipeline.render import HTML_TEMPLATE, TEXT_TEMPLATE, render
@@ -181,6 +180,10 @@ def _eml(draft: Draft) -> Draft:
 
 
 def _checks(draft: Draft) -> Draft:
+    # Imported here so that what runs no checks (``newsletter site``, :func:`compose`) never
+    # loads them.
+    from newsletter.pipeline.checks import run_checks
+
     findings = run_checks(draft.artifact(), draft.workspace)  # its own message's headers
     # What the loader found allowed but probably not meant (an empty field, a date unlike
     # the file name's) is reviewed with the rest, at the place it was written.

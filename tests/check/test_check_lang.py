@@ -6,8 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from newsletter.pipeline.checks import Finding
-from newsletter.pipeline.checks.language import script_of
+from newsletter.pipeline.checks.language import _mostly_ascii_letters, script_of
 
 from .conftest import by_id, check, make_workspace, write_issue
 
@@ -89,3 +92,12 @@ def test_alt_text_that_repeats_the_caption_is_a_warning_on_the_alt(tmp_path: Pat
     (found,) = by_id(check(root, path), "image-alt-caption")
     assert found.severity == "warning" and found.location.endswith(": lead.image.alt")
     assert "hear it twice" in found.message
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.text(alphabet="abcXYZ .,’—ابتثجحשלוםпривет日本", max_size=20))
+def test_the_ascii_shortcut_never_hides_another_script(text: str) -> None:
+    """The rule skips a field where ASCII letters are too many for another script to be most
+    of its letters; counting every letter must agree."""
+    if _mostly_ascii_letters(text):
+        assert script_of(text) in (None, "LATIN")

@@ -19,9 +19,8 @@ refuses an email with an ``error`` finding.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from email.message import EmailMessage
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from newsletter.model.findings import SEVERITIES, Finding, Severity
 from newsletter.pipeline.checks import (
@@ -47,8 +46,7 @@ if TYPE_CHECKING:
 __all__ = ["BLOCKS_EXPORT", "LIST_SEND_ERRORS", "RULES", "Rule", "run_checks"]
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(NamedTuple):
     """A named check, its default severity and what it looks for."""
 
     id: str

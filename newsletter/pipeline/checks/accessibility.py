@@ -8,10 +8,10 @@ from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from newsletter.pipeline.checks.context import Context, Hit, text_of
+from newsletter.pipeline.checks.context import Context, Hit, attribute, text_of
 
 if TYPE_CHECKING:
-    from lxml.html import HtmlElement
+    from selectolax.lexbor import LexborNode
 
 __all__ = ["contrast", "headings", "lang", "presentation", "title"]
 
@@ -19,7 +19,8 @@ __all__ = ["contrast", "headings", "lang", "presentation", "title"]
 def lang(ctx: Context) -> Iterator[Hit]:
     """``<html>`` without a ``lang`` (MJML writes ``und``, undetermined, when the theme gives
     none): screen readers read the email in the wrong voice."""
-    lang = (ctx.tree.get("lang") or "").strip()
+    root = ctx.tree.root
+    lang = ((attribute(root, "lang") if root is not None else None) or "").strip()
     if lang.lower() in ("", "und"):
         yield Hit(
             f'<html> has lang="{lang}", no language: set [newsletter] lang and keep '
@@ -30,8 +31,8 @@ def lang(ctx: Context) -> Iterator[Hit]:
 
 def title(ctx: Context) -> Iterator[Hit]:
     """An empty ``<title>``: screen readers and the browser tab of the web version say nothing."""
-    found = ctx.tree.find(".//title")
-    if found is None or not (found.text or "").strip():
+    found = ctx.tree.css_first("title")
+    if found is None or not found.text().strip():
         yield Hit(
             "the email has no <title>: keep <mj-title> in the theme (the subject is a good one)",
             "email.html",
@@ -42,22 +43,22 @@ def presentation(ctx: Context) -> Iterator[Hit]:
     """Layout tables without ``role="presentation"``: screen readers announce rows and cells."""
     bare = [
         table
-        for table in ctx.tree.iter("table")
-        if table.get("role") not in ("presentation", "none") and table.find(".//th") is None
+        for table in ctx.tree.css("table")
+        if attribute(table, "role") not in ("presentation", "none")
+        and table.css_first("th") is None
     ]
     if bare:
-        line = bare[0].sourceline
         yield Hit(
             f'{len(bare)} layout table(s) lack role="presentation": screen readers will read '
             "them as data tables; add the attribute in the theme",
-            f"email.html:{line}" if line else "email.html",
+            ctx.at_line(bare[0]),
         )
 
 
 def headings(ctx: Context) -> Iterator[Hit]:
     """Headings that skip a level (h1 then h3): screen-reader users navigate by them."""
     previous = 1
-    for heading in ctx.tree.iter("h1", "h2", "h3", "h4", "h5", "h6"):
+    for heading in ctx.tree.css("h1, h2, h3, h4, h5, h6"):
         level = int(str(heading.tag)[1])
         if level > previous + 1:
             text = text_of(heading)
@@ -130,14 +131,9 @@ def contrast_ratio(a: Rgb, b: Rgb) -> float:
     return (light + 0.05) / (dark + 0.05)
 
 
-def _style(element: HtmlElement) -> Mapping[str, str]:
-    return _declarations(str(element.get("style") or ""))
-
-
 @lru_cache(maxsize=4096)
 def _declarations(css: str) -> Mapping[str, str]:
-    """A ``style`` attribute's declarations, parsed once per distinct attribute: an email
-    repeats the same few hundred times over."""
+    """A ``style`` attribute's declarations."""
     style: dict[str, str] = {}
     for declaration in css.split(";"):
         name, _, value = declaration.partition(":")
@@ -156,38 +152,75 @@ def _hidden(style: Mapping[str, str]) -> bool:
     )
 
 
+#: What an element sets for the text in it: colour, background, font size (px) and boldness,
+#: each ``None`` where it inherits its parent's.
+Look = tuple[Rgb | None, Rgb | None, float | None, bool | None]
+_BOLD_TAGS = frozenset({"b", "strong", "h1", "h2", "h3", "h4", "h5", "h6"})
+
+
+@lru_cache(maxsize=4096)
+def _look(tag: str, css: str, color: str | None, bgcolor: str | None) -> Look | None:
+    """What an element with these attributes sets (``None``: it is hidden), worked out once
+    per distinct element: an email repeats the same few hundred times over."""
+    style = _declarations(css)
+    if _hidden(style):
+        return None
+    match = _PX.match(style.get("font-size", ""))
+    weight = style.get("font-weight", "")
+    if weight:
+        bold: bool | None = weight in ("bold", "bolder") or (
+            weight.isdigit() and int(weight) >= 600
+        )
+    else:
+        bold = True if tag in _BOLD_TAGS else None
+    return (
+        parse_color(style.get("color") or color),
+        parse_color(style.get("background-color"))
+        or parse_color(style.get("background"))
+        or parse_color(bgcolor),
+        float(match[1]) if match else None,
+        bold,
+    )
+
+
 def _hex(rgb: Rgb) -> str:
     return "#{:02x}{:02x}{:02x}".format(*rgb)
 
 
+#: Elements whose content is not text on the page.
+_NOT_SHOWN = frozenset({"style", "script", "head"})
+
+
 def contrast(ctx: Context) -> Iterator[Hit]:
     """Text whose colour on its background is below WCAG AA: 4.5:1, or 3:1 for large text."""
-    body = ctx.tree.find("body")
+    body = ctx.tree.body
     if body is None:
         return
     seen: set[tuple[Rgb, Rgb, float]] = set()
     found: list[Hit] = []
 
-    def visit(el: HtmlElement, color: Rgb, background: Rgb, size: float, bold: bool) -> None:
-        style = _style(el)
-        if _hidden(style):
+    def visit(el: LexborNode, color: Rgb, background: Rgb, size: float, bold: bool) -> None:
+        attributes = el.attributes
+        look = _look(
+            el.tag or "",
+            attributes.get("style") or "",
+            attributes.get("color"),
+            attributes.get("bgcolor"),
+        )
+        if look is None:
             return
-        color = parse_color(style.get("color") or el.get("color")) or color
-        background = (
-            parse_color(style.get("background-color"))
-            or parse_color(style.get("background"))
-            or parse_color(el.get("bgcolor"))
-            or background
-        )
-        match = _PX.match(style.get("font-size", ""))
-        size = float(match[1]) if match else size
-        weight = style.get("font-weight", "")
-        bold = (
-            weight in ("bold", "bolder") or (weight.isdigit() and int(weight) >= 600)
-            if weight
-            else bold or el.tag in ("b", "strong", "h1", "h2", "h3", "h4", "h5", "h6")
-        )
-        own_text = (el.text or "").strip() or any((c.tail or "").strip() for c in el)
+        color = look[0] or color
+        background = look[1] or background
+        size = size if look[2] is None else look[2]
+        bold = bold if look[3] is None else look[3]
+        own_text = False
+        children = []
+        for child in el.iter(include_text=True):
+            if child.is_element_node:
+                if child.tag not in _NOT_SHOWN:
+                    children.append(child)
+            elif not own_text and child.is_text_node:
+                own_text = bool((child.text_content or "").strip())
         if own_text and size > 1:  # MJML sets font-size:0 on wrappers; text at 0-1px is unseen
             large = size >= 24 or (bold and size >= 18.66)
             needed = 3.0 if large else 4.5
@@ -203,9 +236,8 @@ def contrast(ctx: Context) -> Iterator[Hit]:
                         ctx.at_element(el, text),
                     )
                 )
-        for child in el:
-            if isinstance(child.tag, str) and child.tag not in ("style", "script", "head"):
-                visit(child, color, background, size, bold)
+        for child in children:
+            visit(child, color, background, size, bold)
 
     visit(body, (0, 0, 0), (255, 255, 255), 16.0, False)
     yield from found

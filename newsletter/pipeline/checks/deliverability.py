@@ -42,7 +42,7 @@ def _config(key: str) -> str:
 def from_address(ctx: Context) -> Iterator[Hit]:
     """No From address, or one at a free mailbox provider (DMARC rejects it when sent from an
     ESP or this tool)."""
-    _, address = parseaddr(str(ctx.message.get("From", "")))
+    _, address = parseaddr(ctx.header("From"))
     if "@" not in address:
         yield Hit(
             "the message has no From address: set [newsletter] from_email",
@@ -60,7 +60,7 @@ def from_address(ctx: Context) -> Iterator[Hit]:
 
 def list_unsubscribe(ctx: Context) -> Iterator[Hit]:
     """No ``List-Unsubscribe`` header: Gmail and Yahoo require it of bulk senders."""
-    if not ctx.message.get("List-Unsubscribe"):
+    if not ctx.header("List-Unsubscribe"):
         yield Hit(
             "the message has no List-Unsubscribe header: set [send] unsubscribe_url "
             "(and unsubscribe_mailto)",
@@ -71,11 +71,11 @@ def list_unsubscribe(ctx: Context) -> Iterator[Hit]:
 def one_click(ctx: Context) -> Iterator[Hit]:
     """``List-Unsubscribe`` without RFC 8058 one-click (an https URL and
     ``List-Unsubscribe-Post``)."""
-    header = str(ctx.message.get("List-Unsubscribe") or "")
+    header = ctx.header("List-Unsubscribe")
     if not header:
         return  # list-unsubscribe reports it
     https = any(url.startswith("https://") for url in _URL.findall(header))
-    post = str(ctx.message.get("List-Unsubscribe-Post") or "")
+    post = ctx.header("List-Unsubscribe-Post")
     if not https or post.replace(" ", "") != "List-Unsubscribe=One-Click":
         yield Hit(
             "List-Unsubscribe has no one-click https URL (RFC 8058): set [send] "

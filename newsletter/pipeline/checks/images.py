@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING
 from newsletter.errors import NewsletterError
 from newsletter.model.issue import Image, is_local_src
 from newsletter.model.validation import Loc
-from newsletter.pipeline.checks.context import Context, Hit
+from newsletter.pipeline.checks.context import Context, Hit, attribute
 from newsletter.pipeline.transforms.sizes import encode, read_source, sized
 
 if TYPE_CHECKING:
-    from lxml.html import HtmlElement
+    from selectolax.lexbor import LexborNode
 
 __all__ = [
     "alt_caption",
@@ -44,24 +44,23 @@ def issue_images(ctx: Context) -> Iterator[tuple[Loc, Image]]:
             yield ("teasers", index, "image"), teaser.image
 
 
-def _where(ctx: Context, img: HtmlElement, field: str) -> str:
+def _where(ctx: Context, img: LexborNode, field: str) -> str:
     """The issue field of the image an ``<img>`` shows, else its line in email.html."""
-    src = ctx.artifact.rewrites.original_image(str(img.get("src") or ""))
+    src = ctx.artifact.rewrites.original_image(attribute(img, "src") or "")
     for loc, image in issue_images(ctx):
         if src == image.src:
             return ctx.at_field(*loc, field)
-    line = img.sourceline
-    return f"email.html:{line}" if line else "email.html"
+    return ctx.at_line(img)
 
 
-def _name(img: HtmlElement) -> str:
-    return PurePosixPath(str(img.get("src") or "")).name or "(no src)"
+def _name(img: LexborNode) -> str:
+    return PurePosixPath(attribute(img, "src") or "").name or "(no src)"
 
 
 def alt_missing(ctx: Context) -> Iterator[Hit]:
     """An ``<img>`` with no ``alt`` at all: screen readers read out its file name."""
     for img in ctx.images:
-        if img.get("alt") is None:
+        if attribute(img, "alt") is None:
             yield Hit(
                 f"image {_name(img)} has no alt attribute: describe what it shows "
                 '(alt="" if it is decoration)',
@@ -72,7 +71,7 @@ def alt_missing(ctx: Context) -> Iterator[Hit]:
 def alt_filename(ctx: Context) -> Iterator[Hit]:
     """An alt text that is a file name or a word like "image": it tells a reader nothing."""
     for img in ctx.images:
-        alt = (img.get("alt") or "").strip()
+        alt = (attribute(img, "alt") or "").strip()
         if _FILE_NAME.match(alt) or alt.lower().strip(".") in GENERIC_ALT:
             yield Hit(
                 f"image {_name(img)} has alt text {alt!r}: say what the image shows",
@@ -84,7 +83,7 @@ def insecure(ctx: Context) -> Iterator[Hit]:
     """``http://`` image sources: blocked or shown as broken by clients that load over https."""
     seen: set[str] = set()
     for img in ctx.images:
-        src = str(img.get("src") or "")
+        src = attribute(img, "src") or ""
         if src.lower().startswith("http://") and src not in seen:
             seen.add(src)
             yield Hit(f"image {src} is not secure: use an https:// URL", _where(ctx, img, "src"))
@@ -121,9 +120,10 @@ def no_width(ctx: Context) -> Iterator[Hit]:
     """An ``<img>`` without a width in pixels: Outlook for Windows ignores CSS and percentage
     widths and shows the image at its natural size, breaking the layout."""
     for img in ctx.images:
-        width = str(img.get("width") or "").strip().removesuffix("px")
+        given = attribute(img, "width")
+        width = (given or "").strip().removesuffix("px")
         if not width.isdigit():
-            got = f'width="{img.get("width")}"' if img.get("width") is not None else "no width"
+            got = f'width="{given}"' if given is not None else "no width"
             yield Hit(
                 f'image {_name(img)} has {got}: give it a width in pixels (width="600") '
                 "so that Outlook for Windows does not show it at full size",
@@ -137,7 +137,7 @@ def relative(ctx: Context) -> Iterator[Hit]:
     seen: set[str] = set()
     published = bool(ctx.workspace.settings.newsletter.asset_base_url)
     for img in ctx.images:
-        src = str(img.get("src") or "")
+        src = attribute(img, "src") or ""
         # A src the assets stage rewrote counts as published only under the configured URL:
         # the preview links images to itself, which no inbox can reach either.
         rewritten = ctx.artifact.rewrites.original_image(src) != src

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlsplit
 
 from newsletter.pipeline.checks.context import Context, Hit, Link
@@ -93,23 +94,31 @@ def local(ctx: Context) -> Iterator[Hit]:
     machine."""
     for link in _unique(ctx.links):
         href = link.href.strip()
-        if not href or href.startswith(("#", "%%")):
-            continue
-        parts = urlsplit(href)
-        if parts.scheme in ("mailto", "tel", "sms"):
-            continue
-        if not parts.scheme and not href.startswith("//"):
-            problem = "is relative"
-        elif parts.scheme == "file":
-            problem = "is a file on this computer"
-        elif parts.hostname and parts.netloc.split("@")[-1].split(":")[0] in _LOCAL_HOSTS:
-            problem = "points at this computer"
-        else:
+        problem = _local(href)
+        if problem is None:
             continue
         yield Hit(
             f"link {href} {problem}: subscribers cannot open it; use a full https:// URL",
             _where(ctx, link),
         )
+
+
+@lru_cache(maxsize=4096)
+def _local(href: str) -> str | None:
+    """What makes ``href`` work only on this computer, if anything; worked out once per link,
+    and most of an email's links (the theme's) are in every issue."""
+    if not href or href.startswith(("#", "%%")):
+        return None
+    parts = urlsplit(href)
+    if parts.scheme in ("mailto", "tel", "sms"):
+        return None
+    if not parts.scheme and not href.startswith("//"):
+        return "is relative"
+    if parts.scheme == "file":
+        return "is a file on this computer"
+    if parts.hostname and parts.netloc.split("@")[-1].split(":")[0] in _LOCAL_HOSTS:
+        return "points at this computer"
+    return None
 
 
 def vague_text(ctx: Context) -> Iterator[Hit]:

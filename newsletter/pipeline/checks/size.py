@@ -10,13 +10,9 @@ from newsletter.pipeline.checks.context import Context, Hit
 __all__ = ["clipped", "near_clip"]
 
 
-def _size(ctx: Context) -> int:
-    return len(ctx.email.html.encode())
-
-
 def clipped(ctx: Context) -> Iterator[Hit]:
     """The HTML is over ``[check] clip_kb``: Gmail will clip it."""
-    size, limit = _size(ctx), ctx.settings.clip_kb * 1024
+    size, limit = ctx.html_size, ctx.settings.clip_kb * 1024
     if size > limit:
         yield Hit(
             f"the HTML is {size:,} bytes ({size / 1024:.1f} KB), over Gmail's "
@@ -28,7 +24,7 @@ def clipped(ctx: Context) -> Iterator[Hit]:
 
 def near_clip(ctx: Context) -> Iterator[Hit]:
     """The HTML is over ``[check] near_clip_kb`` but not yet clipped."""
-    size = _size(ctx)
+    size = ctx.html_size
     if ctx.settings.near_clip_kb * 1024 < size <= ctx.settings.clip_kb * 1024:
         yield Hit(
             f"the HTML is {size:,} bytes ({size / 1024:.1f} KB), close to Gmail's "
