@@ -10,6 +10,8 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 
+import pytest
+
 from newsletter import Workspace, build_message, merge_values
 from newsletter.mail.values import SAMPLE_SECRET
 from newsletter.model.artifact import BuildResult
@@ -107,3 +109,24 @@ def test_non_ascii_subject_is_rfc2047_encoded_and_values_are_escaped(
         policy=policy.default,
     )
     assert "Dear reader," in again.get_body(("plain",)).get_content()  # type: ignore[attr-defined]
+
+
+def test_compose_runs_the_stages_to_merge_fields_and_no_checks(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a send composes from is the email itself: the checks ran before (preflight)."""
+    from newsletter.pipeline import stages
+    from newsletter.pipeline.load import load_issue
+
+    ran = [stage.name for stage in stages.STAGES]
+    names: list[str] = []
+    real_run = stages.run
+
+    def run(draft: stages.Draft, chosen: tuple[stages.Stage, ...] = stages.STAGES) -> stages.Draft:
+        names.extend(stage.name for stage in chosen)
+        return real_run(draft, chosen)
+
+    monkeypatch.setattr(stages, "run", run)
+    issue = load_issue(workspace.root / "issues" / f"{EXAMPLE}.yaml", workspace.root)
+    assert stages.compose(issue, workspace).subject == issue.subject
+    assert names == [name for name in ran if name not in ("load", "eml", "check")]

@@ -261,5 +261,5 @@ def compose(issue: Issue, workspace: Workspace) -> Email:
     """The email of an already loaded ``issue``: the stages from ``render`` to ``merge-fields``."""
     source = issue.source or workspace.issues_dir / f"{issue.slug}.yaml"
     draft = Draft(source, workspace.display(source), workspace, dt.datetime.now(dt.UTC))
-    middle = tuple(s for s in STAGES if s.name not in ("load", "eml", "checks"))
+    middle = tuple(s for s in STAGES if s.name not in ("load", "eml", "check"))
     return run(replace(draft, issue=issue), middle).email()
