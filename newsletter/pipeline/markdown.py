@@ -165,6 +165,7 @@ def _tokens(text: str, quotes: Quotes) -> tuple[Token, ...]:
     return tuple(_parser(quotes).parse(text))
 
 
+@lru_cache(maxsize=32)
 def deepest(text: str) -> tuple[int, int]:
     """``(depth, line)``: how deeply the Markdown nests and the line (from 0) where it does.
 
