@@ -204,7 +204,11 @@ def _read_yaml(
     """:func:`_parse_yaml` of ``text``, or, for a file (``cached``), what it gave for the same
     text before (see :mod:`newsletter.pipeline.parsed`): an unchanged issue (the usual case: a
     build, a check, a send of what was validated) is then read without importing PyYAML."""
-    kind = f"issue yaml {offset} {_code_version()}" if cached else ""
+    kind = (
+        f"issue yaml {offset} {parsed.made_by(__file__, pitfalls.__file__, libraries=('yaml',))}"
+        if cached
+        else ""
+    )
     hit = parsed.get(kind, text) if cached else None
     if isinstance(hit, dict):
         empties.update((tuple(loc), comment) for loc, comment in hit["empties"])
@@ -219,12 +223,6 @@ def _read_yaml(
         }
         parsed.put(kind, text, entry)
     return data, lines
-
-
-@cache
-def _code_version() -> str:
-    """What made a parse: this module, the YAML pitfalls it consults and PyYAML."""
-    return parsed.made_by(__file__, pitfalls.__file__, parsed.module_file("yaml"))
 
 
 def _parse_yaml(

@@ -137,7 +137,8 @@ def _kept(name: str, args: tuple[object, ...], make: Callable[[], Any]) -> Any:
     """What ``make`` gives for ``args``, kept for the next process as well
     (:mod:`newsletter.pipeline.parsed`): a build of a story written before then imports
     neither markdown-it nor nh3, as much of a cold start as Jinja itself."""
-    kind = f"markdown {name} {_made_by()}"
+    made_by = parsed.made_by(__file__, mergefields.__file__, libraries=("markdown_it", "nh3"))
+    kind = f"markdown {name} {made_by}"
     asked = json.dumps(args, ensure_ascii=False)
     kept = parsed.get(kind, asked)
     if kept is not None:
@@ -145,16 +146,6 @@ def _kept(name: str, args: tuple[object, ...], make: Callable[[], Any]) -> Any:
     value = make()
     parsed.put(kind, asked, value)
     return value
-
-
-@cache
-def _made_by() -> str:
-    return parsed.made_by(
-        __file__,
-        mergefields.__file__,
-        parsed.module_file("markdown_it"),
-        parsed.module_file("nh3"),
-    )
 
 
 @lru_cache(maxsize=32)

@@ -22,11 +22,11 @@ import json
 import os
 import sys
 import tempfile
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CACHE_ENTRIES", "get", "loads_toml", "made_by", "module_file", "put"]
+__all__ = ["CACHE_ENTRIES", "get", "loads_toml", "made_by", "put"]
 
 #: The most entries kept (the oldest written go first): a few KB each.
 CACHE_ENTRIES = 256
@@ -80,19 +80,17 @@ def put(kind: str, text: str, value: Any) -> None:
             os.unlink(temporary)
 
 
-def made_by(*files: str | None) -> str:
-    """What makes a kept value: the source files of the code that made it and of the library
-    it used, by size and modification time, so that an edit or an upgrade of any of them makes
-    every value again. Part of a ``kind``."""
-    return repr([(os.stat(f).st_size, os.stat(f).st_mtime_ns) for f in files if f])
-
-
-def module_file(name: str) -> str | None:
-    """The file of the module ``name``, found without importing it (the point of a cache)."""
+@cache
+def made_by(*files: str, libraries: tuple[str, ...] = ()) -> str:
+    """What makes a kept value: the source ``files`` of the code that made it and the
+    ``libraries`` it used (found without importing them: the point of a cache), by size and
+    modification time, so that an edit or an upgrade of any of them makes every value again.
+    Part of a ``kind``; worked out once per process."""
     import importlib.util
 
-    spec = importlib.util.find_spec(name)
-    return spec.origin if spec else None
+    specs = (importlib.util.find_spec(name) for name in libraries)
+    found = [*files, *(spec.origin for spec in specs if spec and spec.origin)]
+    return repr([(os.stat(f).st_size, os.stat(f).st_mtime_ns) for f in found])
 
 
 def loads_toml(text: str) -> dict[str, Any]:

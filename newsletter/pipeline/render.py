@@ -259,7 +259,7 @@ def local_date(day: dt.date, lang: str, date_format: str = "long") -> str:
     Babel wrote is kept for the next process (:mod:`newsletter.pipeline.parsed`): loading a
     language's data took more than the rest of a render.
     """
-    kind = f"date {_babel()}"
+    kind = f"date {parsed.made_by(__file__, libraries=('babel',))}"
     asked = f"{day.isoformat()} {lang} {date_format}"
     kept = parsed.get(kind, asked)
     if isinstance(kept, str):
@@ -274,11 +274,6 @@ def local_date(day: dt.date, lang: str, date_format: str = "long") -> str:
     written = str(format_date(day, format=date_format, locale=locale))
     parsed.put(kind, asked, written)
     return written
-
-
-@cache
-def _babel() -> str:
-    return parsed.made_by(__file__, parsed.module_file("babel"))
 
 
 def context(

@@ -20,7 +20,7 @@ import io
 import os
 import re
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
 import PIL  # the package alone, for its version: Pillow itself loads only to read pixels
@@ -117,7 +117,7 @@ def _header(path: str, mtime_ns: int, size: int, inode: int) -> _Header:
     found once per process however many issues (a site of a thousand) show it, and kept for
     the next process (:mod:`newsletter.pipeline.parsed`), which then neither reads the file
     nor imports Pillow to link it."""
-    kind = f"image header {_made_by()}"
+    kind = f"image header {parsed.made_by(__file__, PIL.__file__)}"
     place = f"{path}\0{mtime_ns}\0{size}\0{inode}"
     kept = parsed.get(kind, place)
     if isinstance(kept, list) and len(kept) == 5:
@@ -126,11 +126,6 @@ def _header(path: str, mtime_ns: int, size: int, inode: int) -> _Header:
     header = _read_header(path)
     parsed.put(kind, place, list(header))
     return header
-
-
-@cache
-def _made_by() -> str:
-    return parsed.made_by(__file__, PIL.__file__)
 
 
 def _read_header(path: str) -> _Header:
