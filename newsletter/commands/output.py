@@ -66,12 +66,7 @@ def stage_folder(
         raise NewsletterError(f"cannot write {folder}: {error.strerror or error}") from None
     try:
         for name, data in files.items():
-            if ".." in Path(name).parts or Path(name).is_absolute():
-                raise NewsletterError(f"refusing to write {name!r} outside {folder}")
-            target = staging / name
-            if "/" in name:
-                target.parent.mkdir(parents=True, exist_ok=True)
-            _write_over(target, data, flush=flush)
+            _write_over(_target(staging, name, folder), data, flush=flush)
         if reuse:
             _prune(staging, files)
     except OSError as error:
@@ -81,6 +76,17 @@ def stage_folder(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return staging
+
+
+def _target(into: Path, name: str, folder: Path) -> Path:
+    """Where the file ``name`` (``assets/a.jpg``) of ``folder`` goes in the folder ``into``
+    being made, its own folder made; a name that would lead out of it is refused."""
+    if ".." in Path(name).parts or Path(name).is_absolute():
+        raise NewsletterError(f"refusing to write {name!r} outside {folder}")
+    target = into / name
+    if "/" in name:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    return target
 
 
 def _spare(folder: Path) -> Path:
@@ -254,7 +260,7 @@ def replace_folder_keeping_spare(
     ``unchanged`` names the files whose bytes the caller read from ``folder`` itself, which
     are linked without being compared again.
     """
-    spare = folder.parent / f".{folder.name}.spare"
+    spare = _spare(folder)
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
         with _locked(folder.parent):  # one spare: two writes at once take turns
@@ -308,11 +314,7 @@ def _update(spare: Path, folder: Path, files: Mapping[str, bytes], unchanged: se
         spare.unlink()
     spare.mkdir(mode=0o777 & ~_UMASK, exist_ok=True)
     for name, data in files.items():
-        if ".." in Path(name).parts or Path(name).is_absolute():
-            raise NewsletterError(f"refusing to write {name!r} outside {folder}")
-        target = spare / name
-        if "/" in name:
-            target.parent.mkdir(parents=True, exist_ok=True)
+        target = _target(spare, name, folder)
         if name in unchanged and _linked(target, folder / name):
             continue
         if name not in unchanged and _same(target, data):
