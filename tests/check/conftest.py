@@ -22,6 +22,22 @@ EXAMPLE = "2025-06-26-putin-poaches-the-neighbors.yaml"
 Edit = tuple[str, str]
 
 
+def careless_theme(markup: str, *text: Edit) -> dict[str, list[Edit]]:
+    """The edits of a careless theme: no ``lang``, no title, no unsubscribe link, the teasers'
+    URLs left out of the plain text (and ``text``'s edits of it), ``markup`` in the header."""
+    return {
+        "base.mjml.j2": [
+            ('<mjml lang="{{ lang }}" ', "<mjml "),
+            ("<mj-title>{{ issue.subject }}</mj-title>", ""),
+        ],
+        "partials/header.mjml.j2": [("<mj-column>", "<mj-column>" + markup)],
+        "partials/footer.mjml.j2": [
+            ('<a href="%%unsubscribe_url%%">{{ t("unsubscribe") }}</a> &middot; ', "")
+        ],
+        "email.txt.j2": [("{{ teaser.url }}\n", ""), *text],
+    }
+
+
 def make_workspace(
     root: Path,
     *,

@@ -35,7 +35,7 @@ from newsletter.pipeline.stages import build_issue
 from newsletter.workspace import load_workspace
 
 from ..theme_issues import build_all
-from .conftest import EXAMPLE, make_workspace, sloppy_issue, write_issue
+from .conftest import EXAMPLE, careless_theme, make_workspace, sloppy_issue, write_issue
 
 FIXTURE = Path(__file__).with_name("findings.json")
 #: Every build is dated the same, so the messages' Date headers are too.
@@ -110,20 +110,9 @@ def all_findings(tmp: Path) -> dict[str, Findings]:
     found["sloppy"] = _built(write_issue(sloppy, "2025-07-01-sloppy", sloppy_issue), sloppy)
     broken = make_workspace(
         tmp / "broken-theme",
-        theme={
-            "base.mjml.j2": [
-                ('<mjml lang="{{ lang }}" ', "<mjml "),
-                ("<mj-title>{{ issue.subject }}</mj-title>", ""),
-            ],
-            "partials/header.mjml.j2": [("<mj-column>", "<mj-column>" + BROKEN_MARKUP)],
-            "partials/footer.mjml.j2": [
-                ('<a href="%%unsubscribe_url%%">{{ t("unsubscribe") }}</a> &middot; ', "")
-            ],
-            "email.txt.j2": [
-                ("{{ teaser.url }}\n", ""),
-                ("{{ date }}\n", "{{ date }} <b>Bold</b> &amp; more\n"),
-            ],
-        },
+        theme=careless_theme(
+            BROKEN_MARKUP, ("{{ date }}\n", "{{ date }} <b>Bold</b> &amp; more\n")
+        ),
     )
     found["broken-theme"] = _built(broken / "issues" / EXAMPLE, broken)
     clients = ", ".join(f'"{client}"' for client in CLIENTS)

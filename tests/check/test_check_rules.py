@@ -13,7 +13,7 @@ import pytest
 
 from newsletter.pipeline.checks import RULES, Finding
 
-from .conftest import EXAMPLE, by_id, check, make_workspace, write_issue
+from .conftest import EXAMPLE, by_id, careless_theme, check, make_workspace, write_issue
 
 #: Markup the broken theme adds to the header: each line breaks one rule.
 BROKEN_MARKUP = """
@@ -34,17 +34,7 @@ def broken_theme(tmp_path_factory: pytest.TempPathFactory) -> list[Finding]:
     and the markup above."""
     root = make_workspace(
         tmp_path_factory.mktemp("broken-theme"),
-        theme={
-            "base.mjml.j2": [
-                ('<mjml lang="{{ lang }}" ', "<mjml "),
-                ("<mj-title>{{ issue.subject }}</mj-title>", ""),
-            ],
-            "partials/header.mjml.j2": [("<mj-column>", "<mj-column>" + BROKEN_MARKUP)],
-            "partials/footer.mjml.j2": [
-                ('<a href="%%unsubscribe_url%%">{{ t("unsubscribe") }}</a> &middot; ', "")
-            ],
-            "email.txt.j2": [("{{ teaser.url }}\n", "")],
-        },
+        theme=careless_theme(BROKEN_MARKUP),
     )
     return check(root)
 
