@@ -87,6 +87,48 @@ def test_a_command_s_help_is_still_click_s() -> None:
     assert click_loaded == "True" and "Examples:" in out
 
 
+#: The console script with a command that registers an exit handler and leaves an object
+#: that says so when Python frees it, as a command's pools and module state would.
+_CONSOLE_EXIT = """\
+import atexit, sys
+import newsletter.cli.group as group
+
+class Freed:
+    def __del__(self):
+        print("freed", flush=True)
+
+def command():
+    atexit.register(print, "exit handler ran", flush=True)
+    group.kept = Freed()
+    print("done: all of it " * 4000)
+    sys.exit(int(sys.argv[1]))
+
+group.cli = command
+from newsletter.cli import main
+main()
+"""
+
+
+@pytest.mark.parametrize("status", [0, 1, 3])
+def test_a_finished_command_skips_the_teardown_but_not_its_exit_steps(status: int) -> None:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("COV")}
+    done = subprocess.run(
+        [sys.executable, "-c", _CONSOLE_EXIT, str(status)], capture_output=True, text=True, env=env
+    )
+    assert done.returncode == status
+    # Every byte of a large buffered output reaches the pipe, the handler still runs after it,
+    # and nothing is freed one by one at the end.
+    assert done.stdout == "done: all of it " * 4000 + "\nexit handler ran\n"
+
+
+def test_a_crash_still_ends_as_python_ends_it(tmp_path: Path) -> None:
+    script = _CONSOLE_EXIT.replace("sys.exit(int(sys.argv[1]))", "raise RuntimeError('boom')")
+    done = subprocess.run([sys.executable, "-c", script, "0"], capture_output=True, text=True)
+    assert done.returncode == 1
+    assert "RuntimeError: boom" in done.stderr
+    assert done.stdout.endswith("exit handler ran\nfreed\n")
+
+
 def test_validate_the_example(workspace_dir: Path) -> None:
     code, out, err = run("validate", "--workspace", str(workspace_dir))
     assert (code, out, err) == (0, f"issues/{EXAMPLE}.yaml: ok\n", "")

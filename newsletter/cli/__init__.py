@@ -4,10 +4,16 @@ Commands are imported only when they run, so a command pays only for the librari
 ``newsletter --help`` pays for none, not even click (a third of a bare start-up): the group's
 help is rendered by click once, kept in ``help.txt`` beside this file (a test keeps the two
 the same), and printed from there when the terminal is as wide as click's widest layout.
+
+A command that has finished also skips what Python does after it: freeing every object and
+module one by one, a sixth of a cold ``newsletter build`` on the machines we measure, work
+whose only effect is on memory the kernel takes back anyway (see :func:`_end_without_teardown`).
 """
 
 from __future__ import annotations
 
+import atexit
+import gc
 import os
 import sys
 from typing import TYPE_CHECKING, Any
@@ -23,6 +29,16 @@ HELP_FILE = os.path.join(os.path.dirname(__file__), "help.txt")
 
 #: click lays help out for min(columns, 80) - 2: from 80 columns up it is the same text.
 _WIDEST = 80
+
+#: A collection of the youngest objects every this many allocations instead of Python's 700.
+#: A command allocates mostly objects that live to its end (modules, functions, the theme):
+#: at 700 a cold build ran ~150 collections that found nothing to free, 4 % of its time. A
+#: preview left open or a batch of 1,000 issues still collects its cycles, just in larger steps.
+_GC_YOUNGEST = 50_000
+
+#: The exit status of the command that finished, for :func:`_end_without_teardown`; ``None``
+#: while it runs, and when something other than a normal exit ends it.
+_status: int | None = None
 
 
 def _columns() -> int:
@@ -46,9 +62,44 @@ def main() -> None:
         with open(HELP_FILE, encoding="utf-8") as help_text:
             sys.stdout.write(help_text.read())
         return
+    global _status
+    gc.set_threshold(_GC_YOUNGEST, *gc.get_threshold()[1:])
+    # Registered first so that it runs last, after every handler the command registered.
+    atexit.register(_end_without_teardown)
     from newsletter.cli.group import cli
 
-    cli()
+    try:
+        cli()
+    except SystemExit as stop:
+        _status = _exit_code(stop.code)
+        raise
+
+
+def _exit_code(code: object) -> int:
+    """The process status Python gives ``sys.exit(code)``: ``None`` is 0, a message is 1."""
+    if code is None:
+        return 0
+    return code if isinstance(code, int) else 1
+
+
+def _end_without_teardown() -> None:
+    """End the process once the command is done and Python has run its exit steps.
+
+    By the time this runs, Python has joined the command's threads and run the exit handlers
+    registered after this one (worker pools, logging); what is left is freeing objects one by
+    one, for memory the kernel takes back anyway. Streams are flushed here as Python would. Left
+    to Python: a flush that fails (so it reports it as usual), an interrupt or a crash (its
+    status and message are Python's to give), and a process measured by coverage (which saves
+    its data in an exit handler that may have been registered before this one).
+    """
+    if _status is None or "coverage" in sys.modules:
+        return
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            return
+    os._exit(_status)
 
 
 def __getattr__(name: str) -> Any:
