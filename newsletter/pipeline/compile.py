@@ -16,19 +16,22 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import struct
-import subprocess
 import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from mjml import mjml2html
 
 from newsletter.errors import NewsletterError
+
+if TYPE_CHECKING:
+    # Imported where a child is started: only the preview isolates MRML, and a build's
+    # start-up would pay for both modules (signal builds an enum of every signal).
+    import subprocess
 
 __all__ = ["MAX_DEPTH", "MJML_TAGS", "ChildCompiler", "compile_mjml", "isolated", "nesting_depth"]
 
@@ -183,6 +186,8 @@ class ChildCompiler:
 
 
 def _start_child() -> subprocess.Popen[bytes]:
+    import subprocess
+
     package_root = str(Path(__file__).resolve().parents[2])  # so the child imports this copy
     env = {
         **os.environ,
@@ -227,6 +232,8 @@ def _serve() -> None:
 def _how(code: int) -> str:
     """``killed by SIGSEGV`` from a child's exit code."""
     if code < 0:
+        import signal
+
         try:
             return f"killed by {signal.Signals(-code).name}"
         except ValueError:

@@ -20,7 +20,6 @@ time, for nothing.
 
 from __future__ import annotations
 
-import logging
 import re
 from functools import cache
 from typing import Any, Literal
@@ -87,7 +86,10 @@ def _inline(html: str, engine: Literal["premailer", "css-inline"]) -> str:
             )
             out: str = inliner.inline(html)
             return _IGNORED.sub("", out)
-        # A fresh Premailer per call: it keeps state, and builds may run side by side.
+        # A fresh Premailer per call: it keeps state, and builds may run side by side. logging
+        # is imported here, where premailer imports it anyway: css-inline builds never need it.
+        import logging
+
         inlined = str(
             _premailer()(
                 html,
