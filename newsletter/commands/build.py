@@ -14,7 +14,7 @@ import json
 import os
 import shutil
 from collections.abc import Callable, Collection, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import partial
 from pathlib import Path
 from typing import TypeVar
@@ -23,6 +23,7 @@ from newsletter.commands.inputs import inputs_digest
 from newsletter.commands.output import flush_disk, replace_file, stage_folder, swap_in
 from newsletter.errors import Problem
 from newsletter.model.artifact import BuildResult
+from newsletter.model.record import Record
 from newsletter.model.workspace import Workspace
 from newsletter.pipeline.stages import build_issue
 from newsletter.targets.files import email_folder
@@ -30,8 +31,7 @@ from newsletter.targets.files import email_folder
 __all__ = ["BuildReport", "Built", "build", "build_issues"]
 
 
-@dataclass(frozen=True)
-class Built:
+class Built(Record):
     """One issue written to disk: where, and what its ``meta.json`` says (not the artifact
     itself, so that a build of a thousand issues holds a thousand small summaries)."""
 
@@ -64,8 +64,7 @@ class Built:
         return [finding["severity"] for finding in findings]
 
 
-@dataclass(frozen=True)
-class _Staged:
+class _Staged(Record):
     """What a build worker sends back: the hidden folder it wrote the issue's files into,
     ready to be swapped in, and their summary; or the issue's problems."""
 
@@ -76,8 +75,7 @@ class _Staged:
     problems: tuple[Problem, ...] = ()
 
 
-@dataclass(frozen=True)
-class BuildReport:
+class BuildReport(Record):
     """What ``build`` did: the issues written, in the order given, and every problem."""
 
     built: list[Built] = field(default_factory=list)

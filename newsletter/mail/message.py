@@ -30,7 +30,6 @@ import html
 import re
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -41,6 +40,7 @@ from functools import cached_property, lru_cache
 from newsletter.mail.values import sample_values
 from newsletter.model import mergefields
 from newsletter.model.email import Email
+from newsletter.model.record import Record
 from newsletter.model.settings import Settings
 
 __all__ = [
@@ -66,8 +66,7 @@ POLICY = policy.SMTP.clone(refold_source="all")
 Signer = Callable[[bytes], bytes]
 
 
-@dataclass(frozen=True)
-class _Slot:
+class _Slot(Record):
     """Where a merge field's value goes, and the encoded fallback for an empty value."""
 
     name: str
@@ -77,8 +76,7 @@ class _Slot:
 _Piece = bytes | _Slot
 
 
-@dataclass(frozen=True)
-class Data:
+class Data(Record):
     """A message as SMTP's DATA carries it: dot-stuffed, ending with the final dot, and without
     a bare CR or LF or a NUL (made only by :func:`data` and :meth:`MessageTemplate.data`)."""
 

@@ -16,7 +16,8 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+
+from newsletter.model.record import Record
 
 __all__ = ["FIELDS", "MergeField", "fill", "find", "translate", "unknown"]
 
@@ -32,8 +33,7 @@ FIELDS: Mapping[str, str] = {
 _TOKEN = re.compile(r"%%([A-Za-z_][A-Za-z0-9_]*)(?:\|([^%\n]*))?%%")
 
 
-@dataclass(frozen=True)
-class MergeField:
+class MergeField(Record):
     """One ``%%name|fallback%%`` token as it stands in a text."""
 
     name: str

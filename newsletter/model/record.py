@@ -51,6 +51,14 @@ class Record:
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         names = self._names
+        # The two calls a record mostly gets: every field in order, or every field by name
+        # (``dataclasses.replace``); the general case below also fills in defaults.
+        if not kwargs and len(args) == len(names):
+            self.__dict__.update(zip(names, args, strict=True))
+            return
+        if not args and len(kwargs) == len(names) and all(name in kwargs for name in names):
+            self.__dict__.update((name, kwargs[name]) for name in names)
+            return
         if len(args) > len(names):
             raise TypeError(f"{type(self).__name__} takes {len(names)} fields, got {len(args)}")
         values = dict(zip(names, args, strict=False))

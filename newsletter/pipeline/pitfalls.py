@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+
+from newsletter.model.record import Record
 
 __all__ = ["Explained", "block_above", "emptied_by_comment", "explain_yaml_error", "path_at"]
 
@@ -26,8 +27,7 @@ _BLOCK = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class Explained:
+class Explained(Record):
     """A pitfall recognised at ``line`` (1-based, in the YAML text) in ``field``."""
 
     line: int

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from pathlib import Path
 from time import perf_counter
 
@@ -37,6 +37,7 @@ from newsletter.model.artifact import Artifact, BuildResult, Rewrites
 from newsletter.model.email import Email
 from newsletter.model.findings import Finding
 from newsletter.model.issue import Issue
+from newsletter.model.record import Record
 from newsletter.model.settings import Settings
 from newsletter.model.site import has_site
 from newsletter.model.workspace import Workspace
@@ -48,8 +49,7 @@ from newsletter.pipeline.transforms import absolute_assets, add_utm, inline_css
 __all__ = ["STAGES", "Draft", "Stage", "build_issue", "compose", "run"]
 
 
-@dataclass(frozen=True)
-class Draft:
+class Draft(Record):
     """What the stages have made of one issue so far; each stage returns a new one."""
 
     source: Path
@@ -102,8 +102,7 @@ class Draft:
         )
 
 
-@dataclass(frozen=True)
-class Stage:
+class Stage(Record):
     """A named step of the pipeline, and the setting that switches it (``None``: always on)."""
 
     name: str

@@ -14,7 +14,6 @@ laid over each other in the opposite order, ``newsletter.toml``'s ``[theme]`` la
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from jinja2 import Environment, FileSystemLoader, TemplateNotFound, TemplateSynt
 
 from newsletter.errors import Problem, ProblemsError
 from newsletter.model.base import Model, ValidationError
+from newsletter.model.record import Record
 from newsletter.model.theme import Theme, ThemeValues
 from newsletter.model.validation import Loc, field_path
 from newsletter.model.workspace import builtin_themes
@@ -35,8 +35,7 @@ THEME_FILE = "theme.toml"
 LineOf = Callable[[str, Loc], int | None]
 
 
-@dataclass(frozen=True)
-class _Layer:
+class _Layer(Record):
     """One source of theme values: a ``theme.toml`` or the ``[theme]`` table."""
 
     display: str  # the file as an editor names it

@@ -19,7 +19,6 @@ import hashlib
 import io
 import os
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
@@ -28,6 +27,7 @@ from PIL import UnidentifiedImageError
 
 from newsletter.errors import NewsletterError
 from newsletter.model.issue import real_root
+from newsletter.model.record import Record
 from newsletter.pipeline import parsed
 
 __all__ = ["HASHED", "Size", "Source", "encode", "read_source", "sized"]
@@ -43,8 +43,7 @@ _ENCODE: dict[str, dict[str, object]] = {
 }
 
 
-@dataclass(frozen=True)
-class Size:
+class Size(Record):
     """One copy of an image: its file in the site and its pixel size."""
 
     file: str
@@ -52,8 +51,7 @@ class Size:
     height: int
 
 
-@dataclass(frozen=True)
-class Source:
+class Source(Record):
     """A local image as read from the workspace: its bytes and what resizing needs to know."""
 
     src: str
