@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,6 +22,16 @@ if TYPE_CHECKING:
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = "2025-06-26-putin-poaches-the-neighbors"
+
+#: The parse cache of a test run (and of every command it starts) is a folder of its own, not
+#: the user's ~/.cache/newsletter: a run neither evicts an editor's entries with its thousands
+#: of throwaway ones nor leans on what an earlier run kept. Removed when the run ends.
+_CACHE = tempfile.mkdtemp(prefix="newsletter-tests-cache-")
+os.environ["XDG_CACHE_HOME"] = _CACHE
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(_CACHE, ignore_errors=True)
 
 
 @pytest.fixture
