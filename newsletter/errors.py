@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import IO, Any
 
 import click
+
+from newsletter.record import Record
 
 __all__ = ["NewsletterError", "Problem", "ProblemsError", "styled"]
 
@@ -34,8 +35,7 @@ def styled(text: str, kind: str) -> str:
 _COLOURS = {"error": "red", "warning": "yellow", "ok": "green"}
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(Record):
     """One thing wrong in one place: ``file:line: field: message``."""
 
     file: str

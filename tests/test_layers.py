@@ -17,7 +17,7 @@ PACKAGE = Path(newsletter.__file__).parent
 
 #: Each layer may import from the layers before it, and from itself.
 LAYERS = (
-    ("errors",),
+    ("record", "errors"),
     ("model",),
     ("mail",),
     ("pipeline",),

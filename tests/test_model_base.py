@@ -1,6 +1,6 @@
 """The models' own validation (newsletter.model.base): what it takes, what it refuses, and the
 objects it makes, on the real settings and issue models; and the records of a build
-(newsletter.model.record)."""
+(newsletter.record)."""
 
 from __future__ import annotations
 

@@ -23,9 +23,9 @@ from newsletter.commands.inputs import inputs_digest
 from newsletter.commands.output import flush_disk, replace_file, stage_folder, swap_in
 from newsletter.errors import Problem
 from newsletter.model.artifact import BuildResult
-from newsletter.model.record import Record
 from newsletter.model.workspace import Workspace
 from newsletter.pipeline.stages import build_issue
+from newsletter.record import Record
 from newsletter.targets.files import email_folder
 
 __all__ = ["BuildReport", "Built", "build", "build_issues"]

@@ -40,8 +40,8 @@ from functools import cached_property, lru_cache
 from newsletter.mail.values import sample_values
 from newsletter.model import mergefields
 from newsletter.model.email import Email
-from newsletter.model.record import Record
 from newsletter.model.settings import Settings
+from newsletter.record import Record
 
 __all__ = [
     "POLICY",

@@ -19,7 +19,7 @@ from newsletter.errors import Problem
 from newsletter.model.email import Email
 from newsletter.model.findings import Finding
 from newsletter.model.issue import Issue
-from newsletter.model.record import Record
+from newsletter.record import Record
 
 __all__ = ["Artifact", "BuildResult", "ImageRewrite", "LinkRewrite", "Rewrites"]
 

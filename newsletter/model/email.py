@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from newsletter.model.record import Record
+from newsletter.record import Record
 
 __all__ = ["Email"]
 

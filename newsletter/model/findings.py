@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Literal
 
-from newsletter.model.record import Record
+from newsletter.record import Record
 
 __all__ = ["SEVERITIES", "Finding", "Severity", "summary"]
 

@@ -17,7 +17,7 @@ import html
 import re
 from collections.abc import Callable, Iterator, Mapping
 
-from newsletter.model.record import Record
+from newsletter.record import Record
 
 __all__ = ["FIELDS", "MergeField", "fill", "find", "translate", "unknown"]
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import posixpath
 
 from newsletter.errors import Problem, ProblemsError
-from newsletter.model.record import Record
 from newsletter.model.settings import Settings
+from newsletter.record import Record
 
 __all__ = ["SITE_FOLDER", "SiteUrls", "file_of", "has_site", "site_urls"]
 

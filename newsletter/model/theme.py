@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from newsletter.model.base import Field, Model
-from newsletter.model.record import Record
 from newsletter.model.settings import http_url
+from newsletter.record import Record
 
 __all__ = [
     "Brand",

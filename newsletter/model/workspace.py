@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from newsletter.model.record import Record
 from newsletter.model.settings import Settings
 from newsletter.model.theme import Theme
+from newsletter.record import Record
 
 __all__ = ["CONFIG_NAME", "ISSUE_SUFFIXES", "Workspace", "builtin_themes", "display_path"]
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 
-from newsletter.model.record import Record
+from newsletter.record import Record
 
 __all__ = ["Explained", "block_above", "emptied_by_comment", "explain_yaml_error", "path_at"]
 

@@ -37,7 +37,6 @@ from newsletter.model.artifact import Artifact, BuildResult, Rewrites
 from newsletter.model.email import Email
 from newsletter.model.findings import Finding
 from newsletter.model.issue import Issue
-from newsletter.model.record import Record
 from newsletter.model.settings import Settings
 from newsletter.model.site import has_site
 from newsletter.model.workspace import Workspace
@@ -45,6 +44,7 @@ from newsletter.pipeline.compile import compile_mjml
 from newsletter.pipeline.load import load_issue
 from newsletter.pipeline.render import HTML_TEMPLATE, TEXT_TEMPLATE, render
 from newsletter.pipeline.transforms import absolute_assets, add_utm, inline_css
+from newsletter.record import Record
 
 __all__ = ["STAGES", "Draft", "Stage", "build_issue", "compose", "run"]
 

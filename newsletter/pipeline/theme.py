@@ -21,11 +21,11 @@ from jinja2 import Environment, FileSystemLoader, TemplateNotFound, TemplateSynt
 
 from newsletter.errors import Problem, ProblemsError
 from newsletter.model.base import Model, ValidationError
-from newsletter.model.record import Record
 from newsletter.model.theme import Theme, ThemeValues
 from newsletter.model.validation import Loc, field_path
 from newsletter.model.workspace import builtin_themes
 from newsletter.pipeline import parsed
+from newsletter.record import Record
 
 __all__ = ["THEME_FILE", "builtin_theme_names", "load_theme"]
 

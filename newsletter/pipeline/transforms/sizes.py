@@ -27,8 +27,8 @@ from PIL import UnidentifiedImageError
 
 from newsletter.errors import NewsletterError
 from newsletter.model.issue import real_root
-from newsletter.model.record import Record
 from newsletter.pipeline import parsed
+from newsletter.record import Record
 
 __all__ = ["HASHED", "Size", "Source", "encode", "read_source", "sized"]
 

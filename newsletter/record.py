@@ -1,4 +1,4 @@
-"""Frozen records: what ``@dataclass(frozen=True)`` gives the model's value types (an
+"""Frozen records: what ``@dataclass(frozen=True)`` gives the package's value types (an
 ``__init__`` by field, equality, a hash, a repr, no assignment), without its cost at import.
 
 A dataclass compiles six methods from generated source for each class, about a millisecond of
