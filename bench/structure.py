@@ -9,6 +9,7 @@ Reads the source with ``ast`` (relative and absolute imports, lazy ones too); ru
 from __future__ import annotations
 
 import ast
+import graphlib
 import sys
 from pathlib import Path
 
@@ -40,36 +41,13 @@ def _imports(package: Path, path: Path, modules: set[str]) -> set[str]:
     return found - {own}
 
 
-def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    cycles: list[list[str]] = []
-
-    def visit(node: str) -> None:
-        index[node] = low[node] = len(index)
-        stack.append(node)
-        for target in graph.get(node, ()):
-            if target not in graph:
-                continue
-            if target not in index:
-                visit(target)
-                low[node] = min(low[node], low[target])
-            elif target in stack:
-                low[node] = min(low[node], index[target])
-        if low[node] == index[node]:
-            component = []
-            while (member := stack.pop()) != node:
-                component.append(member)
-            component.append(node)
-            if len(component) > 1:
-                cycles.append(sorted(component))
-
-    sys.setrecursionlimit(10_000)
-    for node in sorted(graph):
-        if node not in index:
-            visit(node)
-    return cycles
+def _cycle(graph: dict[str, set[str]]) -> list[str]:
+    """An import cycle (its modules, the first one again at the end), or ``[]`` for none."""
+    try:
+        graphlib.TopologicalSorter(graph).prepare()
+    except graphlib.CycleError as error:
+        return list(error.args[1])
+    return []
 
 
 def _logic_lines(node: ast.AST) -> int:
@@ -87,7 +65,7 @@ def main(package: Path) -> None:
     files = sorted(package.rglob("*.py"))
     modules = {_module(package, p) for p in files}
     graph = {_module(package, p): _imports(package, p, modules) for p in files}
-    cycles = _cycles(graph)
+    cycle = _cycle(graph)
     sizes = {p: len(p.read_text().splitlines()) for p in files}
     largest = max(sizes, key=lambda p: sizes[p])
     functions = []
@@ -97,9 +75,7 @@ def main(package: Path) -> None:
                 length = (node.end_lineno or node.lineno) - node.lineno + 1
                 functions.append((length, f"{path.relative_to(package)}:{node.name}"))
     functions.sort(reverse=True)
-    print(
-        f"| import cycles | {len(cycles)} ({', '.join(str(len(c)) + ' modules' for c in cycles) or '-'}) |"
-    )
+    print(f"| import cycles | {' -> '.join(cycle) if cycle else 'none'} |")
     print(f"| largest module | {largest.relative_to(package)} ({sizes[largest]} lines) |")
     print(f"| longest function | {functions[0][1]} ({functions[0][0]} lines) |")
     print(f"| modules / lines | {len(files)} / {sum(sizes.values())} |")
