@@ -5,16 +5,23 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import random
+import subprocess
+import sys
 from collections.abc import Callable
 from email import message_from_bytes, policy
+from email.headerregistry import Address
 from email.message import EmailMessage
+from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
 
 from newsletter import Workspace, build_message, merge_values
+from newsletter.mail import message
 from newsletter.mail.values import SAMPLE_SECRET
 from newsletter.model.artifact import BuildResult
+from newsletter.pipeline.checks import context
 from newsletter.targets.files import email_files
 
 from .conftest import EXAMPLE, MINIMAL
@@ -130,3 +137,98 @@ def test_compose_runs_the_stages_to_merge_fields_and_no_checks(
     issue = load_issue(workspace.root / "issues" / f"{EXAMPLE}.yaml", workspace.root)
     assert stages.compose(issue, workspace).subject == issue.subject
     assert names == [name for name in ran if name not in ("load", "eml", "check")]
+
+
+#: Characters that make the email package quote, encode or fold, among plain ones.
+_AWKWARD = " .,;:<>@\"()[]\\=?_'!#~-\t\u201cé"
+_ADDRESSES = ["news@example.com", "a.b@c.d", "x+y@z-q.org", "bad", "a..b@c.com", '"q"@x.com']
+_ADDRESSES += ["a@b", "é@x.com", ".a@b.com", "n@" + "long" * 20 + ".com"]
+_NAMES = ["Subject", "From", "Reply-To", "To", "List-Unsubscribe", "List-Unsubscribe-Post"]
+
+
+def _random_text(rng: random.Random, longest: int, plain: str = "abcdef ") -> str:
+    return "".join(
+        rng.choice(_AWKWARD) if rng.random() < 0.25 else rng.choice(plain)
+        for _ in range(rng.randint(0, longest))
+    )
+
+
+def _random_value(rng: random.Random) -> str:
+    """Free text, or a mailbox that is plain or nearly so, now and then long."""
+    if rng.random() < 0.5:
+        return _random_text(rng, 90)
+    name = _random_text(rng, 30, plain="abcdXY ")
+    return f"{name} <{rng.choice(_ADDRESSES)}>" if name else rng.choice(_ADDRESSES)
+
+
+def _outcome(make: Callable[[], object]) -> object:
+    """What ``make`` gives, or the kind of error it raises (refused by both is the same)."""
+    try:
+        return make()
+    except Exception as error:
+        return type(error)
+
+
+def _reference_sender(name: str, address: str, reply_to: str | None) -> bytes:
+    smtp = policy.SMTP.clone(refold_source="all")
+    line = smtp.fold("From", str(Address(name, addr_spec=address))).encode()
+    return line + smtp.fold("Reply-To", reply_to).encode() if reply_to else line
+
+
+def test_headers_written_and_read_without_the_email_package_are_its_own() -> None:
+    """What the message writes and the checks read without the email package (plain headers)
+    is byte for byte what the email package makes of the same headers, on random ones."""
+    rng = random.Random(15)
+    smtp = policy.SMTP.clone(refold_source="all")
+    plain = 0
+    for _ in range(6000):
+        name, value = rng.choice(_NAMES), _random_value(rng)
+        plain += message.plain_header(name, value)
+        message._fold.cache_clear()
+        expected = _outcome(lambda: smtp.fold(name, value).encode())  # noqa: B023
+        assert _outcome(lambda: message._fold(name, value)) == expected, (name, value)  # noqa: B023
+        expected = _outcome(lambda: str(policy.default.header_factory(name, value)))  # noqa: B023
+        context._header_text.cache_clear()
+        assert _outcome(lambda: context._header_text(name, value)) == expected, (name, value)  # noqa: B023
+    assert 500 < plain < 5500  # both ways were taken, many times
+    for _ in range(3000):
+        sender = (
+            _random_text(rng, 30, plain="abcdXY "),
+            rng.choice(_ADDRESSES),
+            rng.choice([None, "", "desk@example.com", "Desk <desk@example.com>", "a,b@c"]),
+        )
+        message._sender.cache_clear()
+        assert _outcome(lambda: message._sender(*sender)) == _outcome(  # noqa: B023
+            lambda: _reference_sender(*sender)  # noqa: B023
+        ), sender
+    zones = [None, dt.UTC, dt.timezone(dt.timedelta(hours=5, minutes=30))]
+    zones.append(dt.timezone(-dt.timedelta(hours=8)))
+    for _ in range(2000):
+        when = dt.datetime(
+            rng.randint(1, 9999), rng.randint(1, 12), rng.randint(1, 28), rng.randint(0, 23),
+            rng.randint(0, 59), rng.randint(0, 59), tzinfo=rng.choice(zones),
+        )  # fmt: skip
+        assert message._date(when) == format_datetime(when)
+
+
+def test_a_build_of_plain_headers_imports_no_header_parser(workspace_dir: Path) -> None:
+    """The example's headers are plain: its build, checks included, writes and reads them
+    without the email package's header parser and policies (a twentieth of a cold build)."""
+    script = """\
+import sys
+from pathlib import Path
+from newsletter.pipeline.stages import build_issue
+from newsletter.workspace import load_workspace
+root = Path(sys.argv[1])
+result = build_issue(root / "issues" / sys.argv[2], load_workspace(root))
+assert result.artifact is not None and result.artifact.findings, result.problems
+parsers = ("email.policy", "email.headerregistry", "email.parser", "email.message")
+print(sorted(name for name in sys.modules if name in parsers))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(workspace_dir), f"{EXAMPLE}.yaml"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -30,12 +30,8 @@ import html
 import re
 import secrets
 from collections.abc import Callable, Mapping
-from email import policy
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.parser import BytesHeaderParser
-from email.utils import format_datetime, make_msgid
 from functools import cached_property, lru_cache
+from typing import TYPE_CHECKING
 
 from newsletter.mail.values import sample_values
 from newsletter.model import mergefields
@@ -43,23 +39,34 @@ from newsletter.model.email import Email
 from newsletter.model.settings import Settings
 from newsletter.record import Record
 
+if TYPE_CHECKING:
+    from email.message import EmailMessage
+    from email.policy import EmailPolicy
+
 __all__ = [
-    "POLICY",
     "Data",
     "MessageTemplate",
     "Signer",
     "build_message",
     "data",
     "headers",
+    "plain_header",
     "sample_message",
     "unsafe_line_break",
     "unsubscribe_headers",
 ]
 
-#: How headers are written: SMTP line endings, folded at 78 columns, and every header parsed
-#: and refolded ("all") so that a non-ASCII subject or name is RFC 2047 encoded, never sent as
-#: raw 8-bit bytes.
-POLICY = policy.SMTP.clone(refold_source="all")
+
+@lru_cache(maxsize=1)
+def _policy() -> EmailPolicy[EmailMessage]:
+    """How headers are written: SMTP line endings, folded at 78 columns, and every header
+    parsed and refolded ("all") so that a non-ASCII subject or name is RFC 2047 encoded, never
+    sent as raw 8-bit bytes. Imported on first use: the email package (with the socket module
+    its utilities pull in) is a tenth of a cold build's start-up, and the headers of most
+    issues are written as they are (:func:`_fold`)."""
+    from email import policy
+
+    return policy.SMTP.clone(refold_source="all")
 
 
 #: Signs a finished message, returning it with its signature header (DKIM), or as it is.
@@ -163,19 +170,67 @@ def _pieces(text: str) -> tuple[_Piece, ...]:
     return tuple(pieces)
 
 
+#: Printable ASCII words with one space between them, and no encoded word (``=?``) in them.
+_WORDS = re.compile(r"(?!.*=\?)[!-~]+(?: [!-~]+)*")
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_ADDRESS = rf"{_ATOM}(?:\.{_ATOM})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
+#: A bare dot-atom address, or a display name of atoms (no specials: never quoted) and one.
+_MAILBOX = re.compile(rf"{_ADDRESS}|{_ATOM}(?: {_ATOM})* <{_ADDRESS}>")
+#: Headers the email package reads as addresses; the other headers it parses (dates, MIME,
+#: message ids) are never written or read without it.
+_ADDRESS_HEADERS = frozenset({"from", "sender", "reply-to", "to", "cc", "bcc"})
+_STRUCTURED = frozenset(
+    {"date", "mime-version", "message-id", "in-reply-to", "references"}
+    | {"content-type", "content-disposition", "content-transfer-encoding"}
+)
+
+
+def plain_header(name: str, value: str) -> bool:
+    """Whether the email package reads the header ``name: value`` as the very text ``value``
+    and writes it back so: plain ASCII words, or for an address header one mailbox of atoms.
+    Such headers are written and read without the email package, whose import is a tenth of
+    a cold build (tests/test_message.py holds both ways to its bytes on random headers)."""
+    lowered = name.lower()
+    if lowered in _ADDRESS_HEADERS:
+        return _MAILBOX.fullmatch(value) is not None
+    return lowered not in _STRUCTURED and _WORDS.fullmatch(value) is not None
+
+
 @lru_cache(maxsize=64)
 def _fold(name: str, value: str) -> bytes:
     """The header line ``name: value``, encoded and folded; kept, as the email package takes
-    longer to fold a subject than to fill in a recipient's whole message."""
-    folded: str = POLICY.fold(name, value)
+    longer to fold a subject than to fill in a recipient's whole message. A plain header
+    (:func:`plain_header`) that fits in 78 columns is written as it is."""
+    if len(name) + 2 + len(value) <= 78 and plain_header(name, value):
+        return f"{name}: {value}\r\n".encode()
+    folded: str = _policy().fold(name, value)
     return folded.encode()
 
 
 @lru_cache(maxsize=8)
 def _sender(name: str, address: str, reply_to: str | None) -> bytes:
     """The ``From`` (and ``Reply-To``) lines of the settings' sender, parsed and folded once."""
-    sender = _fold("From", str(Address(name, addr_spec=address)))
+    mailbox = f"{name} <{address}>"
+    if not plain_header("From", mailbox):
+        from email.headerregistry import Address
+
+        mailbox = str(Address(name, addr_spec=address))  # quoted, encoded or refused
+    sender = _fold("From", mailbox)
     return sender + _fold("Reply-To", reply_to) if reply_to else sender
+
+
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _date(date: dt.datetime) -> str:
+    """The ``Date`` header's value (RFC 5322 3.3), as ``email.utils.format_datetime`` writes
+    it: English names whatever the locale, and ``-0000`` for a time without a zone."""
+    zone = date.strftime("%z") if date.tzinfo is not None else "-0000"
+    return (
+        f"{_DAYS[date.weekday()]}, {date.day:02d} {_MONTHS[date.month - 1]} {date.year:04d} "
+        f"{date.hour:02d}:{date.minute:02d}:{date.second:02d} {zone}"
+    )
 
 
 class MessageTemplate:
@@ -278,13 +333,14 @@ class MessageTemplate:
             subject = self._folded_subject
         else:
             filled = mergefields.fill(self._subject, values, html_escape=False)
-            subject = POLICY.fold("Subject", filled).encode()  # one per recipient: not kept
+            subject = _policy().fold("Subject", filled).encode()  # one per recipient: not kept
         head = [
             self._from,
             b"To: " + to.encode() + b"\r\n",
             subject,
-            b"Date: " + format_datetime(date).encode() + b"\r\n",
-            b"Message-ID: " + make_msgid(domain=self.domain).encode() + b"\r\n",
+            b"Date: " + _date(date).encode() + b"\r\n",
+            # 128 random bits: unique without the time and process number make_msgid shows
+            f"Message-ID: <{secrets.token_hex(16)}@{self.domain}>\r\n".encode(),
         ]
         url = values.get("unsubscribe_url", "")
         for name, value in unsubscribe_headers(url, self._mailto, separator=",\r\n "):
@@ -364,6 +420,10 @@ _BLANK_LINE = re.compile(rb"\r?\n\r?\n")  # where the headers end
 def headers(message: bytes) -> EmailMessage:
     """The headers of ``message``, parsed; the body is cut off first, which the parser would
     otherwise read line by line only to skip (most of the time a check took)."""
+    from email import policy
+    from email.message import EmailMessage
+    from email.parser import BytesHeaderParser
+
     head = _BLANK_LINE.split(message, maxsplit=1)[0]
     parsed = BytesHeaderParser(policy=policy.default).parsebytes(head + b"\r\n\r\n")
     assert isinstance(parsed, EmailMessage)

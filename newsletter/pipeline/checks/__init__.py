@@ -19,7 +19,6 @@ refuses an email with an ``error`` finding.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from email.message import EmailMessage
 from typing import TYPE_CHECKING, NamedTuple
 
 from newsletter.model.findings import SEVERITIES, Finding, Severity
@@ -40,6 +39,8 @@ from newsletter.pipeline.checks import (
 from newsletter.pipeline.checks.context import Context, Hit
 
 if TYPE_CHECKING:
+    from email.message import EmailMessage
+
     from newsletter.model.artifact import Artifact
     from newsletter.model.workspace import Workspace
 

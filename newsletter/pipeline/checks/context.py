@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import html as htmllib
 import re
-from email import policy
-from email.message import EmailMessage
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, NamedTuple
 
+from newsletter.mail.message import plain_header
 from newsletter.model.artifact import Artifact
 from newsletter.model.settings import CheckSettings
 from newsletter.model.validation import Loc, field_path, strings
@@ -28,6 +27,8 @@ from newsletter.model.workspace import Workspace
 from newsletter.pipeline import markdown
 
 if TYPE_CHECKING:
+    from email.message import EmailMessage
+
     from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 __all__ = ["Context", "Hit", "Link", "attribute", "text_of"]
@@ -250,7 +251,12 @@ class Context:
 @lru_cache(maxsize=256)
 def _header_text(name: str, value: str) -> str:
     """``str()`` of the default policy's header object: parsed once per distinct header, and
-    From and List-Unsubscribe-Post are the same in every issue."""
+    From and List-Unsubscribe-Post are the same in every issue. A plain header is its own
+    text, read without the email package."""
+    if plain_header(name, value):
+        return value
+    from email import policy
+
     return str(policy.default.header_factory(name, value))
 
 
