@@ -13,7 +13,6 @@ whose only effect is on memory the kernel takes back anyway (see :func:`_end_wit
 from __future__ import annotations
 
 import atexit
-import gc
 import os
 import sys
 from typing import TYPE_CHECKING, Any
@@ -29,12 +28,6 @@ HELP_FILE = os.path.join(os.path.dirname(__file__), "help.txt")
 
 #: click lays help out for min(columns, 80) - 2: from 80 columns up it is the same text.
 _WIDEST = 80
-
-#: A collection of the youngest objects every this many allocations instead of Python's 700.
-#: A command allocates mostly objects that live to its end (modules, functions, the theme):
-#: at 700 a cold build ran ~150 collections that found nothing to free, 4 % of its time. A
-#: preview left open or a batch of 1,000 issues still collects its cycles, just in larger steps.
-_GC_YOUNGEST = 50_000
 
 #: The exit status of the command that finished, for :func:`_end_without_teardown`; ``None``
 #: while it runs, and when something other than a normal exit ends it.
@@ -63,7 +56,6 @@ def main() -> None:
             sys.stdout.write(help_text.read())
         return
     global _status
-    gc.set_threshold(_GC_YOUNGEST, *gc.get_threshold()[1:])
     # Registered first so that it runs last, after every handler the command registered.
     atexit.register(_end_without_teardown)
     from newsletter.cli.group import cli
