@@ -92,3 +92,17 @@ def test_one_function_sets_a_plain_field_as_the_typographer_sets_the_body() -> N
     assert typographic('Sie sagte "ja"', "de-AT") == "Sie sagte „ja“"
     assert typographic('Он сказал "да"', "ru") == "Он сказал «да»"
     assert typographic("No quotes at all", "en") == "No quotes at all"
+
+
+def test_the_checks_read_a_body_as_the_theme_rendered_it_whatever_its_quotes() -> None:
+    import re
+
+    from newsletter.pipeline.markdown import quote_marks, rendered_html, to_html
+
+    body = 'Il a dit "non" à [l\'OTAN](https://www.gzeromedia.com/otan?a=1&b="2") hier.'
+    french = to_html(body, quote_marks("fr"))
+    assert rendered_html(body) == french != to_html(body)  # not set again in English marks
+    links = re.findall(r'href="([^"]*)"', french)
+    assert links == re.findall(r'href="([^"]*)"', to_html(body, None)) != []
+    unseen = "A body no theme has rendered, with [a link](https://www.gzeromedia.com/x)."
+    assert rendered_html(unseen) == to_html(unseen)

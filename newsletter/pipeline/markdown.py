@@ -28,7 +28,15 @@ if TYPE_CHECKING:
     from markdown_it.rules_core.state_core import StateCore
     from markdown_it.token import Token
 
-__all__ = ["deepest", "quote_marks", "to_html", "to_text", "typographic", "wrap"]
+__all__ = [
+    "deepest",
+    "quote_marks",
+    "rendered_html",
+    "to_html",
+    "to_text",
+    "typographic",
+    "wrap",
+]
 
 _TAGS = {"p", "a", "em", "strong", "code", "ul", "ol", "li", "blockquote", "br", "h2", "h3", "h4"}
 _ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}}
@@ -183,8 +191,27 @@ def _deepest(text: str) -> tuple[int, int]:
 def to_html(text: str, quotes: Quotes = QUOTES["en"]) -> str:
     """Markdown as HTML that holds only allow-listed tags, attributes and link schemes, with
     typographic ``quotes`` (:func:`quote_marks`; English by default, as the theme's default
-    is on) or the quotes as written (``None``); the theme and the link checks both ask."""
-    return str(_kept("html", (text, quotes), lambda: _html(text, quotes)))
+    is on) or the quotes as written (``None``)."""
+    html = str(_kept("html", (text, quotes), lambda: _html(text, quotes)))
+    _latest_html.pop(text, None)
+    _latest_html[text] = html
+    if len(_latest_html) > 32:
+        del _latest_html[next(iter(_latest_html))]
+    return html
+
+
+#: Markdown text -> the HTML :func:`to_html` last made of it, under whichever quotes, oldest
+#: first: what :func:`rendered_html` hands the link checks.
+_latest_html: dict[str, str] = {}
+
+
+def rendered_html(text: str) -> str:
+    """``text`` as HTML under the quotes the theme last rendered it with, else the default
+    ones: for readers of its links and tags, which the quotes never change (the typographer
+    sets only text). The checks read the body's links here rather than render it again,
+    which was a tenth of their time, and wrote a parse-cache file per issue besides."""
+    found = _latest_html.get(text)
+    return to_html(text) if found is None else found
 
 
 def _html(text: str, quotes: Quotes) -> str:

@@ -162,7 +162,7 @@ class Context:
         urls: dict[str, Loc] = {}
         if self.issue.lead.url:
             urls[self.issue.lead.url] = ("lead", "url")
-        for href in _MD_HREF.findall(markdown.to_html(self.issue.lead.body)):
+        for href in _MD_HREF.findall(markdown.rendered_html(self.issue.lead.body)):
             urls.setdefault(htmllib.unescape(href), ("lead", "body"))
         for index, teaser in enumerate(self.issue.teasers):
             urls.setdefault(teaser.url, ("teasers", index, "url"))
