@@ -17,6 +17,11 @@ _TEMPLATE = re.compile(
     re.DOTALL,
 )
 _PERCENTS = re.compile(r"%%")
+#: What every match of ``_TEMPLATE`` holds, and the characters of those.
+_STARTS = ("{{", "{%", "{#", "<mj-", "</mj-", "*|")
+_START_CHARS = frozenset("".join(_STARTS))
+#: A character reference as :func:`html.unescape` finds one.
+_CHARREF = re.compile(r"&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[^\t\n\f <&#;]{1,32};?)")
 
 
 def _parts(ctx: Context) -> Iterator[tuple[str, str]]:
@@ -40,11 +45,25 @@ def _where(ctx: Context, part: str, found: str) -> str:
     return ctx.at_field(part)
 
 
+def _may_hold_syntax(text: str, *, escaped: bool) -> bool:
+    """Whether ``text`` (unescaped first, if ``escaped``) could hold a match of ``_TEMPLATE``,
+    known without unescaping it (which, with the search, was a tenth of the checks' time):
+    each match holds one of ``_STARTS``, and unescaped text holds one only where the text
+    does or where a character reference stands for one of their characters."""
+    if any(start in text for start in _STARTS):
+        return True
+    references = set(_CHARREF.findall(text)) if escaped else ()
+    return any(not _START_CHARS.isdisjoint(htmllib.unescape(f"&{r}")) for r in references)
+
+
 def template_syntax(ctx: Context) -> Iterator[Hit]:
     """``{{ }}``, ``{% %}``, ``<mj-...>`` or ``*|TAG|*`` in what subscribers see."""
     seen: set[str] = set()
     for part, text in _parts(ctx):
-        unescaped = htmllib.unescape(text) if part == "email.html" else text
+        escaped = part == "email.html"
+        if not _may_hold_syntax(text, escaped=escaped):
+            continue
+        unescaped = htmllib.unescape(text) if escaped else text
         for match in _TEMPLATE.finditer(unescaped):
             found = match[0]
             if found in seen:
