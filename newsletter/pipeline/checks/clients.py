@@ -93,25 +93,39 @@ def _data_file(name: str) -> bytes:
 
 
 @cache
+def _by_slug() -> dict[str, tuple[str, str, dict[str, list[str]]]]:
+    """The index's unsupported features: slug -> title, page and platforms by client family."""
+    return {slug: (title, url, families) for slug, title, url, families in _index()["unsupported"]}
+
+
+@lru_cache(maxsize=4096)
+def _support(slug: str, clients: tuple[str, ...]) -> Support | None:
+    """The feature ``slug`` where some of ``clients`` do not support it, else ``None``: worked
+    out for the features an email uses, when it first uses them, not for all of caniemail's
+    (which was a tenth of a cold build's checks)."""
+    entry = _by_slug().get(slug)
+    if entry is None:
+        return None
+    title, url, families = entry
+    platforms_named = _index()["platforms"]
+    missing: dict[str, tuple[str, ...]] = {}
+    for client in clients:
+        family, platforms, _ = CLIENTS[client]
+        bad = tuple(
+            platforms_named.get(platform, platform)
+            for platform in families.get(family, ())
+            if platform in platforms
+        )
+        if bad:
+            missing[client] = bad
+    return Support(slug, title, url, missing) if missing else None
+
+
+@cache
 def unsupported(clients: tuple[str, ...]) -> dict[str, Support]:
     """Every feature some of ``clients`` do not support, by slug."""
-    index = _index()
-    platforms_named = index["platforms"]
-    table: dict[str, Support] = {}
-    for slug, title, url, families in index["unsupported"]:
-        missing: dict[str, tuple[str, ...]] = {}
-        for client in clients:
-            family, platforms, _ = CLIENTS[client]
-            bad = tuple(
-                platforms_named.get(platform, platform)
-                for platform in families.get(family, ())
-                if platform in platforms
-            )
-            if bad:
-                missing[client] = bad
-        if missing:
-            table[slug] = Support(slug, title, url, missing)
-    return table
+    found = {slug: _support(slug, clients) for slug in _by_slug()}
+    return {slug: support for slug, support in found.items() if support is not None}
 
 
 # ---- what the email uses ---------------------------------------------------------------------
@@ -127,7 +141,8 @@ _NOT_MSO = re.compile(
 )
 _COMMENT = re.compile(r"<!--[^-]*(?:-(?!->)[^-]*)*-->")
 _STYLE_BLOCK = re.compile(r"<style\b[^>]*>([^<]*(?:<(?!/style>)[^<]*)*)</style>", re.IGNORECASE)
-_TAG = re.compile(r"<([a-zA-Z][\w:-]*)([^>]*)>")
+_TAG = re.compile(r"<[a-zA-Z][\w:-]*[^>]*>")
+_TAG_NAME = re.compile(r"<([a-zA-Z][\w:-]*)")
 _ATTR = re.compile(r"""([^\s=/>"']+)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s>]+))?""")
 _CSS_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
 _AT_RULE = re.compile(r"@([a-z-]+)([^{;]*)", re.IGNORECASE)
@@ -293,8 +308,7 @@ def features(html: str) -> dict[str, str]:
         found["html-comments"] = "<!-- -->"
     parts = _STYLE_BLOCK.split(html)  # outside, a style block's CSS, outside, ...
     uses = [_css_features(css) for css in parts[1::2]]
-    tags = dict.fromkeys(_TAG.findall("<style>".join(parts[::2])))
-    uses.extend(_tag_features(tag.lower(), attributes) for tag, attributes in tags)
+    uses.extend(map(_tag_uses, dict.fromkeys(_TAG.findall("<style>".join(parts[::2])))))
     for use in dict.fromkeys(uses):
         for slug, example in use:
             found.setdefault(slug, example)
@@ -302,6 +316,14 @@ def features(html: str) -> dict[str, str]:
 
 
 @lru_cache(maxsize=8192)
+def _tag_uses(tag: str) -> Uses:
+    """What a start tag, as written, uses: each distinct one is looked up by itself, which
+    is cheaper than splitting it into its name and attributes first."""
+    name = _TAG_NAME.match(tag)
+    assert name is not None, tag  # a match of _TAG
+    return _tag_features(name[1].lower(), tag[name.end() : -1])
+
+
 def _tag_features(tag: str, attributes: str) -> Uses:
     found: list[tuple[str, str]] = []
     if tag in _ELEMENTS:
@@ -393,36 +415,45 @@ _SELECTOR_MARKS = (
 
 @lru_cache(maxsize=8192)
 def _declarations(block: str) -> Uses:
+    """What a style attribute or a CSS rule's block uses, declaration by declaration."""
+    return tuple(use for declaration in block.split(";") for use in _declaration(declaration))
+
+
+@lru_cache(maxsize=8192)
+def _declaration(declaration: str) -> Uses:
+    """What one CSS declaration uses: an email's style attributes are made of the same few
+    hundred, so each is read once (the first check of a process read them thousands of
+    times)."""
     found: list[tuple[str, str]] = []
-    for declaration in block.split(";"):
-        prop, _, value = declaration.partition(":")
-        prop, value = prop.strip().lower(), value.strip().lower()
-        if not prop or not value:
-            continue
-        example = f"{prop}: {value}"[:60]
-        if "!important" in value:
-            found.append(("css-important", "!important"))
-        if prop.startswith("--"):
-            found.append(("css-variables", prop))
-            continue
-        if prop.startswith(("-", "mso-")):
-            continue
-        found.append((_property_slug(prop), example))
-        if prop == "display":
-            found.append(("css-display", example))
-            kind = value.replace("!important", "").strip()
-            if kind in ("flex", "inline-flex", "grid", "inline-grid", "none"):
-                found.append((f"css-display-{kind.removeprefix('inline-')}", example))
+    prop, _, value = declaration.partition(":")
+    prop, value = prop.strip().lower(), value.strip().lower()
+    if not prop or not value:
+        return ()
+    example = f"{prop}: {value}"[:60]
+    if "!important" in value:
+        found.append(("css-important", "!important"))
+    if prop.startswith("--"):
+        found.append(("css-variables", prop))
+        return tuple(found)
+    if prop.startswith(("-", "mso-")):
+        return tuple(found)
+    found.append((_property_slug(prop), example))
+    if prop == "display":
+        found.append(("css-display", example))
+        kind = value.replace("!important", "").strip()
+        if kind in ("flex", "inline-flex", "grid", "inline-grid", "none"):
+            found.append((f"css-display-{kind.removeprefix('inline-')}", example))
+    if "(" in value:
         found.extend((slug, example) for function, slug in _FUNCTIONS.items() if function in value)
-        found.extend(
-            (f"css-unit-{'percent' if unit == '%' else unit}", example)
-            for unit in _UNIT.findall(value)
-        )
-        if value == "initial":
-            found.append(("css-unit-initial", example))
+    found.extend(
+        (f"css-unit-{'percent' if unit == '%' else unit}", example) for unit in _UNIT.findall(value)
+    )
+    if value == "initial":
+        found.append(("css-unit-initial", example))
     return tuple(found)
 
 
+@lru_cache(maxsize=1024)
 def _property_slug(prop: str) -> str:
     exact = f"css-{prop}"
     if exact in _slugs():
@@ -463,13 +494,12 @@ def gaps(html: str, clients: tuple[str, ...]) -> list[Gap]:
     """
     if not clients:
         return []
-    table = unsupported(clients)
     everyone, not_outlook = _visible_to(html)
     used = features(everyone)
     used_but_outlook = features(not_outlook) if not_outlook else {}
     found = []
     for slug, example in {**used_but_outlook, **used}.items():
-        support = table.get(slug)
+        support = _support(slug, clients)
         if support is None:
             continue
         lacking = {
@@ -484,18 +514,28 @@ def gaps(html: str, clients: tuple[str, ...]) -> list[Gap]:
 
 def client_support(ctx: Context) -> Iterator[Hit]:
     """Features of the email that some target clients do not support (the theme's concern)."""
-    for gap in gaps(ctx.email.html, tuple(ctx.settings.clients)):
-        support, example = gap.support, gap.example
-        names = [
-            CLIENTS[client][2] + _platforms(client, platforms)
-            for client, platforms in gap.clients.items()
-        ]
-        shown = "" if example.lower() in support.title.lower() else f" ({example})"
+    clients = tuple(ctx.settings.clients)
+    for gap in gaps(ctx.email.html, clients):
         yield Hit(
-            f"{support.title}{shown} is not supported by {', '.join(names)}: make sure the "
-            f"email still reads well without it ({support.url})",
-            _place(ctx, example),
+            _message(gap.support.slug, gap.example, clients, tuple(gap.clients)),
+            _place(ctx, gap.example),
         )
+
+
+@lru_cache(maxsize=4096)
+def _message(slug: str, example: str, clients: tuple[str, ...], lacking: tuple[str, ...]) -> str:
+    """What to say of the feature ``slug`` used as ``example``, which the ``lacking`` of
+    ``clients`` lack: the same for every issue of a theme, so written once."""
+    support = _support(slug, clients)
+    assert support is not None, slug  # a gap's
+    names = [
+        CLIENTS[client][2] + _platforms(client, support.unsupported[client]) for client in lacking
+    ]
+    shown = "" if example.lower() in support.title.lower() else f" ({example})"
+    return (
+        f"{support.title}{shown} is not supported by {', '.join(names)}: make sure the "
+        f"email still reads well without it ({support.url})"
+    )
 
 
 def _place(ctx: Context, example: str) -> str:
