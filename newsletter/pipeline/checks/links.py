@@ -35,6 +35,8 @@ VAGUE = frozenset(
 )
 
 _BARE_URL = re.compile(r"^(https?://|www\.)\S+$", re.IGNORECASE)
+#: What urlsplit deletes from a URL before reading it.
+_UNSAFE = frozenset("\t\r\n")
 _LOCAL_HOSTS = ("localhost", "127.0.0.1", "0.0.0.0", "[::1]")
 
 
@@ -103,10 +105,20 @@ def local(ctx: Context) -> Iterator[Hit]:
         )
 
 
-@lru_cache(maxsize=4096)
 def _local(href: str) -> str | None:
-    """What makes ``href`` work only on this computer, if anything; worked out once per link,
-    and most of an email's links (the theme's) are in every issue."""
+    """What makes ``href`` work only on this computer, if anything. An http(s) link's answer
+    depends on its host alone, so it is worked out once per scheme and host: every issue's
+    links are new (the UTM parameters name the issue), their hosts are not."""
+    if href.startswith(("https://", "http://")) and not _UNSAFE.intersection(href):
+        # the network location as urlsplit reads it: up to the first /, ? or # after //
+        start = href.index("//") + 2
+        ends = [end for end in map(href.find, "/?#", (start,) * 3) if end >= 0]
+        href = href[: min(ends, default=len(href))]
+    return _local_url(href)
+
+
+@lru_cache(maxsize=4096)
+def _local_url(href: str) -> str | None:
     if not href or href.startswith(("#", "%%")):
         return None
     parts = urlsplit(href)
@@ -172,14 +184,25 @@ def utm(ctx: Context) -> Iterator[Hit]:
         if field is None or link.href in seen:
             continue
         seen.add(link.href)
-        have = {key for key, _ in parse_qsl(urlsplit(link.href).query, keep_blank_values=True)}
-        missing = [key for key in ctx.utm_keys if key not in have]
+        missing = _missing(link.href, ctx.utm_keys)
         if missing and urlsplit(link.href).scheme in ("http", "https"):
             yield Hit(
                 f"link {link.href} lacks {', '.join(missing)}: turn on [transforms] utm "
                 "or add the parameters",
                 ctx.at_field(*field, needle=link.href),
             )
+
+
+def _missing(href: str, keys: tuple[str, ...]) -> list[str]:
+    """Which of ``keys`` the query of ``href`` lacks. A link the UTM stage made holds each as
+    written (``&utm_source=``), which settles it without parsing the query (every content
+    link of every issue is new, so no cache helps); any other is parsed."""
+    if not _UNSAFE.intersection(href):
+        query = "&" + href.partition("#")[0].partition("?")[2]
+        if all(f"&{key}=" in query for key in keys):
+            return []
+    have = {key for key, _ in parse_qsl(urlsplit(href).query, keep_blank_values=True)}
+    return [key for key in keys if key not in have]
 
 
 def unsubscribe(ctx: Context) -> Iterator[Hit]:
