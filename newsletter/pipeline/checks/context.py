@@ -73,6 +73,7 @@ class Context:
         self.workspace = workspace
         self.settings: CheckSettings = workspace.settings.check
         self._message = message
+        self._originals: dict[str, str] = {}  # a link of the email -> its href before UTM
 
     # ---- the email -------------------------------------------------------------------------
 
@@ -173,8 +174,12 @@ class Context:
         return self.content_urls.get(self.without_utm(href))
 
     def without_utm(self, href: str) -> str:
-        """``href`` as it was before the UTM stage added its parameters."""
-        return self.artifact.rewrites.original_link(href)
+        """``href`` as it was before the UTM stage added its parameters: looked up once per
+        link, though the link rules ask for each link many times (the rewrites are a list)."""
+        original = self._originals.get(href)
+        if original is None:
+            original = self._originals[href] = self.artifact.rewrites.original_link(href)
+        return original
 
     # ---- places ----------------------------------------------------------------------------
 
