@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from email.utils import parseaddr
+from functools import lru_cache
 
 from newsletter.pipeline.checks.context import Context, Hit
 
@@ -39,10 +40,16 @@ def _config(key: str) -> str:
     return f"newsletter.toml: {key}"
 
 
+@lru_cache(maxsize=64)
+def _address(header: str) -> str:
+    """The address of a From header: the same for every issue of a workspace, so parsed once."""
+    return parseaddr(header)[1]
+
+
 def from_address(ctx: Context) -> Iterator[Hit]:
     """No From address, or one at a free mailbox provider (DMARC rejects it when sent from an
     ESP or this tool)."""
-    _, address = parseaddr(ctx.header("From"))
+    address = _address(ctx.header("From"))
     if "@" not in address:
         yield Hit(
             "the message has no From address: set [newsletter] from_email",
