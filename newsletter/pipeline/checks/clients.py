@@ -141,7 +141,7 @@ _NOT_MSO = re.compile(
 )
 _COMMENT = re.compile(r"<!--[^-]*(?:-(?!->)[^-]*)*-->")
 _STYLE_BLOCK = re.compile(r"<style\b[^>]*>([^<]*(?:<(?!/style>)[^<]*)*)</style>", re.IGNORECASE)
-_TAG = re.compile(r"<[a-zA-Z][\w:-]*[^>]*>")
+_TAG = re.compile(r"<[a-zA-Z][^>]*>")  # a start tag: its name, then anything up to >
 _TAG_NAME = re.compile(r"<([a-zA-Z][\w:-]*)")
 _ATTR = re.compile(r"""([^\s=/>"']+)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s>]+))?""")
 _CSS_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
