@@ -49,12 +49,13 @@ class Link(NamedTuple):
     element: LexborNode
 
 
-_SPACE = re.compile(r"\s+")
 _MD_HREF = re.compile(r'href="([^"]*)"')
-_COMMENT = re.compile(r"<!--[^-]*(?:-(?!->)[^-]*)*-->")  # <!--.*?--> in half the time
 _BLANK_LINE = re.compile(rb"\r?\n\r?\n")  # where the headers end
 _LINE_END = re.compile(r"\r\n|\r|\n")
-_START_TAG = re.compile(r"<([a-zA-Z][^\s/>]*)[^>]*>")
+# Compiled when first needed (rarely: for a finding in the theme's markup), not by every
+# process that imports the checks.
+_COMMENT = r"<!--[^-]*(?:-(?!->)[^-]*)*-->"  # <!--.*?--> in half the time
+_START_TAG = r"<([a-zA-Z][^\s/>]*)[^>]*>"
 
 
 class Context:
@@ -238,9 +239,9 @@ class Context:
     def _start_tag_lines(self) -> dict[str, list[int]]:
         """Tag name -> the line each of its start tags in email.html ends on, in order."""
         html = self.email.html
-        blank = _COMMENT.sub(lambda m: " " * len(m[0]), html)
+        blank = re.sub(_COMMENT, lambda m: " " * len(m[0]), html)
         lines: dict[str, list[int]] = {}
-        for match in _START_TAG.finditer(blank):
+        for match in re.finditer(_START_TAG, blank):
             line = html.count("\n", 0, match.end()) + 1
             lines.setdefault(match[1].lower(), []).append(line)
         return lines
@@ -282,4 +283,4 @@ def text_of(element: LexborNode) -> str:
             parts.append(node.text_content or "")
         elif tag == "img":
             parts.append(attribute(node, "alt") or "")
-    return _SPACE.sub(" ", " ".join(parts)).strip()
+    return " ".join(" ".join(parts).split())

@@ -105,7 +105,7 @@ _IMAGE_FIELDS = {"alt", "caption"}
 _MIN_LETTERS = 3
 _MAJORITY = 0.6  # 3/5, which _mostly_ascii_letters counts on
 _ASCII_LETTERS = bytes(range(ord("A"), ord("Z") + 1)) + bytes(range(ord("a"), ord("z") + 1))
-_ASCII = re.compile("[\x00-\x7f]+")
+_ASCII = "[\x00-\x7f]+"  # compiled when first needed: most issues' text is all ASCII
 
 
 def _ascii_letters(text: str) -> tuple[int, int]:
@@ -137,7 +137,7 @@ def script_of(text: str) -> str | None:
     latin, _ = _ascii_letters(text)
     if latin:
         counts["LATIN"] = latin
-    for char in _ASCII.sub("", text):
+    for char in re.sub(_ASCII, "", text):
         script = _script(char)
         if script is not None:
             counts[script] += 1
