@@ -384,13 +384,15 @@ def _css_features(css: str) -> Uses:
 
 
 def _selector_features(group: str) -> Uses:
+    # Each pattern is only tried where the character it needs is there: the first check of a
+    # process compiles only the patterns the theme's selectors need.
     found: list[tuple[str, str]] = []
     parts = [s.strip() for s in group.split(",") if s.strip()]
     if len(parts) > 1:
         found.append(("css-selector-grouping", group))
     for selector in parts:
-        plain = re.sub(r"\[[^\]]*\]", "[]", selector)
-        plain = re.sub(r"\([^)]*\)", "()", plain)
+        plain = re.sub(r"\[[^\]]*\]", "[]", selector) if "[" in selector else selector
+        plain = re.sub(r"\([^)]*\)", "()", plain) if "(" in plain else plain
         for mark, slug in _SELECTOR_MARKS:
             if mark in plain:
                 found.append((slug, selector))
@@ -398,9 +400,10 @@ def _selector_features(group: str) -> Uses:
         if re.search(r"[^\s>+~]\s+[^\s>+~]", plain):
             found.append(("css-selector-descendant", selector))
         for compound in compounds:
-            if re.match(r"[a-zA-Z]", compound):
+            if compound[:1].isascii() and compound[:1].isalpha():  # [a-zA-Z]
                 found.append(("css-selector-type", selector))
-            if re.search(r"[\w\]\-][.#\[]", compound):
+            chained = "." in compound or "#" in compound or "[" in compound
+            if chained and re.search(r"[\w\]\-][.#\[]", compound):
                 found.append(("css-selector-chaining", selector))
         for colons, name in _PSEUDO.findall(plain):
             kind = "element" if colons == "::" or name in ("before", "after") else "class"
