@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
     from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-__all__ = ["Context", "Hit", "Link", "attribute", "text_of"]
+__all__ = ["UNSAFE_IN_URL", "Context", "Hit", "Link", "attribute", "origin", "text_of"]
 
 
 class Hit(NamedTuple):
@@ -56,6 +56,8 @@ _LINE_END = re.compile(r"\r\n|\r|\n")
 # process that imports the checks.
 _COMMENT = r"<!--[^-]*(?:-(?!->)[^-]*)*-->"  # <!--.*?--> in half the time
 _START_TAG = r"<([a-zA-Z][^\s/>]*)[^>]*>"
+#: What urlsplit deletes from a URL before reading it.
+UNSAFE_IN_URL = frozenset("\t\r\n")
 
 
 class Context:
@@ -81,14 +83,20 @@ class Context:
     @cached_property
     def html_size(self) -> int:
         """The HTML's size in bytes, as it is sent (UTF-8)."""
-        return len(self.email.html.encode())
+        return len(self._html_bytes)
+
+    @cached_property
+    def _html_bytes(self) -> bytes:
+        """The HTML in UTF-8, made once for its size and for lexbor, which reads bytes as
+        UTF-8 and would otherwise encode the text again itself."""
+        return self.email.html.encode()
 
     @cached_property
     def tree(self) -> LexborHTMLParser:
         """The email's HTML, parsed once."""
         from selectolax.lexbor import LexborHTMLParser
 
-        return LexborHTMLParser(self.email.html)
+        return LexborHTMLParser(self._html_bytes)
 
     def header(self, name: str) -> str:
         """The first ``name`` header of the message whose headers are checked (the one given,
@@ -252,6 +260,19 @@ class Context:
             if needle in self.source_lines[number - 1]:
                 return number
         return None
+
+
+def origin(url: str) -> str:
+    """``url`` up to the end of its host (``https://host:8000``) where it is an http(s) URL
+    that urlsplit reads as written (no tab or line break for it to delete first), else all
+    of it: what depends on a link's scheme and host alone is worked out once per host, though
+    every issue's links are new (the UTM parameters name the issue)."""
+    if url.startswith(("https://", "http://")) and not UNSAFE_IN_URL.intersection(url):
+        # the network location as urlsplit reads it: up to the first /, ? or # after //
+        start = url.index("//") + 2
+        ends = [end for end in map(url.find, "/?#", (start,) * 3) if end >= 0]
+        return url[: min(ends, default=len(url))]
+    return url
 
 
 @lru_cache(maxsize=256)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 from urllib.parse import parse_qsl, urlsplit
 
-from newsletter.pipeline.checks.context import Context, Hit, Link
+from newsletter.pipeline.checks.context import UNSAFE_IN_URL, Context, Hit, Link, origin
 
 __all__ = ["empty", "insecure", "javascript", "local", "unsubscribe", "utm", "vague_text"]
 
@@ -35,8 +35,6 @@ VAGUE = frozenset(
 )
 
 _BARE_URL = re.compile(r"^(https?://|www\.)\S+$", re.IGNORECASE)
-#: What urlsplit deletes from a URL before reading it.
-_UNSAFE = frozenset("\t\r\n")
 _LOCAL_HOSTS = ("localhost", "127.0.0.1", "0.0.0.0", "[::1]")
 
 
@@ -106,15 +104,9 @@ def local(ctx: Context) -> Iterator[Hit]:
 
 
 def _local(href: str) -> str | None:
-    """What makes ``href`` work only on this computer, if anything. An http(s) link's answer
-    depends on its host alone, so it is worked out once per scheme and host: every issue's
-    links are new (the UTM parameters name the issue), their hosts are not."""
-    if href.startswith(("https://", "http://")) and not _UNSAFE.intersection(href):
-        # the network location as urlsplit reads it: up to the first /, ? or # after //
-        start = href.index("//") + 2
-        ends = [end for end in map(href.find, "/?#", (start,) * 3) if end >= 0]
-        href = href[: min(ends, default=len(href))]
-    return _local_url(href)
+    """What makes ``href`` work only on this computer, if anything: for an http(s) link, its
+    host alone decides, so the answer is worked out once per host."""
+    return _local_url(origin(href))
 
 
 @lru_cache(maxsize=4096)
@@ -197,7 +189,7 @@ def _missing(href: str, keys: tuple[str, ...]) -> list[str]:
     """Which of ``keys`` the query of ``href`` lacks. A link the UTM stage made holds each as
     written (``&utm_source=``), which settles it without parsing the query (every content
     link of every issue is new, so no cache helps); any other is parsed."""
-    if not _UNSAFE.intersection(href):
+    if not UNSAFE_IN_URL.intersection(href):
         query = "&" + href.partition("#")[0].partition("?")[2]
         if all(f"&{key}=" in query for key in keys):
             return []

@@ -8,11 +8,16 @@ for the settings. It warns in ``check`` and ``build``; a list send treats it as 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import lru_cache
 
 from newsletter.model.placeholders import SKELETON_TEXTS, reserved_host
-from newsletter.pipeline.checks.context import Context, Hit
+from newsletter.pipeline.checks.context import Context, Hit, origin
 
 __all__ = ["placeholder"]
+
+
+#: A host's reserved domain, once per host (an http(s) URL's depends on its host alone).
+_reserved_host = lru_cache(maxsize=1024)(reserved_host)
 
 
 def placeholder(ctx: Context) -> Iterator[Hit]:
@@ -24,7 +29,7 @@ def placeholder(ctx: Context) -> Iterator[Hit]:
             if text in value:
                 fields.setdefault(loc, []).append(f"the skeleton's {text!r}")
     for url, loc in ctx.content_urls.items():
-        host = reserved_host(url)
+        host = _reserved_host(origin(url))
         if host:
             fields.setdefault(loc, []).append(f"a link to {host}")
     for loc, what in sorted(fields.items(), key=lambda item: ctx.issue.line_of(*item[0]) or 0):
