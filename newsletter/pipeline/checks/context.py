@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
     from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-__all__ = ["UNSAFE_IN_URL", "Context", "Hit", "Link", "attribute", "origin", "text_of"]
+__all__ = ["Context", "Hit", "Link", "attribute", "mangled_by_urlsplit", "origin", "text_of"]
 
 
 class Hit(NamedTuple):
@@ -56,8 +56,6 @@ _LINE_END = re.compile(r"\r\n|\r|\n")
 # process that imports the checks.
 _COMMENT = r"<!--[^-]*(?:-(?!->)[^-]*)*-->"  # <!--.*?--> in half the time
 _START_TAG = r"<([a-zA-Z][^\s/>]*)[^>]*>"
-#: What urlsplit deletes from a URL before reading it.
-UNSAFE_IN_URL = frozenset("\t\r\n")
 
 
 class Context:
@@ -267,12 +265,19 @@ def origin(url: str) -> str:
     that urlsplit reads as written (no tab or line break for it to delete first), else all
     of it: what depends on a link's scheme and host alone is worked out once per host, though
     every issue's links are new (the UTM parameters name the issue)."""
-    if url.startswith(("https://", "http://")) and not UNSAFE_IN_URL.intersection(url):
-        # the network location as urlsplit reads it: up to the first /, ? or # after //
-        start = url.index("//") + 2
-        ends = [end for end in map(url.find, "/?#", (start,) * 3) if end >= 0]
-        return url[: min(ends, default=len(url))]
+    if url.startswith(("https://", "http://")) and not mangled_by_urlsplit(url):
+        end = len(url)  # the network location as urlsplit reads it: to the first /, ? or #
+        for mark in "/?#":
+            found = url.find(mark, url.index("//") + 2, end)
+            end = end if found < 0 else found
+        return url[:end]
     return url
+
+
+def mangled_by_urlsplit(url: str) -> bool:
+    """Whether urlsplit reads ``url`` other than as written: it deletes tabs and line breaks
+    first."""
+    return "\t" in url or "\r" in url or "\n" in url
 
 
 @lru_cache(maxsize=256)

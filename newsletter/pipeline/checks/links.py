@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 from urllib.parse import parse_qsl, urlsplit
 
-from newsletter.pipeline.checks.context import UNSAFE_IN_URL, Context, Hit, Link, origin
+from newsletter.pipeline.checks.context import Context, Hit, Link, mangled_by_urlsplit, origin
 
 __all__ = ["empty", "insecure", "javascript", "local", "unsubscribe", "utm", "vague_text"]
 
@@ -189,7 +189,7 @@ def _missing(href: str, keys: tuple[str, ...]) -> list[str]:
     """Which of ``keys`` the query of ``href`` lacks. A link the UTM stage made holds each as
     written (``&utm_source=``), which settles it without parsing the query (every content
     link of every issue is new, so no cache helps); any other is parsed."""
-    if not UNSAFE_IN_URL.intersection(href):
+    if not mangled_by_urlsplit(href):
         query = "&" + href.partition("#")[0].partition("?")[2]
         if all(f"&{key}=" in query for key in keys):
             return []

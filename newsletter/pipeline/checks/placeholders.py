@@ -16,7 +16,8 @@ from newsletter.pipeline.checks.context import Context, Hit, origin
 __all__ = ["placeholder"]
 
 
-#: A host's reserved domain, once per host (an http(s) URL's depends on its host alone).
+#: A host's reserved domain, once per host (an http(s) URL's depends on its host alone): the
+#: settings' are the same for every issue, and the issue's links share a few hosts.
 _reserved_host = lru_cache(maxsize=1024)(reserved_host)
 
 
@@ -43,7 +44,7 @@ def placeholder(ctx: Context) -> Iterator[Hit]:
         "unsubscribe_url": send.unsubscribe_url or "",
         "unsubscribe_mailto": send.unsubscribe_mailto or "",
     }
-    keys = [key for key, value in settings.items() if reserved_host(value)]
+    keys = [key for key, value in settings.items() if _reserved_host(origin(value))]
     keys += ["postal_address"] if any(t in nl.postal_address for t in SKELETON_TEXTS) else []
     if keys:
         yield Hit(
