@@ -12,10 +12,8 @@ from newsletter.pipeline.checks.context import Context, Hit
 
 __all__ = ["merge_fields", "template_syntax"]
 
-_TEMPLATE = re.compile(
-    r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}|</?mj-[a-z-]+\b[^>]*>|\*\|[A-Z0-9_:]+\|\*",
-    re.DOTALL,
-)
+# Compiled for the rare email that may hold one (see _may_hold_syntax).
+_TEMPLATE = r"(?s)\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}|</?mj-[a-z-]+\b[^>]*>|\*\|[A-Z0-9_:]+\|\*"
 _PERCENTS = re.compile(r"%%")
 #: What every match of ``_TEMPLATE`` holds, and the characters of those.
 _STARTS = ("{{", "{%", "{#", "<mj-", "</mj-", "*|")
@@ -84,7 +82,7 @@ def template_syntax(ctx: Context) -> Iterator[Hit]:
         if not _may_hold_syntax(text, escaped=escaped):
             continue
         unescaped = htmllib.unescape(text) if escaped else text
-        for match in _TEMPLATE.finditer(unescaped):
+        for match in re.finditer(_TEMPLATE, unescaped):
             found = match[0]
             if found in seen:
                 continue

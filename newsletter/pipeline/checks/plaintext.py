@@ -9,8 +9,9 @@ from newsletter.pipeline.checks.context import Context, Hit
 
 __all__ = ["markup", "missing", "missing_links"]
 
-_TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(\s[^<>]*)?/?>")
-_ENTITY = re.compile(r"&(#\d+|#x[0-9a-fA-F]+|[a-zA-Z][a-zA-Z0-9]*);")
+# Compiled for a text that holds the character each starts with, which most never do.
+_TAG = r"</?[a-zA-Z][a-zA-Z0-9]*(\s[^<>]*)?/?>"
+_ENTITY = r"&(#\d+|#x[0-9a-fA-F]+|[a-zA-Z][a-zA-Z0-9]*);"
 
 
 def _line(text: str, index: int) -> str:
@@ -31,7 +32,7 @@ def markup(ctx: Context) -> Iterator[Hit]:
     """HTML tags or entities in the plain text: readers see them as written."""
     text = ctx.email.text
     for pattern, what in ((_TAG, "an HTML tag"), (_ENTITY, "an HTML entity")):
-        match = pattern.search(text)
+        match = re.search(pattern, text) if pattern[0] in text else None
         if match:
             found = match[0]
             location = next(
