@@ -111,6 +111,7 @@ def _local(href: str) -> str | None:
 
 @lru_cache(maxsize=4096)
 def _local_url(href: str) -> str | None:
+    """What makes ``href`` work only on this computer, as urlsplit reads it."""
     if not href or href.startswith(("#", "%%")):
         return None
     parts = urlsplit(href)
