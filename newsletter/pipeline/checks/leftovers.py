@@ -63,8 +63,8 @@ def _may_hold_syntax(text: str, *, escaped: bool) -> bool:
 
 def _holds_start(text: str) -> bool:
     """Whether ``text`` holds one of ``_STARTS``, looked for where its rarest part is: ``in``
-    takes a nanosecond a character for each start (CPython's fast search passes over needles
-    of two characters), and emails are tens of thousands of them."""
+    takes about a nanosecond a character for each start (measured here), and six searches
+    of an email of tens of thousands of characters were most of the rule."""
     for pivot, offset, starts in _PIVOTS:
         index = text.find(pivot, offset)
         while index >= 0:
