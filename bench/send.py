@@ -122,9 +122,12 @@ def against_postfix(
 ) -> None:
     """Our send and ``smtp-source`` against one ``smtp-sink``, at 1, 4 and 8 connections.
 
-    Each run sends ours, then smtp-source's, back to back, so that both see the same load of a
-    shared machine; the ratio is the median of the runs' ratios. Beside the rates: the CPU our
-    process spends per message (user + system), and the sink's for each sender's messages."""
+    Each cell is ``runs`` interleaved trials of ours and smtp-source's (ours first in even
+    trials, smtp-source first in odd ones, so that neither always runs in the other's wake):
+    both see the same load of a shared machine, and the table gives each one's median, the
+    ratio of the medians and the range of the trials' own ratios. Beside the rates: the CPU
+    our send spends per message (user + system) in its worker processes and in the sending
+    process, and the sink's for each sender's messages."""
     sink, source = _tool("smtp-sink"), _tool("smtp-source")
     if sink is None or source is None:
         print("\n(smtp-sink/smtp-source not installed: apt-get install postfix to compare)")
@@ -132,63 +135,78 @@ def against_postfix(
     port = _free_port()
     root = ["-u", "nobody"] if os.geteuid() == 0 else []  # smtp-sink refuses to run as root
     server = subprocess.Popen([sink, *root, f"127.0.0.1:{port}", "256"], stdout=subprocess.DEVNULL)
+    per = len(people)
     try:
         time.sleep(0.5)
         print(
-            f"\nAgainst Postfix's smtp-sink, {len(people)} messages of {size:,} bytes, "
-            f"median of {runs} runs"
+            f"\nAgainst Postfix's smtp-sink, {per:,} messages of {size:,} bytes, "
+            f"medians of {runs} interleaved trials"
         )
-        heads = ("connections", "ours msg/s", "smtp-source msg/s", "ours / source")
-        heads += ("our CPU us/msg", "sink CPU us/msg: ours / source's")
+        heads = (
+            "connections",
+            "ours msg/s",
+            "smtp-source msg/s",
+            "ratio of medians",
+            "trials' ratios",
+            "our CPU us/msg: workers + parent",
+            "sink CPU us/msg: ours / source's",
+        )
         print("| " + " | ".join(heads) + " |")
         print("|" + "|".join("-" * (len(h) + 2) for h in heads) + "|")
         for connections in (1, 4, 8):
-            ours, theirs, cpu, sunk, sunk_theirs = [], [], [], [], []
-            for _ in range(runs):
-                before, mine = _cpu(server.pid), _own_cpu()
-                ours.append(send(ws, template, people, port, connections))
-                after = _cpu(server.pid)
-                cpu.append((_own_cpu() - mine) * 1e6)
-                sunk.append((after - before) * 1e6)
-                started = time.perf_counter()
-                subprocess.run(
-                    [
-                        source,
-                        "-d",
-                        "-s",
-                        str(connections),
-                        "-m",
-                        str(len(people)),
-                        "-l",
-                        str(size),
-                        "-f",
-                        "newsletter@example.com",
-                        "-t",
-                        "reader@example.com",
-                        f"127.0.0.1:{port}",
-                    ],
-                    check=True,
-                    stdout=subprocess.DEVNULL,
-                )
-                theirs.append(len(people) / (time.perf_counter() - started))
-                sunk_theirs.append((_cpu(server.pid) - after) * 1e6)
-            ratio = statistics.median(a / b for a, b in zip(ours, theirs, strict=True))
-            per = len(people)
+            ours, theirs, workers, parent, sunk, sunk_theirs = [], [], [], [], [], []
+            for trial in range(runs):
+                for turn in ("ours", "source") if trial % 2 == 0 else ("source", "ours"):
+                    before = _cpu(server.pid)
+                    if turn == "ours":
+                        rate, (in_workers, in_parent) = send(
+                            ws, template, people, port, connections
+                        )
+                        ours.append(rate)
+                        workers.append(in_workers * 1e6 / per)
+                        parent.append(in_parent * 1e6 / per)
+                        sunk.append((_cpu(server.pid) - before) * 1e6 / per)
+                    else:
+                        theirs.append(_source(source, port, connections, per, size))
+                        sunk_theirs.append((_cpu(server.pid) - before) * 1e6 / per)
+            ratios = sorted(a / b for a, b in zip(ours, theirs, strict=True))
+            median = statistics.median
+            cells = (
+                f"{connections:,}",
+                f"{median(ours):,.0f}",
+                f"{median(theirs):,.0f}",
+                f"{median(ours) / median(theirs):.0%}",
+                f"{ratios[0]:.0%}-{ratios[-1]:.0%}",
+                f"{median(workers):.0f} + {median(parent):.0f}",
+                f"{median(sunk):.0f} / {median(sunk_theirs):.0f}",
+            )
             print(
-                f"| {connections:>11} | {statistics.median(ours):>10,.0f} | "
-                f"{statistics.median(theirs):>17,.0f} | {ratio:>13.0%} | "
-                f"{statistics.median(cpu) / per:>14.0f} | "
-                f"{statistics.median(sunk) / per:>15.0f} / {statistics.median(sunk_theirs) / per:<15.0f} |"
+                "| " + " | ".join(c.rjust(len(h)) for c, h in zip(cells, heads, strict=True)) + " |"
             )
     finally:
         server.kill()
         server.wait()
 
 
-def _own_cpu() -> float:
-    """Seconds of CPU this process and its finished children (a send's workers) have used."""
-    used = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
-    return sum(u.ru_utime + u.ru_stime for u in used)
+def _source(source: str, port: int, connections: int, messages: int, size: int) -> float:
+    """Messages per second of one run of ``smtp-source``: ``messages`` of ``size`` bytes over
+    ``connections`` sessions, each kept for its next message (``-d``)."""
+    sessions = ["-d", "-s", str(connections), "-m", str(messages), "-l", str(size)]
+    envelope = ["-f", "newsletter@example.com", "-t", "reader@example.com"]
+    started = time.perf_counter()
+    subprocess.run(
+        [source, *sessions, *envelope, f"127.0.0.1:{port}"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return messages / (time.perf_counter() - started)
+
+
+def _cpu_of(who: int) -> float:
+    """Seconds of CPU (user + system) this process (``RUSAGE_SELF``) or its finished children
+    (``RUSAGE_CHILDREN``: a send's worker processes, once joined) have used."""
+    used = resource.getrusage(who)
+    return used.ru_utime + used.ru_stime
 
 
 def _cpu(pid: int) -> float:
@@ -225,8 +243,10 @@ def personalise(
 
 def send(
     ws: Workspace, template: MessageTemplate, people: list[Recipient], port: int, connections: int
-) -> float:
-    """Messages per second of one whole send."""
+) -> tuple[float, tuple[float, float]]:
+    """Messages per second of one whole send, and the CPU seconds its worker processes and
+    the sending process spent in it (the journal's rows and the plan, made before, not
+    counted)."""
     smtp = SmtpSettings(host="127.0.0.1", port=port, security="none")
     with tempfile.TemporaryDirectory() as folder, Journal(Path(folder) / "sends.sqlite") as journal:
         journal.add("bench", (r.key for r in people))
@@ -238,6 +258,7 @@ def send(
             resend_unknown=False,
             secret="bench-secret",
         )
+        children, own = _cpu_of(resource.RUSAGE_CHILDREN), _cpu_of(resource.RUSAGE_SELF)
         report = deliver(
             deliveries,
             template,
@@ -249,14 +270,18 @@ def send(
             issue="bench",
             journal=journal,
         )
+        spent = (
+            _cpu_of(resource.RUSAGE_CHILDREN) - children,
+            _cpu_of(resource.RUSAGE_SELF) - own,
+        )
         assert report.error is None and report.count("sent") == len(people), report.error
-        return len(people) / report.seconds
+        return len(people) / report.seconds, spent
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--recipients", type=int, default=10_000)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
     parser.add_argument(
         "--postfix-only", action="store_true", help="only the table against smtp-source"
     )
@@ -285,7 +310,7 @@ def main() -> None:
         for connections in (1, 4):
             port, sinks = start_sink(min(connections, 2), kind)
             try:
-                rates = [send(ws, template, people, port, connections) for _ in range(args.runs)]
+                rates = [send(ws, template, people, port, connections)[0] for _ in range(args.runs)]
             finally:
                 for sink in sinks:
                     sink.kill()
