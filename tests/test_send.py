@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import dkim
 import pytest
@@ -454,11 +455,9 @@ def test_killed_send_resumes_and_everyone_gets_it_exactly_once(tmp_path: Path) -
         assert {a for a, s in states.items() if s == "sent"} == set(addresses) - unknown
 
 
-@pytest.mark.parametrize("security", ["starttls", "tls"])
-def test_tls(tmp_path: Path, security: str) -> None:
-    import ssl
-
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+def _self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, made with openssl."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(
         [
             *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
@@ -468,6 +467,14 @@ def test_tls(tmp_path: Path, security: str) -> None:
         check=True,
         capture_output=True,
     )
+    return cert, key
+
+
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+def test_tls(tmp_path: Path, security: str) -> None:
+    import ssl
+
+    cert, key = _self_signed(tmp_path)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
     options = (
@@ -485,6 +492,50 @@ def test_tls(tmp_path: Path, security: str) -> None:
         code, output = send(ws, "--to", "ed@example.com", env={"SSL_CERT_FILE": str(cert)})
         assert code == 0, output
         assert server.sink.counts() == {"ed@example.com": 1}
+
+
+def test_only_a_connection_that_starts_tls_loads_the_certificate_authorities(
+    tmp_path: Path, server: SmtpServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # loading them takes some 20 ms, which each connection of a list send spent: a plain one
+    # has no use for them, and the connections of a send that starts TLS share one set
+    import ssl
+
+    from newsletter.delivery.plan import smtp_connector
+
+    made: list[ssl.SSLContext] = []
+    real = ssl.create_default_context
+
+    def counted(*args: Any, **kwargs: Any) -> ssl.SSLContext:
+        made.append(real(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(ssl, "create_default_context", counted)
+    ws = make_workspace(tmp_path / "ws", server.toml())
+    for _ in range(2):
+        sender = smtp_connector(load_workspace(ws).settings)()
+        assert sender.send("a@example.com", "b@example.com", MESSAGE, _no_op).code == 250
+        sender.close()
+    assert made == []
+    cert, key = _self_signed(tmp_path)
+    context = real(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    with SmtpServer(Sink(), tls_context=context, require_starttls=True) as tls:
+        toml = tls.toml().replace('security = "none"', 'security = "starttls"')
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+        connect = smtp_connector(load_workspace(make_workspace(tmp_path / "ws2", toml)).settings)
+        for sender in (connect(), connect()):
+            assert sender.send("a@example.com", "b@example.com", MESSAGE, _no_op).code == 250
+            sender.close()
+        assert tls.sink.counts() == {"b@example.com": 2}
+    assert len(made) == 1
+
+
+MESSAGE = b"Subject: x\r\n\r\nhi"
+
+
+def _no_op() -> None:
+    pass
 
 
 def test_dot_stuffing_keeps_lines_that_start_with_a_dot(server: SmtpServer) -> None:

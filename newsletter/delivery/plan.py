@@ -7,10 +7,12 @@ unsubscribe_secret_env`` name, and never put either in a message.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 import os
 import re
+import ssl
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -85,7 +87,9 @@ def other_journals(workspace: Workspace, environ: Mapping[str, str] = os.environ
 def smtp_connector(
     settings: Settings, environ: Mapping[str, str] = os.environ
 ) -> Callable[[], Sender]:
-    """Makes one :class:`SmtpSender` per connection, with the password from the environment."""
+    """Makes one :class:`SmtpSender` per connection, with the password from the environment;
+    the connections a process of the send opens share one set of TLS settings, made when the
+    first of them starts TLS (then the environment's ``SSL_CERT_FILE``, say, is read)."""
     smtp = settings.smtp
     password: str | None = None
     if smtp.username:
@@ -106,7 +110,8 @@ def smtp_connector(
                 f"the environment variable {smtp.password_env} (smtp.password_env in "
                 "newsletter.toml) is not set; set it to the SMTP password"
             )
-    return lambda: SmtpSender(smtp, password)
+    tls = functools.cache(ssl.create_default_context)
+    return lambda: SmtpSender(smtp, password, tls=tls)
 
 
 def smtp_description(settings: Settings) -> str:

@@ -219,7 +219,10 @@ class SmtpSender:
     """A :class:`Sender` over one SMTP connection, opened on first use and again after a drop.
 
     A failure to connect or to log in is a :class:`NewsletterError`: nothing can be sent, and
-    the send stops with every unsent recipient left to the next run.
+    the send stops with every unsent recipient left to the next run. ``tls`` gives the TLS
+    settings, asked for only when a connection starts TLS: loading the system's certificate
+    authorities takes some 20 ms, which the senders of one send share (see
+    :func:`~newsletter.delivery.plan.smtp_connector`) and a connection without TLS never spends.
     """
 
     def __init__(
@@ -227,11 +230,11 @@ class SmtpSender:
         settings: SmtpSettings,
         password: str | None,
         *,
-        tls_context: ssl.SSLContext | None = None,
+        tls: Callable[[], ssl.SSLContext] = ssl.create_default_context,
     ) -> None:
         self._settings = settings
         self._password = password
-        self._context = tls_context or ssl.create_default_context()
+        self._tls = tls  # asked only when the connection starts TLS
         self._smtp: smtplib.SMTP | None = None
         self._sock: socket.socket | None = None  # the connection's, once set up
         self._pipelining = False
@@ -253,9 +256,7 @@ class SmtpSender:
             raise ConnectionLost("the send was stopped", fate_unknown=False)
         smtp: smtplib.SMTP
         if s.security == "tls":
-            smtp = smtplib.SMTP_SSL(
-                local_hostname=_fqdn(), timeout=s.timeout, context=self._context
-            )
+            smtp = smtplib.SMTP_SSL(local_hostname=_fqdn(), timeout=s.timeout, context=self._tls())
         else:
             smtp = smtplib.SMTP(local_hostname=_fqdn(), timeout=s.timeout)
         # made unconnected, so that the watchdog is armed before the first byte; TLS checks the
@@ -266,7 +267,7 @@ class SmtpSender:
             smtp.connect(s.host, port)
             smtp.ehlo()
             if s.security == "starttls":
-                smtp.starttls(context=self._context)
+                smtp.starttls(context=self._tls())
                 smtp.ehlo()
         except (OSError, smtplib.SMTPException, ValueError) as error:
             self._watchdog.disarm()
