@@ -241,6 +241,28 @@ def test_a_server_trickling_a_byte_a_second_cannot_hang_a_send(tmp_path: Path) -
         assert "cannot connect to the SMTP server" in output and "within 1 s" in output
 
 
+def test_a_server_silent_after_the_final_dot_costs_the_timeout_not_the_send(
+    tmp_path: Path,
+) -> None:
+    # once a connection is set up its socket has no timeout of its own (one polled before every
+    # read and write): the deadline of each message alone ends the wait for an answer that
+    # never comes, and the message is unknown
+    with RawSmtp(Script(hang=600)) as server:
+        ws = make_workspace(tmp_path / "ws", server.toml(timeout=1), send=FAST)
+        path = write_list(ws, ["ann@example.com,A"])
+        done = subprocess.run(
+            send_command(ws, "--list", str(path), "--yes"),
+            capture_output=True,
+            text=True,
+            env=process_env(ws),
+            timeout=60,
+        )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "unknown  ann@example.com  connection lost after DATA" in done.stdout
+    assert "no complete answer within 1 s" in done.stdout
+    assert journal_states(ws) == {"ann@example.com": "unknown"}
+
+
 def test_ctrl_c_stops_a_hung_send_records_it_and_prints_the_summary(tmp_path: Path) -> None:
     with RawSmtp(Script(hang=600)) as server:  # far longer than the test waits
         ws = make_workspace(tmp_path / "ws", server.toml(), send=FAST)

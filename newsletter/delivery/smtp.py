@@ -24,10 +24,12 @@ answers read in bulk and parsed here, every code checked: smtplib's per-command 
 address parser and its line-by-line reading cost more than the rest of a message together.
 
 Every message has a total deadline, ``[smtp] timeout`` seconds from MAIL to the answer to the
-final dot (and a connection as long to connect, greet, start TLS and log in): the socket's own
-timeout bounds each read, but a server that trickles a byte a second never lets one expire, so
-a watchdog shuts the socket down when the deadline passes. :meth:`SmtpSender.abort` does the
-same at once, for Ctrl-C. Nothing with a CR, LF or NUL where it does not belong reaches the
+final dot (and a connection as long to connect, greet, start TLS and log in): a watchdog shuts
+the socket down when the deadline passes, which a server that trickles a byte a second cannot
+put off as it would a timeout of each read. Once the connection is set up the socket blocks
+without a timeout of its own, the watchdog its only bound: a socket with a timeout polls before
+every read and write, two system calls a message more. :meth:`SmtpSender.abort` shuts it down
+at once, for Ctrl-C. Nothing with a CR, LF or NUL where it does not belong reaches the
 server: an envelope address with one, or a message with a bare CR or LF or a NUL (which a
 lenient relay could read as the end of the message and the start of another), is refused
 before MAIL.
@@ -293,7 +295,10 @@ class SmtpSender:
             finally:
                 self._watchdog.disarm()
         self._watchdog.disarm()
-        self._smtp, self._sock = smtp, smtp.sock
+        sock = smtp.sock
+        assert sock is not None  # connected
+        sock.settimeout(None)  # the watchdog bounds every message (see the module's docstring)
+        self._smtp, self._sock = smtp, sock
         self._pipelining = smtp.has_extn("pipelining")
         return smtp
 
