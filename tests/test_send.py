@@ -130,6 +130,33 @@ def test_each_message_on_the_wire_is_its_recipients_message_stuffed(
     assert any(line.startswith(b"..") for line in received["r00@example.com"].split(b"\r\n"))
 
 
+@pytest.mark.skipif(not send_module._PROCESSES, reason="worker processes are Linux's")
+def test_the_heap_is_out_of_collection_while_workers_send_and_thawed_after(tmp_path: Path) -> None:
+    # what exists when the workers are forked is never traversed by their collections (nor
+    # copied page by page from the parent for it); the parent gets it back when the send ends
+    import gc
+
+    ws = load_workspace(make_workspace(tmp_path / "ws"))
+    email = build_issue(ws.root / TRICKY, ws).email
+    assert email is not None
+    frozen: list[int] = []
+    with RawSmtp(Script(pipelining=True)) as server:
+        settings = SmtpSettings(host="127.0.0.1", port=server.port, security="none")
+        report = deliver(
+            _deliveries(ws, ["Ann", "Bob", "Cy"]),
+            MessageTemplate(email, ws.settings),
+            connect=lambda: SmtpSender(settings, None),
+            connections=2,
+            rate=1000,
+            retries=0,
+            retry_delay=0,
+            on_outcome=lambda outcome: frozen.append(gc.get_freeze_count()),
+        )
+    assert report.count("sent") == 3
+    assert len(frozen) == 3 and min(frozen) > 10_000  # the modules, the template, the list
+    assert gc.get_freeze_count() == 0
+
+
 def test_the_rate_holds_over_every_connection_together(tmp_path: Path) -> None:
     # 24 messages at 20 a second take 23 intervals whatever the number of connections (or of
     # worker processes): a limit of each connection's own would end four times as soon

@@ -28,6 +28,7 @@ import contextlib
 import ctypes
 import datetime as dt
 import functools
+import gc
 import multiprocessing
 import os
 import signal
@@ -170,7 +171,7 @@ def deliver(
     channels = {reader: writer for reader, writer in pipes}
     workers: list[multiprocessing.process.BaseProcess | threading.Thread] = []
     cut_at: float | None = None  # after Ctrl-C: when to cut the messages in hand, then give up
-    with _sigterm_interrupts():
+    with _sigterm_interrupts(), _heap_frozen():
         try:  # from the first worker's start: a Ctrl-C at any moment after it is handled here
             with _signals_held():  # a worker starts with them ignored, never half set up
                 workers += _start(context, options, connect, [writer for _, writer in pipes])
@@ -284,6 +285,23 @@ def _host(
     finally:
         if journal is not None:
             journal.close()
+
+
+@contextlib.contextmanager
+def _heap_frozen() -> Iterator[None]:
+    """The heap as it is when the workers are forked (the list, the template, every module)
+    left out of garbage collection for the send (:func:`gc.freeze`), in the workers and here:
+    it was most of what a worker's collections traversed, and each object they visited cost
+    a page copied from this process (copy on write). Thawed when the send ends; a heap frozen
+    before is left as it is."""
+    if not _PROCESSES or gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 @contextlib.contextmanager
