@@ -15,7 +15,9 @@ personalising a message under 0.2 ms; 500 messages per second or more.
 Where Postfix's ``smtp-sink`` and ``smtp-source`` are installed (Debian: ``apt-get install
 postfix``; the bench only, never the tests), a second table sets our list send against
 ``smtp-source`` sending messages of the same size to the same ``smtp-sink`` at 1, 4 and 8
-connections: the tool ceiling, and issue 15's target of 80 % of it.
+connections: the tool ceiling, and issue 15's target of 80 % of it. Each cell is ``--runs``
+interleaved trials of the two (see :func:`against_postfix`), so that a load that comes and goes
+slows both alike; the ratio is that of the medians.
 
 Prints tables of medians (these machines are shared and noisy: compare numbers from one run,
 not across runs).
