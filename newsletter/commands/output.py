@@ -20,6 +20,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from newsletter.errors import NewsletterError
 
@@ -55,18 +56,22 @@ def stage_folder(
     is the one a swap put aside (``swap_in(..., spare=True)``), its files written over where
     they lie: on a disk that discards freed blocks at once (``-o discard``, common on cloud
     machines) removing an old folder's files cost 4 ms each, more than building the issue.
+    The files are opened relative to the folder, held open while they are written (so that
+    nothing can swap a link in for it meanwhile), one name for the system to look up each.
     """
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
-        staging = _claim_spare(folder) if reuse else None
-        if staging is None:
+        claimed = _claim_spare(folder) if reuse else None
+        if claimed is None:
             staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=_prefix(folder, "new")))
             staging.chmod(0o777 & ~_UMASK)  # mkdtemp makes 0700; outputs are ordinary folders
+            claimed = staging, _open_folder(staging)
     except OSError as error:
         raise NewsletterError(f"cannot write {folder}: {error.strerror or error}") from None
+    staging, into = claimed
     try:
         for name, data in files.items():
-            _write_over(_target(staging, name, folder), data, flush=flush)
+            _write_over(_target(staging, name, folder), data, flush=flush, into=into)
         if reuse:
             _prune(staging, files)
     except OSError as error:
@@ -75,18 +80,25 @@ def stage_folder(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    finally:
+        os.close(into)
     return staging
 
 
-def _target(into: Path, name: str, folder: Path) -> Path:
+def _open_folder(path: Path) -> int:
+    """A handle on the folder ``path`` itself: an error for a link or anything not a folder."""
+    return os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | _CLOEXEC)
+
+
+def _target(into: Path, name: str, folder: Path) -> str:
     """Where the file ``name`` (``assets/a.jpg``) of ``folder`` goes in the folder ``into``
-    being made, its own folder made; a name that would lead out of it is refused."""
+    being made, relative to it, its own folder made; a name that would lead out of it is
+    refused."""
     if ".." in Path(name).parts or Path(name).is_absolute():
         raise NewsletterError(f"refusing to write {name!r} outside {folder}")
-    target = into / name
     if "/" in name:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    return target
+        (into / name).parent.mkdir(parents=True, exist_ok=True)
+    return name
 
 
 def _spare(folder: Path) -> Path:
@@ -94,50 +106,77 @@ def _spare(folder: Path) -> Path:
     return folder.parent / f".{folder.name}.spare"
 
 
-def _claim_spare(folder: Path) -> Path | None:
+def _claim_spare(folder: Path) -> tuple[Path, int] | None:
     """The spare of ``folder`` renamed to a staging folder of this process's own (one rename:
-    of two writers, one gets it), or ``None`` when there is none, or it is not a folder."""
+    of two writers, one gets it), and a handle on it; ``None`` when there is none, or it is
+    not a folder."""
     staging = folder.parent / f"{_prefix(folder, 'new')}{secrets.token_hex(4)}"
     try:
         os.rename(_spare(folder), staging)  # a link is renamed, never followed
     except OSError:
         return None
-    if not stat.S_ISDIR(os.lstat(staging).st_mode):
+    try:
+        return staging, _open_folder(staging)
+    except OSError:  # a link (ELOOP) or a file (ENOTDIR) where the spare was
         _remove(staging)
         return None
-    return staging
 
 
-def _write_over(target: Path, data: bytes, *, flush: bool) -> None:
-    """Write ``data`` into the file ``target``, over the bytes already there (not freed and
-    allocated again); a link, or a file with other names, is replaced by a file of its own."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_WRITE = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | _CLOEXEC
+
+
+def _write_over(target: str, data: bytes, *, flush: bool, into: int) -> None:
+    """Write ``data`` into the file ``target`` of the folder ``into`` (a handle), over the
+    bytes already there (not freed and allocated again). Plain system calls, no buffered
+    file object: an open, a stat, one write, and a truncate only where the old file was
+    longer."""
+    handle, size = _open_own(target, into)
     try:
-        handle = os.open(target, flags, 0o666)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(handle, view) :]
+        if size > len(data):
+            os.ftruncate(handle, len(data))
+        if flush:
+            os.fsync(handle)
+    finally:
+        os.close(handle)
+
+
+def _open_own(name: str, into: int) -> tuple[int, int]:
+    """A handle for writing on the file ``name`` of the folder ``into``, made if need be, and
+    the file's size; a link, or a file with other names, is replaced by a file of its own,
+    so that nothing outside the folder is ever written through it."""
+    try:
+        handle = os.open(name, _WRITE, 0o666, dir_fd=into)
     except OSError as error:
         if error.errno != errno.ELOOP:
             raise
-        target.unlink()  # a symbolic link: never written through
-        handle = os.open(target, flags | os.O_EXCL, 0o666)
-    found = os.fstat(handle)
-    if not stat.S_ISREG(found.st_mode) or found.st_nlink > 1:
+    else:
+        found = os.fstat(handle)
+        if stat.S_ISREG(found.st_mode) and found.st_nlink == 1:
+            return handle, found.st_size
         os.close(handle)
-        target.unlink()
-        handle = os.open(target, flags | os.O_EXCL, 0o666)
-    with os.fdopen(handle, "wb") as out:
-        out.write(data)
-        out.truncate()
-        if flush:
-            out.flush()
-            os.fsync(out.fileno())
+    os.unlink(name, dir_fd=into)
+    return os.open(name, _WRITE | os.O_EXCL, 0o666, dir_fd=into), 0
+
+
+@cache
+def _libc(name: str) -> Any:
+    """The C library's function ``name``, looked up once per process (a build swaps a
+    thousand folders), or ``None`` where there is none."""
+    try:
+        return getattr(ctypes.CDLL(None, use_errno=True), name)
+    except (OSError, AttributeError):
+        return None
 
 
 def flush_disk(folder: Path) -> None:
     """Flush everything written to the file system ``folder`` is on to the disk: one
     ``syncfs`` (Linux) for the many files a build wrote unflushed; elsewhere ``sync``."""
-    try:
-        syncfs = ctypes.CDLL(None, use_errno=True).syncfs
-    except (OSError, AttributeError):
+    syncfs = _libc("syncfs")
+    if syncfs is None:
         os.sync()
         return
     handle = os.open(folder, os.O_RDONLY)
@@ -200,12 +239,11 @@ def _clear_abandoned(folder: Path, keep: Iterable[str], current: Path | None = N
     putting back a kept entry (``export/``) it had moved out of ``folder``. A live process's
     staging folder is left alone: another build may be writing this very issue; so is
     ``current``, the one about to be swapped in, whose worker may have ended already."""
+    left = _left_behind(folder.parent).get(folder.name, ())
     for kind in ("old", "new"):  # the old folder back first, then what was moved out of it
-        prefix = f".{folder.name}.{kind}-"
-        for name in _left_behind(folder.parent):
+        for name, of_kind, pid in left:
             stale = folder.parent / name
-            pid = name.removeprefix(prefix).split("-", 1)[0]
-            if not name.startswith(prefix) or not stale.exists():
+            if of_kind != kind or not stale.exists():
                 continue
             if stale == current or not pid.isdigit() or _alive(int(pid)):
                 continue
@@ -218,19 +256,25 @@ def _clear_abandoned(folder: Path, keep: Iterable[str], current: Path | None = N
 
 
 @cache
-def _left_behind(parent: Path) -> tuple[str, ...]:
+def _left_behind(parent: Path) -> dict[str, tuple[tuple[str, str, str], ...]]:
     """The hidden staging folders in ``parent`` when this process first wrote there: the only
     ones a killed write can have left (those made since are this run's, or a live one's), so
-    a build of a thousand issues lists ``out/`` once, not twice per issue."""
+    a build of a thousand issues lists ``out/`` once, not twice per issue. Each is filed under
+    the folder it was for, as ``(name, kind, pid)``: ``.<folder>.<kind>-<pid>-...``, the kind
+    being the last ``.new-`` or ``.old-`` in the name (what follows it has no dot), so that
+    a swap looks at its own folder's only."""
+    found: dict[str, list[tuple[str, str, str]]] = {}
     try:
         with os.scandir(parent) as entries:
-            return tuple(
-                e.name
-                for e in entries
-                if e.name.startswith(".") and (".new-" in e.name or ".old-" in e.name)
-            )
+            names = [e.name for e in entries if e.name.startswith(".")]
     except OSError:
-        return ()
+        return {}
+    for name in names:
+        at = max(name.rfind(".new-"), name.rfind(".old-"))
+        if at > 1:
+            pid = name[at + 5 :].split("-", 1)[0]
+            found.setdefault(name[1:at], []).append((name, name[at + 1 : at + 4], pid))
+    return {folder: tuple(entries) for folder, entries in found.items()}
 
 
 def _alive(pid: int) -> bool:
@@ -314,7 +358,7 @@ def _update(spare: Path, folder: Path, files: Mapping[str, bytes], unchanged: se
         spare.unlink()
     spare.mkdir(mode=0o777 & ~_UMASK, exist_ok=True)
     for name, data in files.items():
-        target = _target(spare, name, folder)
+        target = spare / _target(spare, name, folder)
         if name in unchanged and _linked(target, folder / name):
             continue
         if name not in unchanged and _same(target, data):
@@ -333,7 +377,10 @@ def _update(spare: Path, folder: Path, files: Mapping[str, bytes], unchanged: se
 
 
 def _prune(spare: Path, files: Mapping[str, bytes]) -> None:
-    """Remove from ``spare`` every file and folder that ``files`` does not name."""
+    """Remove from ``spare`` every file and folder that ``files`` does not name (one listing
+    when they are all at its top and it holds nothing else, as a build's five are)."""
+    if all("/" not in name for name in files) and set(os.listdir(spare)) <= files.keys():
+        return
     wanted = {os.path.join(spare, name) for name in files}
     emptied: set[str] = set()
     for where, folders, names in os.walk(spare, topdown=False):
@@ -399,14 +446,11 @@ def replace_file(path: Path, data: bytes) -> None:
 def _exchange(a: Path, b: Path) -> bool:
     """Swap two folders in one step (Linux's ``renameat2(RENAME_EXCHANGE)``), so that there is
     no moment without ``b``; False where the system cannot, and the caller renames twice."""
-    if sys.platform != "linux":
+    renameat2 = _libc("renameat2") if sys.platform == "linux" else None
+    if renameat2 is None:
         return False
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        at_fdcwd, rename_exchange = -100, 2
-        done = libc.renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
-    except (OSError, AttributeError):
-        return False
+    at_fdcwd, rename_exchange = -100, 2
+    done = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
     return bool(done == 0)
 
 
