@@ -66,9 +66,14 @@ class Built(Record):
 
 class _Staged(Record):
     """What a build worker sends back: the hidden folder it wrote the issue's files into,
-    ready to be swapped in, and their summary; or the issue's problems."""
+    ready to be swapped in, and their summary; or the issue's problems. With either, the issue
+    file as the editor names it and the cache key of the bytes it was built from (read before
+    its build), both worked out in the worker rather than in the parent, which the two
+    workers of two cores share a core with."""
 
     source: Path
+    display: str
+    key: str
     slug: str = ""
     staging: Path | None = None
     summary: dict[str, object] = field(default_factory=dict)
@@ -108,7 +113,6 @@ def build(
     slugs: dict[str, str] = {}
     todo: list[Path] = []
     for path in paths:
-        cache.key(path)  # read before building: what was built is what the key says
         hit = None if force else cache.hit(path)
         if hit is None:
             todo.append(path)
@@ -121,11 +125,11 @@ def build(
     if cache.forget_all(todo):
         cache.save()
     # In the order given, each written as soon as it and those before it are built.
-    for staged in _in_workers(_stage, todo, workspace, jobs=jobs):
-        name = workspace.display(staged.source)
+    stage = partial(_stage, shared=cache.shared_key())
+    for staged in _in_workers(stage, todo, workspace, jobs=jobs):
+        name = staged.display
         if staged.staging is None:
             report.failed[name] = list(staged.problems)
-            cache.forget(staged.source)
             continue
         if staged.slug in slugs:
             shutil.rmtree(staged.staging, ignore_errors=True)
@@ -135,7 +139,7 @@ def build(
         slugs[staged.slug] = name
         folder = workspace.out_dir / staged.slug
         swap_in(folder, staged.staging, keep=("export",), spare=True)
-        cache.remember(staged.source, staged.slug)
+        cache.remember(staged.source, staged.slug, staged.key)
         report.built.append(Built(folder, staged.summary))
     if report.built:
         flush_disk(workspace.out_dir)
@@ -157,9 +161,9 @@ class _Cache:
             entries = {}
         self.entries: dict[str, dict[str, str]] = entries if isinstance(entries, dict) else {}
         self._shared: str | None = None
-        self._keys: dict[Path, str] = {}
+        self._names: dict[Path, str] = {}
 
-    def _shared_key(self) -> str:
+    def shared_key(self) -> str:
         """The part of every key that all issues share: tool, settings, theme and assets."""
         if self._shared is None:
             digest = hashlib.sha256(inputs_digest(self.workspace).encode())
@@ -168,41 +172,44 @@ class _Cache:
             self._shared = digest.hexdigest()
         return self._shared
 
-    def key(self, path: Path) -> str:
-        """The key of ``path`` as it was read before its build (a save during the build must
-        not be taken for what was built)."""
-        if path not in self._keys:
-            try:
-                data = path.read_bytes()
-            except OSError:  # the build itself says what is wrong with the file
-                data = b"\0unreadable"
-            self._keys[path] = hashlib.sha256(self._shared_key().encode() + data).hexdigest()
-        return self._keys[path]
+    def _name(self, path: Path) -> str:
+        """The entry's name of ``path``: the file with its links resolved, worked out once."""
+        if path not in self._names:
+            self._names[path] = os.path.realpath(path)
+        return self._names[path]
 
     def hit(self, path: Path) -> Path | None:
         """The output folder of ``path`` when nothing it was built from has changed."""
-        entry = self.entries.get(str(path.resolve()))
-        if not entry or entry.get("key") != self.key(path):
+        entry = self.entries.get(self._name(path))
+        if not entry or entry.get("key") != _key(self.shared_key(), path):
             return None
         folder = self.workspace.out_dir / entry["slug"]
         return folder if (folder / "meta.json").is_file() else None
 
-    def remember(self, path: Path, slug: str) -> None:
-        self.entries[str(path.resolve())] = {"key": self.key(path), "slug": slug}
-
-    def forget(self, path: Path) -> None:
-        self.entries.pop(str(path.resolve()), None)
+    def remember(self, path: Path, slug: str, key: str) -> None:
+        self.entries[self._name(path)] = {"key": key, "slug": slug}
 
     def forget_all(self, paths: Sequence[Path]) -> bool:
         """Forget each of ``paths``; whether any was remembered."""
         before = len(self.entries)
         for path in paths:
-            self.forget(path)
+            self.entries.pop(self._name(path), None)
         return len(self.entries) < before
 
     def save(self) -> None:
         if self.entries or self.path.exists():
-            replace_file(self.path, json.dumps(self.entries, indent=1).encode())
+            replace_file(self.path, json.dumps(self.entries, separators=(",", ":")).encode())
+
+
+def _key(shared: str, path: Path) -> str:
+    """The cache key of the issue file ``path`` as it is now, ``shared`` being the rest of
+    what a build reads (:meth:`_Cache.shared_key`). Read before a build, so that a save
+    during it is never taken for what was built."""
+    try:
+        data = path.read_bytes()
+    except OSError:  # the build itself says what is wrong with the file
+        data = b"\0unreadable"
+    return hashlib.sha256(shared.encode() + data).hexdigest()
 
 
 def build_issues(
@@ -279,16 +286,19 @@ def _build(
     return build_issue(path, workspace, now=now, stages=stages)
 
 
-def _stage(workspace: Workspace, now: dt.datetime, path: Path) -> _Staged:
+def _stage(workspace: Workspace, now: dt.datetime, path: Path, *, shared: str) -> _Staged:
     """Build one issue and write its folder's files beside the old folder (in a worker, when
     there are several, so that the writes run side by side too); the parent
-    swaps it in, after making sure no earlier issue of the run has the slug."""
+    swaps it in, after making sure no earlier issue of the run has the slug. ``shared`` is
+    the part of the cache key all issues share."""
+    key = _key(shared, path)
     result = build_issue(path, workspace, now=now)
     if result.artifact is None:
-        return _Staged(path, problems=result.problems)
-    files, summary = email_folder(result.artifact)
-    staging = stage_folder(workspace.out_dir / result.artifact.slug, files, flush=False, reuse=True)
-    return _Staged(path, result.artifact.slug, staging, summary)
+        return _Staged(path, workspace.display(path), key, problems=result.problems)
+    artifact = result.artifact
+    files, summary = email_folder(artifact)
+    staging = stage_folder(workspace.out_dir / artifact.slug, files, flush=False, reuse=True)
+    return _Staged(path, artifact.display, key, artifact.slug, staging, summary)
 
 
 def _start_worker(worker: tuple[Workspace, dt.datetime]) -> None:
