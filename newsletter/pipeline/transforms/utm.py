@@ -13,6 +13,7 @@ import html as htmllib
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Mapping
+from functools import lru_cache
 from typing import NamedTuple
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -50,11 +51,20 @@ def with_params(url: str, params: Mapping[str, str]) -> str:
     parts = urlsplit(url)
     existing = parse_qsl(parts.query, keep_blank_values=True)
     have = {key for key, _ in existing}
-    extra = [(key, value) for key, value in params.items() if key not in have and value]
+    extra = "&".join(
+        _pair(key, value) for key, value in params.items() if key not in have and value
+    )
     if not extra:
         return url
-    query = f"{parts.query}&{urlencode(extra)}" if parts.query else urlencode(extra)
+    query = f"{parts.query}&{extra}" if parts.query else extra
     return urlunsplit(parts._replace(query=query))
+
+
+@lru_cache(maxsize=256)
+def _pair(key: str, value: str) -> str:
+    """``key=value`` as :func:`urllib.parse.urlencode` writes it: made once for the links
+    of every issue, which all carry the same source, medium and slots."""
+    return urlencode([(key, value)])
 
 
 def add_utm(html: str, params: Mapping[str, str]) -> UtmResult:
