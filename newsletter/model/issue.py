@@ -30,6 +30,7 @@ __all__ = [
     "Teaser",
     "is_local_src",
     "local_image",
+    "resolved_under",
     "text_direction",
 ]
 
@@ -144,6 +145,18 @@ def _resolved(top: str, parts: list[str]) -> str:
         except OSError:  # missing or unreadable: opening it says which
             return os.path.join(top, *parts)
     return path
+
+
+def resolved_under(top: str, src: str) -> str:
+    """The file the relative path ``src`` names under the folder ``top`` (its own links
+    resolved: :func:`real_root`), every link on the way followed: what
+    ``os.path.realpath(os.path.join(top, src))`` gives, one ``lstat`` a part under ``top``
+    (realpath looks at every folder above it as well, for every image of every build)."""
+    try:
+        parts = _inside(src)
+    except ValueError:  # ".." or absolute: only realpath knows where that leads
+        return os.path.realpath(os.path.join(top, src))
+    return _resolved(top, parts)
 
 
 @lru_cache(maxsize=8)

@@ -26,7 +26,7 @@ import PIL  # the package alone, for its version: Pillow itself loads only to re
 from PIL import UnidentifiedImageError
 
 from newsletter.errors import NewsletterError
-from newsletter.model.issue import real_root
+from newsletter.model.issue import real_root, resolved_under
 from newsletter.pipeline import parsed
 from newsletter.record import Record
 
@@ -85,7 +85,7 @@ def read_source(root: Path, src: str) -> Source:
     image Pillow can read as such.
     """
     base = real_root(root)
-    path = os.path.realpath(os.path.join(base, src))  # every link on the way followed, now
+    path = resolved_under(base, src)  # every link on the way followed, now
     if not path.startswith(base.rstrip(os.sep) + os.sep):
         raise NewsletterError(
             f"{src} leads outside the workspace (a symbolic link?); copy the image into "
