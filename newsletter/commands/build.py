@@ -110,14 +110,14 @@ def build(
     """
     report = BuildReport()
     cache = _Cache(workspace)
-    slugs: dict[str, str] = {}
+    slugs: dict[str, Path] = {}  # slug -> the first issue file of the run with it
     todo: list[Path] = []
     for path in paths:
         hit = None if force else cache.hit(path)
         if hit is None:
             todo.append(path)
         else:
-            slugs[hit.name] = workspace.display(path)
+            slugs[hit.name] = path
             report.unchanged.append(hit)
     # What is about to be rebuilt is not recorded as built until its new files are on the
     # disk (they are flushed once, at the end): a power cut half-way must not leave the cache
@@ -133,10 +133,11 @@ def build(
             continue
         if staged.slug in slugs:
             shutil.rmtree(staged.staging, ignore_errors=True)
-            clash = f"slug '{staged.slug}' is also built from {slugs[staged.slug]}; rename one"
+            first = workspace.display(slugs[staged.slug])
+            clash = f"slug '{staged.slug}' is also built from {first}; rename one"
             report.failed[name] = [Problem(name, "slug", clash)]
             continue
-        slugs[staged.slug] = name
+        slugs[staged.slug] = staged.source
         folder = workspace.out_dir / staged.slug
         swap_in(folder, staged.staging, keep=("export",), spare=True)
         cache.remember(staged.source, staged.slug, staged.key)
@@ -160,6 +161,7 @@ class _Cache:
         except (OSError, ValueError):
             entries = {}
         self.entries: dict[str, dict[str, str]] = entries if isinstance(entries, dict) else {}
+        self._saved = dict(self.entries)  # what the file holds: an unchanged cache is not written
         self._shared: str | None = None
         self._names: dict[Path, str] = {}
 
@@ -197,8 +199,12 @@ class _Cache:
         return len(self.entries) < before
 
     def save(self) -> None:
-        if self.entries or self.path.exists():
+        """Write the entries, unless the file already holds them (a build with nothing to
+        do writes nothing: replacing a file frees its blocks, which costs on a disk that
+        discards them at once)."""
+        if self.entries != self._saved:
             replace_file(self.path, json.dumps(self.entries, separators=(",", ":")).encode())
+            self._saved = dict(self.entries)
 
 
 def _key(shared: str, path: Path) -> str:
