@@ -110,6 +110,20 @@ def test_a_killed_write_leaves_nothing_the_next_one_does_not_clear(tmp_path: Pat
     assert (folder / "export" / "sendgrid" / "template.html").read_bytes() == b"exported"
 
 
+def test_a_write_clears_only_what_was_left_behind_for_its_own_folder(tmp_path: Path) -> None:
+    """A staging folder is filed under the folder it was for by the last ``.new-`` in its
+    name, so the dotted slug ``a.b`` (``.a.b.new-<pid>-...``) is never taken for ``a``'s."""
+    out = tmp_path / "out"
+    dead = _dead_pid()
+    theirs = out / f".a.b.new-{dead}-x"
+    theirs.mkdir(parents=True)
+    (out / "a").mkdir()
+    replace_folder(out / "a", {"email.html": b"a"})
+    assert theirs.is_dir()
+    replace_folder(out / "a.b", {"email.html": b"a.b"})
+    assert sorted(p.name for p in out.iterdir()) == ["a", "a.b"]
+
+
 def test_a_write_killed_between_its_two_renames_gets_the_old_folder_back(tmp_path: Path) -> None:
     """Where the system cannot swap two folders in one step, a kill between the renames leaves
     the old folder parked: the next write takes its export/ from there."""

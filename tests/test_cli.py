@@ -257,10 +257,13 @@ def test_an_unchanged_issue_is_not_built_again(workspace_dir: Path) -> None:
     assert run("build", "--workspace", str(workspace_dir), str(issue))[0] == 0
     meta = workspace_dir / "out" / EXAMPLE / "meta.json"
     first = meta.read_bytes()
+    cache = (workspace_dir / "out" / ".build-cache.json").stat()
     code, out, _ = run("build", "--workspace", str(workspace_dir), str(issue))
     assert code == 0
     assert out == f"unchanged: out/{EXAMPLE}/ (--force builds them again)\n"
     assert meta.read_bytes() == first  # not even rewritten
+    # nor the cache: a file replaced is a file freed, which costs on a disk that discards
+    assert (workspace_dir / "out" / ".build-cache.json").stat().st_ino == cache.st_ino
     code, out, _ = run("build", "--workspace", str(workspace_dir), str(issue), "--force")
     assert out.startswith(f"built out/{EXAMPLE}/") and meta.read_bytes() != first
     # any input of the build counts: the issue, an asset, the theme, the settings

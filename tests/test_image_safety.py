@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from newsletter.commands.preview import PreviewServer
-from newsletter.errors import ProblemsError
+from newsletter.errors import NewsletterError, ProblemsError
 from newsletter.pipeline.load import parse_issue
+from newsletter.pipeline.transforms.sizes import read_source
 
 from .delivery_support import ISSUE, make_workspace
 
@@ -74,6 +75,21 @@ def test_what_no_image_src_may_name(root: Path, src: str, link: str | None, mess
     if src.endswith(".svg"):
         (root / src).write_text('<svg xmlns="http://www.w3.org/2000/svg"><script/></svg>')
     assert message in _problem(root, src)
+
+
+def test_the_stages_read_an_image_where_its_links_lead_and_never_outside(root: Path) -> None:
+    """What the assets stage, the image heights and the site's copies read (``read_source``)
+    follows a link under the workspace, takes a path with ``..`` where it really leads, and
+    refuses one that leads out, as ``realpath`` over the whole path did."""
+    real = str(root.resolve() / "assets" / "real.jpg")
+    os.symlink("real.jpg", root / "assets" / "alias.jpg")
+    os.symlink("/proc/self/environ", root / "assets" / "environ.jpg")
+    assert read_source(root, "assets/real.jpg").path == real
+    assert read_source(root, "assets/alias.jpg").path == real
+    assert read_source(root, "assets/../assets/./real.jpg").path == real
+    for src in ("assets/environ.jpg", "../outside.jpg"):
+        with pytest.raises(NewsletterError, match="leads outside the workspace"):
+            read_source(root, src)
 
 
 def test_no_export_or_preview_serves_a_secret_behind_an_image_name(tmp_path: Path) -> None:
