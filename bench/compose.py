@@ -102,11 +102,12 @@ def main() -> None:
         roots = {name: workspace_copy(base / name, name) for name in ("premailer", "css-inline")}
         stages = {name: warm_stages(root, args.runs) for name, root in roots.items()}
         print(f"Example issue, warm, in-process: median ms of {args.runs} builds")
-        print(f"| {'stage':8} | {'premailer':>9} | {'css-inline':>10} |")
-        print(f"|{'-' * 10}|{'-' * 11}|{'-' * 12}|")
+        print(f"| {'stage':12} | {'premailer':>9} | {'css-inline':>10} |")
+        print(f"|{'-' * 14}|{'-' * 11}|{'-' * 12}|")
         for stage in (*STAGES, "compose", "total"):
             print(
-                f"| {stage:8} | {stages['premailer'][stage]:9.2f} | {stages['css-inline'][stage]:10.2f} |"
+                f"| {stage:12} | {stages['premailer'][stage]:9.2f} | "
+                f"{stages['css-inline'][stage]:10.2f} |"
             )
         ratio = stages["premailer"]["compose"] / stages["css-inline"]["compose"]
         print("compose = load to eml (what the compose targets are about); total = wall clock")
