@@ -68,8 +68,8 @@ class _Staged(Record):
     """What a build worker sends back: the hidden folder it wrote the issue's files into,
     ready to be swapped in, and their summary; or the issue's problems. With either, the issue
     file as the editor names it and the cache key of the bytes it was built from (read before
-    its build), both worked out in the worker rather than in the parent, which the two
-    workers of two cores share a core with."""
+    its build), both worked out in the worker rather than in the parent, which shares the
+    cores with the workers."""
 
     source: Path
     display: str
