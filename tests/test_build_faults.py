@@ -124,6 +124,16 @@ def test_a_write_clears_only_what_was_left_behind_for_its_own_folder(tmp_path: P
     assert sorted(p.name for p in out.iterdir()) == ["a", "a.b"]
 
 
+def test_a_new_output_folder_is_an_ordinary_folder(tmp_path: Path) -> None:
+    """A folder written from nothing (no spare to reuse) has the mode the umask gives any
+    folder, as one made by hand would, never a temporary folder's 0700."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    folder = tmp_path / "out" / "issue"
+    stage_and_swap(folder, {"email.html": b"new"})
+    assert folder.stat().st_mode & 0o777 == 0o777 & ~umask
+
+
 def test_a_write_killed_between_its_two_renames_gets_the_old_folder_back(tmp_path: Path) -> None:
     """Where the system cannot swap two folders in one step, a kill between the renames leaves
     the old folder parked: the next write takes its export/ from there."""

@@ -63,8 +63,7 @@ def stage_folder(
         folder.parent.mkdir(parents=True, exist_ok=True)
         claimed = _claim_spare(folder) if reuse else None
         if claimed is None:
-            staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=_prefix(folder, "new")))
-            staging.chmod(0o777 & ~_UMASK)  # mkdtemp makes 0700; outputs are ordinary folders
+            staging = _made_staging(folder)
             claimed = staging, _open_folder(staging)
     except OSError as error:
         raise NewsletterError(f"cannot write {folder}: {error.strerror or error}") from None
@@ -106,11 +105,29 @@ def _spare(folder: Path) -> Path:
     return folder.parent / f".{folder.name}.spare"
 
 
+def _staging_name(folder: Path) -> Path:
+    """A new name for a staging folder of ``folder``, of this process's own."""
+    return folder.parent / f"{_prefix(folder, 'new')}{secrets.token_hex(4)}"
+
+
+def _made_staging(folder: Path) -> Path:
+    """A new, empty staging folder of ``folder``, an ordinary folder from the start (the mode
+    the umask gives, where ``mkdtemp`` makes 0700 and a ``chmod`` more changed it again)."""
+    for _ in range(8):
+        staging = _staging_name(folder)
+        try:
+            os.mkdir(staging, 0o777)
+        except FileExistsError:  # four random bytes that one of this process's has
+            continue
+        return staging
+    raise FileExistsError(errno.EEXIST, "no free name for a staging folder", str(folder))
+
+
 def _claim_spare(folder: Path) -> tuple[Path, int] | None:
     """The spare of ``folder`` renamed to a staging folder of this process's own (one rename:
     of two writers, one gets it), and a handle on it; ``None`` when there is none, or it is
     not a folder."""
-    staging = folder.parent / f"{_prefix(folder, 'new')}{secrets.token_hex(4)}"
+    staging = _staging_name(folder)
     try:
         os.rename(_spare(folder), staging)  # a link is renamed, never followed
     except OSError:
