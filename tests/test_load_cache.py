@@ -137,3 +137,28 @@ def test_unchanged_settings_and_theme_are_read_back_without_tomllib(
 
 def _line(path: Path, needle: str) -> int:
     return next(n for n, line in enumerate(path.read_text().splitlines(), 1) if needle in line)
+
+
+def test_the_cache_keeps_its_newest_entries_and_drops_the_oldest(
+    cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Beyond its size the cache drops its oldest entries, as many as were written since it
+    last counted them, and every newer one still reads back; it counts the folder only every
+    so many writes (listing thousands of names after each write cost more than the write)."""
+    import itertools
+
+    from newsletter.pipeline import parsed
+
+    monkeypatch.setattr(parsed, "CACHE_ENTRIES", 8)
+    monkeypatch.setattr(parsed, "_COUNT_EVERY", 4)
+    monkeypatch.setattr(parsed, "_written", itertools.count())
+    dated: set[str] = set()
+    for n in range(21):
+        parsed.put("test", f"text {n}", [n])
+        for name in set(os.listdir(cache)) - dated:  # one second apart: an order to drop by
+            os.utime(cache / name, ns=(n * 10**9, n * 10**9))
+            dated.add(name)
+    names = [name for name in os.listdir(cache) if not name.startswith(".")]
+    assert len(names) <= 8 + 4
+    assert [parsed.get("test", f"text {n}") for n in range(17, 21)] == [[17], [18], [19], [20]]
+    assert parsed.get("test", "text 0") is None
