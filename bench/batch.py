@@ -27,12 +27,18 @@ NEWSLETTER = str(Path(sys.executable).parent / "newsletter")
 
 
 def workspace(root: Path, issues: int) -> Path:
-    """The repository's workspace with ``issues`` issues in all (copies of the example)."""
+    """The repository's workspace with ``issues`` issues in all: copies of the example, each
+    with its own subject, headline and first words, as a real workspace's issues differ (so
+    that what is cached per text, the parse of each issue and its story, is as many entries
+    as a real workspace makes, not one for all)."""
     shutil.copytree(REPO / "assets", root / "assets")
     (root / "issues").mkdir(parents=True)
     shutil.copy(REPO / "newsletter.toml", root / "newsletter.toml")
+    text = EXAMPLE.read_text(encoding="utf-8")
     for n in range(issues):
-        shutil.copy(EXAMPLE, root / "issues" / f"2025-06-26-copy-{n:04}.yaml")
+        own = text.replace("Putin poaches the neighbors", f"Putin poaches the neighbors ({n})")
+        own = own.replace("For many months now", f"For {n + 2} months now")
+        (root / "issues" / f"2025-06-26-copy-{n:04}.yaml").write_text(own, encoding="utf-8")
     return root
 
 
