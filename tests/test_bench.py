@@ -29,5 +29,6 @@ def test_the_batch_benchmark_prints_a_row_per_size_and_job_count() -> None:
     ]
     for cells in rows:  # seconds, issues a second, CPU seconds, peak RSS: all measured
         assert all(float(cell) > 0 for cell in cells[2:]), cells
-    assert lines[-1].startswith("12 issues: 1 -> 2 jobs ")
-    assert "nothing changed, the next build: " in lines[-1]
+    assert lines[-2].startswith("12 issues: 1 -> 2 jobs ")
+    assert "nothing changed, the next build: " in lines[-2]
+    assert lines[-1].startswith("The first build of the new 12-issue workspace, on 2 jobs: ")
