@@ -244,7 +244,7 @@ def main() -> None:
     people = smtp_bench.recipients(args.smtp_recipients)
     sink_port, sinks = smtp_bench.start_sink(2, "minimal")
     try:
-        rates = [smtp_bench.send(ws, template, people, sink_port, 4) for _ in range(args.runs)]
+        rates = [smtp_bench.send(ws, template, people, sink_port, 4)[0] for _ in range(args.runs)]
     finally:
         for sink in sinks:
             sink.kill()
