@@ -49,6 +49,7 @@ __all__ = [
     "Signer",
     "build_message",
     "data",
+    "header_block",
     "headers",
     "plain_header",
     "sample_message",
@@ -417,6 +418,11 @@ def sample_message(email: Email, settings: Settings, *, date: dt.datetime) -> by
 _BLANK_LINE = re.compile(rb"\r?\n\r?\n")  # where the headers end
 
 
+def header_block(message: bytes) -> bytes:
+    """The header lines of ``message``, the body cut off (without the blank line)."""
+    return _BLANK_LINE.split(message, maxsplit=1)[0]
+
+
 def headers(message: bytes) -> EmailMessage:
     """The headers of ``message``, parsed; the body is cut off first, which the parser would
     otherwise read line by line only to skip (most of the time a check took)."""
@@ -424,7 +430,7 @@ def headers(message: bytes) -> EmailMessage:
     from email.message import EmailMessage
     from email.parser import BytesHeaderParser
 
-    head = _BLANK_LINE.split(message, maxsplit=1)[0]
+    head = header_block(message)
     parsed = BytesHeaderParser(policy=policy.default).parsebytes(head + b"\r\n\r\n")
     assert isinstance(parsed, EmailMessage)
     return parsed

@@ -19,7 +19,7 @@ import re
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, NamedTuple
 
-from newsletter.mail.message import plain_header
+from newsletter.mail.message import header_block, plain_header
 from newsletter.model.artifact import Artifact
 from newsletter.model.settings import CheckSettings
 from newsletter.model.validation import Loc, field_path, strings
@@ -50,7 +50,6 @@ class Link(NamedTuple):
 
 
 _MD_HREF = re.compile(r'href="([^"]*)"')
-_BLANK_LINE = re.compile(rb"\r?\n\r?\n")  # where the headers end
 _LINE_END = re.compile(r"\r\n|\r|\n")
 # Compiled when first needed (rarely: for a finding in the theme's markup), not by every
 # process that imports the checks.
@@ -111,7 +110,7 @@ class Context:
         the default policy hands it to its header factory. The email parser's own pass over
         them (line by line in Python, then a header object each) was most of what the header
         checks took; this keeps its reading of every line."""
-        head = _BLANK_LINE.split(self.artifact.message, maxsplit=1)[0]
+        head = header_block(self.artifact.message)
         found: dict[str, list[str]] = {}
         current: list[str] = []
         for line in _LINE_END.split(head.decode("ascii", "surrogateescape")):
