@@ -58,7 +58,7 @@ def command(
     if as_json:
         summary = [{"ok": True, "out": shown(b.folder), **b.meta()} for b in report.built]
         summary += [
-            {"ok": True, "out": ws.display(f), "slug": f.name, "unchanged": True}
+            {"ok": True, "out": shown(f), "slug": f.name, "unchanged": True}
             for f in report.unchanged
         ]
         summary += [
@@ -70,7 +70,7 @@ def command(
         for built in report.built:
             _report(shown(built.folder), built, clip_kb=ws.settings.check.clip_kb)
         if report.unchanged:
-            names = ", ".join(f"{ws.display(f)}/" for f in report.unchanged[:3])
+            names = ", ".join(f"{shown(f)}/" for f in report.unchanged[:3])
             more = f" and {len(report.unchanged) - 3} more" if len(report.unchanged) > 3 else ""
             click.echo(f"unchanged: {names}{more} (--force builds them again)")
         if report.built and not report.problems:
