@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from compose import EXAMPLE, REPO, workspace_copy
+from compose import EXAMPLE, mjml_cli, workspace_copy
 
 #: What the floor's process does: the example's MJML to five files, and nothing else.
 FLOOR = """\
@@ -38,21 +38,6 @@ for name in ("email.html", "email.txt", "email.mjml", "message.eml", "meta.json"
     with open(sys.argv[2] + "/" + name, "w", encoding="utf-8") as out:
         out.write(html)
 """
-
-
-def mjml_cli(version: int) -> Path | None:
-    """The MJML ``version`` CLI under .venv, installed from npm for 5 when npm is there."""
-    folder = REPO / ".venv" / ("mjml" if version == 4 else f"mjml{version}")
-    cli = folder / "node_modules" / ".bin" / "mjml"
-    if not cli.exists() and version != 4 and shutil.which("npm"):
-        print(f"(installing mjml@{version} into {folder} for the comparison)", file=sys.stderr)
-        npm = ["npm", "install", "--prefix", str(folder), "--no-audit", "--no-fund", "--silent"]
-        subprocess.run(
-            [*npm, f"mjml@{version}"],
-            check=False,
-            stdout=subprocess.DEVNULL,
-        )
-    return cli if cli.exists() else None
 
 
 def instructions(args: list[str], cwd: Path, env: dict[str, str]) -> int | None:

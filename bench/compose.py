@@ -77,13 +77,25 @@ def command_ms(args: list[str], cwd: Path, runs: int) -> float:
     return statistics.median(samples)
 
 
+def mjml_cli(version: int) -> Path | None:
+    """The MJML ``version`` CLI under .venv: MJML 4, the reference compiler the tests use
+    (.venv/mjml, installed by ./scripts/test), or another release, installed from npm into
+    .venv/mjml<version> the first time where npm is."""
+    folder = REPO / ".venv" / ("mjml" if version == 4 else f"mjml{version}")
+    cli = folder / "node_modules" / ".bin" / "mjml"
+    if not cli.exists() and version != 4 and shutil.which("npm"):
+        print(f"(installing mjml@{version} into {folder} for the comparison)", file=sys.stderr)
+        npm = ["npm", "install", "--prefix", str(folder), "--no-audit", "--no-fund", "--silent"]
+        subprocess.run([*npm, f"mjml@{version}"], check=False, stdout=subprocess.DEVNULL)
+    return cli if cli.exists() else None
+
+
 def mjml_cli_ms(root: Path, runs: int) -> float | None:
-    """Median milliseconds of the reference MJML compiler (npm ``mjml``, installed into
-    .venv/mjml by ./scripts/test) compiling the example's MJML once, cold; ``None`` without
-    it."""
-    cli = REPO / ".venv" / "mjml" / "node_modules" / ".bin" / "mjml"
+    """Median milliseconds of the reference MJML compiler (MJML 4) compiling the example's
+    MJML once, cold; ``None`` without it."""
+    cli = mjml_cli(4)
     mjml = next((root / "out").glob("*/email.mjml"), None)
-    if not cli.exists() or mjml is None:
+    if cli is None or mjml is None:
         return None
     samples = []
     for _ in range(runs):
