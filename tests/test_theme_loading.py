@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -150,6 +151,44 @@ def test_a_broken_override_is_one_error_at_load(
         (own / name).parent.mkdir(parents=True, exist_ok=True)
         (own / name).write_text(text)
     assert problems(workspace_dir) == [message]
+
+
+def test_a_clean_override_is_parsed_once_and_an_edit_to_any_template_checks_again(
+    workspace_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from newsletter.pipeline import theme
+
+    own = workspace_dir / "templates" / "gzero" / "email.mjml.j2"
+    own.parent.mkdir(parents=True)
+    own.write_text('{% extends "base.mjml.j2" %}\n{% block footer %}{% endblock %}\n')
+    parses: list[str] = []
+    checked = theme._template_problems
+
+    def counted(*args: Any) -> Any:
+        parses.append("parsed")
+        return checked(*args)
+
+    monkeypatch.setattr(theme, "_template_problems", counted)
+    load_workspace(workspace_dir)
+    load_workspace(workspace_dir)
+    assert parses == ["parsed"]  # the second load took the kept clean result
+    own.write_text('{% extends "base.mjml.j2" %}\n{% block fotter %}{% endblock %}\n')
+    assert problems(workspace_dir) == [
+        "templates/gzero/email.mjml.j2:2: block 'fotter' is not a block of base.mjml.j2 "
+        "(its blocks: footer, head, header, intro, lead, preheader, styles, teasers, top)"
+    ]
+    assert problems(workspace_dir) == problems(workspace_dir)  # a problem is never kept
+    assert parses == ["parsed"] * 4
+    # The base it extends is read too: a block the base drops is found, though the
+    # override did not change.
+    base = workspace_dir / "templates" / "gzero" / "base.mjml.j2"
+    own.write_text('{% extends "base.mjml.j2" %}\n{% block footer %}{% endblock %}\n')
+    load_workspace(workspace_dir)
+    base.write_text("{% block head %}{% endblock %}\n")
+    assert problems(workspace_dir) == [
+        "templates/gzero/email.mjml.j2:2: block 'footer' is not a block of base.mjml.j2 "
+        "(its blocks: head)"
+    ]
 
 
 def test_a_theme_folder_without_theme_toml_says_what_to_add(workspace_dir: Path) -> None:

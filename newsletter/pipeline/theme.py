@@ -15,9 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
-
-from jinja2 import Environment, FileSystemLoader, TemplateNotFound, TemplateSyntaxError, nodes
+from typing import TYPE_CHECKING, Any
 
 from newsletter.errors import Problem, ProblemsError
 from newsletter.model.base import Model, ValidationError
@@ -26,6 +24,9 @@ from newsletter.model.validation import Loc, field_path
 from newsletter.model.workspace import builtin_themes
 from newsletter.pipeline import parsed
 from newsletter.record import Record
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 __all__ = ["THEME_FILE", "builtin_theme_names", "load_theme"]
 
@@ -218,39 +219,69 @@ def _problem(where: tuple[str, str, Loc], message: str, line_of: LineOf) -> Prob
     return Problem(display, field_path(full), message, line=line_of(text, full))
 
 
-def _check_templates(root: Path, theme: Theme) -> Iterator[Problem]:
+def _check_templates(root: Path, theme: Theme) -> list[Problem]:
     """The workspace's own templates: each must parse, and a block it overrides must be a
-    block of the template it extends (Jinja would ignore it without a word)."""
+    block of the template it extends (Jinja would ignore it without a word).
+
+    Parsing every override took a quarter of a cold build of a workspace that keeps its own
+    copy of a theme (as the GZERO one does), on every command. So a clean result is kept in
+    the parse cache under the text of every template of the theme's folders, which a block
+    check may read: an edit to any of them checks again, and a problem is never kept."""
+    own = [
+        (folder, path)
+        for folder in theme.dirs
+        if folder.is_relative_to(root / "templates")
+        for path in sorted(folder.rglob("*.j2"))
+    ]
+    if not own:
+        return []
+    read = [
+        f"{index} {path.relative_to(folder).as_posix()}\0{path.read_text(encoding='utf-8')}"
+        for index, folder in enumerate(theme.dirs)
+        for path in sorted(folder.rglob("*.j2"))
+    ]
+    kind = f"theme templates {parsed.made_by(__file__, libraries=('jinja2',))}"
+    sources = "\0\0".join([root.as_posix(), *read])
+    if parsed.get(kind, sources) == []:
+        return []
+    problems = list(_template_problems(root, theme, own))
+    if not problems:
+        parsed.put(kind, sources, [])
+    return problems
+
+
+def _template_problems(root: Path, theme: Theme, own: list[tuple[Path, Path]]) -> Iterator[Problem]:
+    from jinja2 import Environment, FileSystemLoader, TemplateSyntaxError, nodes
+
     env = Environment(loader=FileSystemLoader([str(d) for d in theme.dirs]))
-    for folder in theme.dirs:
-        if not folder.is_relative_to(root / "templates"):
+    for folder, path in own:
+        name = path.relative_to(folder).as_posix()
+        display = path.relative_to(root).as_posix()
+        try:
+            tree = env.parse(path.read_text(encoding="utf-8"), name=name)
+        except TemplateSyntaxError as error:
+            yield Problem(display, "", f"template error: {error.message}", line=error.lineno)
             continue
-        for path in sorted(folder.rglob("*.j2")):
-            name = path.relative_to(folder).as_posix()
-            display = path.relative_to(root).as_posix()
-            try:
-                tree = env.parse(path.read_text(encoding="utf-8"), name=name)
-            except TemplateSyntaxError as error:
-                yield Problem(display, "", f"template error: {error.message}", line=error.lineno)
-                continue
-            parent = next(iter(tree.find_all(nodes.Extends)), None)
-            if parent is None or not isinstance(parent.template, nodes.Const):
-                continue
-            base = str(parent.template.value)
-            known = _blocks(env, base, own=name)
-            for block in tree.find_all(nodes.Block):
-                if known is not None and block.name not in known:
-                    yield Problem(
-                        display,
-                        "",
-                        f"block {block.name!r} is not a block of {base} "
-                        f"(its blocks: {', '.join(sorted(known))})",
-                        line=block.lineno,
-                    )
+        parent = next(iter(tree.find_all(nodes.Extends)), None)
+        if parent is None or not isinstance(parent.template, nodes.Const):
+            continue
+        base = str(parent.template.value)
+        known = _blocks(env, base, own=name)
+        for block in tree.find_all(nodes.Block):
+            if known is not None and block.name not in known:
+                yield Problem(
+                    display,
+                    "",
+                    f"block {block.name!r} is not a block of {base} "
+                    f"(its blocks: {', '.join(sorted(known))})",
+                    line=block.lineno,
+                )
 
 
 def _blocks(env: Environment, name: str, *, own: str) -> set[str] | None:
     """Every block name of ``name`` and the templates it extends (None if it can't be read)."""
+    from jinja2 import TemplateNotFound, TemplateSyntaxError, nodes
+
     names: set[str] = set()
     seen = {own}
     while name and name not in seen:
