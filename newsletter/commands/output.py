@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from newsletter.errors import NewsletterError
+from newsletter.files import UMASK, write_whole
 
 __all__ = [
     "flush_disk",
@@ -32,9 +33,6 @@ __all__ = [
     "stage_folder",
     "swap_in",
 ]
-
-_UMASK = os.umask(0)
-os.umask(_UMASK)
 
 
 def replace_folder(folder: Path, files: Mapping[str, bytes], *, keep: Iterable[str] = ()) -> None:
@@ -373,7 +371,7 @@ def _update(spare: Path, folder: Path, files: Mapping[str, bytes], unchanged: se
     """Make ``spare`` hold exactly ``files``, writing only what differs."""
     if spare.is_symlink() or (spare.exists() and not spare.is_dir()):
         spare.unlink()
-    spare.mkdir(mode=0o777 & ~_UMASK, exist_ok=True)
+    spare.mkdir(mode=0o777 & ~UMASK, exist_ok=True)
     for name, data in files.items():
         target = spare / _target(spare, name, folder)
         if name in unchanged and _linked(target, folder / name):
@@ -447,17 +445,11 @@ def _same(path: Path, data: bytes) -> bool:
 
 
 def replace_file(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` under a temporary name and rename it over the old file."""
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """Write ``data`` to ``path`` whole (:func:`newsletter.files.write_whole`), or say why not."""
     try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.chmod(temp, 0o666 & ~_UMASK)
-        os.replace(temp, path)
+        write_whole(path, data)
     except OSError as error:
         raise NewsletterError(f"cannot write {path}: {error.strerror or error}") from None
-    finally:
-        Path(temp).unlink(missing_ok=True)
 
 
 def _exchange(a: Path, b: Path) -> bool:

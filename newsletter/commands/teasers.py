@@ -11,9 +11,7 @@ print: the CLI shows the report.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +27,7 @@ from newsletter.fetch import images
 from newsletter.fetch.client import IMAGE_TYPES, FetchError, FetchPolicy, fetch
 from newsletter.fetch.edit import IssueDocument, mark, replace_file, yaml_text
 from newsletter.fetch.metadata import Article, ArticleImage, canonical_url, extract, trim
+from newsletter.files import write_whole
 from newsletter.model.workspace import Workspace
 from newsletter.pipeline.load import parse_issue
 
@@ -375,7 +374,7 @@ def _download(
                 if target.read_bytes() == picture.data:
                     return _Saved(f"assets/{target.name}", created=False)
                 continue
-            if _write_new(target, picture.data):
+            if write_whole(target, picture.data, replace=False):
                 return _Saved(f"assets/{target.name}", created=True)
     except OSError as error:
         warnings.append(
@@ -384,21 +383,6 @@ def _download(
         return None
     warnings.append(f"assets/ has 99 images named {stem}-N; the {what} has no image")
     return None
-
-
-def _write_new(target: Path, data: bytes) -> bool:
-    """Write ``target`` whole or not at all, never over an existing file; False if one is there."""
-    handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    temporary = Path(name)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.link(temporary, target)  # fails if the name was taken meanwhile
-    except FileExistsError:
-        return False
-    finally:
-        temporary.unlink(missing_ok=True)
-    return True
 
 
 def _slug(url: str) -> str:

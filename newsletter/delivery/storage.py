@@ -11,8 +11,6 @@ one listing tells every object's content without downloading any.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,6 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from newsletter.errors import NewsletterError
+from newsletter.files import write_whole
 
 __all__ = ["FolderStore", "S3Store", "Store", "md5"]
 
@@ -68,12 +67,7 @@ class FolderStore:
         target = self.root / path
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            # a temporary name beside the file, then a rename: a reader never sees half a file
-            handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-            with os.fdopen(handle, "wb") as out:
-                out.write(data)
-            os.chmod(temporary, 0o644)
-            os.replace(temporary, target)
+            write_whole(target, data, mode=0o644)  # a reader never sees half a file
         except OSError as error:
             raise NewsletterError(f"cannot write {target}: {error.strerror or error}") from None
 

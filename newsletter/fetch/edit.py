@@ -11,8 +11,6 @@ was read: an editor who saved it meanwhile loses nothing.
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -25,6 +23,7 @@ from ruamel.yaml.tokens import CommentToken
 from ruamel.yaml.util import load_yaml_guess_indent
 
 from newsletter.errors import NewsletterError
+from newsletter.files import write_whole
 
 __all__ = ["IssueDocument", "mark", "replace_file", "yaml_text"]
 
@@ -199,19 +198,8 @@ def replace_file(path: Path, text: str, expected: str, display: str) -> None:
                 f"{display}: changed while the pages were read; nothing written, run the "
                 "command again"
             )
-        mode = path.stat().st_mode & 0o777
-        handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        temporary = Path(name)
-        try:
-            newline = "\r\n" if b"\r\n" in raw else "\n"
-            with os.fdopen(handle, "w", encoding="utf-8", newline=newline) as out:
-                out.write(text)
-                out.flush()
-                os.fsync(out.fileno())
-            os.chmod(temporary, mode)
-            os.replace(temporary, path)
-        except BaseException:
-            temporary.unlink(missing_ok=True)
-            raise
+        if b"\r\n" in raw:
+            text = text.replace("\n", "\r\n")
+        write_whole(path, text.encode(), mode=path.stat().st_mode & 0o777, durable=True)
     except OSError as error:
         raise NewsletterError(f"{display}: cannot write the issue file: {error.strerror}") from None
