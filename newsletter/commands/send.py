@@ -31,7 +31,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from time import perf_counter
@@ -367,23 +367,14 @@ def list_send(
                 tally["sent"],
                 sum(n for state, n in tally.items() if state in again),
             )
-            notes = []
-            if stopped:
-                notes.append(f"an earlier send of {slug} stopped during {stopped} message(s)")
-            if unknown and not resend_unknown:
-                notes.append(
-                    f"{unknown} recipient(s) of unknown fate are not sent again: their message may "
-                    "or may not have reached the server; see 'newsletter send ISSUE --status', "
-                    "check your server's log, and pass --resend-unknown to send to them (which "
-                    "sends a second copy to everyone the server did take it from)"
-                )
-            elif unknown:
-                notes.append(
-                    f"--resend-unknown: {unknown} recipient(s) of unknown fate are sent the issue "
-                    "again; those whose first message did reach the server get it twice"
-                )
-            if to_send and before:
-                notes.append(f"resuming: {before} already sent, {to_send} to send")
+            notes = _resume_notes(
+                slug,
+                stopped=stopped,
+                unknown=unknown,
+                before=before,
+                to_send=to_send,
+                resend_unknown=resend_unknown,
+            )
             if not to_send:
                 left = [
                     r
@@ -422,32 +413,17 @@ def list_send(
                     secret=secret,
                     links=sender.personal_links if sender else True,
                 )
-                if sender is not None:
-                    handed: BatchTransport = sender
-                    sender = None  # send_via closes it, whatever happens
-                    sent = send_via(
-                        workspace,
-                        deliveries,
-                        handed,
-                        journal=journal,
-                        issue=slug,
-                        on_outcome=progress.advance,
-                    )
-                    report = SendReport(
-                        sent.outcomes, planned=to_send, seconds=sent.seconds, tallied=sent.tallied
-                    )
-                else:
-                    assert connector is not None
-                    report = _deliver(
-                        workspace,
-                        list(deliveries),
-                        template,
-                        sign,
-                        connector,
-                        journal=journal,
-                        issue=slug,
-                        on_outcome=progress.advance,
-                    )
+                handed, sender = sender, None  # send_via closes it, whatever happens
+                report = _send_all(
+                    workspace,
+                    journal,
+                    deliveries,
+                    handed,
+                    (template, sign, connector),
+                    issue=slug,
+                    planned=to_send,
+                    on_outcome=progress.advance,
+                )
     finally:
         if sender is not None:  # never handed to send_via: nothing was sent through it
             sender.close()
@@ -456,6 +432,65 @@ def list_send(
     report.findings = _worth_reading(artifact)
     report.unknown_skipped = 0 if resend_unknown else unknown
     return report
+
+
+def _send_all(
+    workspace: Workspace,
+    journal: Journal,
+    deliveries: Iterable[Delivery],
+    sender: BatchTransport | None,
+    smtp: tuple[MessageTemplate, Signer | None, Connector | None],
+    *,
+    issue: str,
+    planned: int,
+    on_outcome: Callable[[Outcome], None],
+) -> SendReport:
+    """Hand the deliveries to an ESP's bulk API (``sender``, which this closes) or, without
+    one, to ``[smtp]`` (the message template, its signer and the connector)."""
+    if sender is not None:
+        sent = send_via(
+            workspace, deliveries, sender, journal=journal, issue=issue, on_outcome=on_outcome
+        )
+        return SendReport(
+            sent.outcomes, planned=planned, seconds=sent.seconds, tallied=sent.tallied
+        )
+    template, sign, connector = smtp
+    assert connector is not None  # made whenever no ESP sends
+    return _deliver(
+        workspace,
+        list(deliveries),
+        template,
+        sign,
+        connector,
+        journal=journal,
+        issue=issue,
+        on_outcome=on_outcome,
+    )
+
+
+def _resume_notes(
+    slug: str, *, stopped: int, unknown: int, before: int, to_send: int, resend_unknown: bool
+) -> list[str]:
+    """What the editor should know before a send that follows an earlier one of ``slug``:
+    one that stopped half-way, recipients of unknown fate, and how far it got."""
+    notes = []
+    if stopped:
+        notes.append(f"an earlier send of {slug} stopped during {stopped} message(s)")
+    if unknown and not resend_unknown:
+        notes.append(
+            f"{unknown} recipient(s) of unknown fate are not sent again: their message may "
+            "or may not have reached the server; see 'newsletter send ISSUE --status', "
+            "check your server's log, and pass --resend-unknown to send to them (which "
+            "sends a second copy to everyone the server did take it from)"
+        )
+    elif unknown:
+        notes.append(
+            f"--resend-unknown: {unknown} recipient(s) of unknown fate are sent the issue "
+            "again; those whose first message did reach the server get it twice"
+        )
+    if to_send and before:
+        notes.append(f"resuming: {before} already sent, {to_send} to send")
+    return notes
 
 
 #: How many of a list's recipients a send reads from the journal, or makes values for, at once.
