@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,6 +29,14 @@ EXAMPLE = "2025-06-26-putin-poaches-the-neighbors"
 #: of throwaway ones nor leans on what an earlier run kept. Removed when the run ends.
 _CACHE = tempfile.mkdtemp(prefix="newsletter-tests-cache-")
 os.environ["XDG_CACHE_HOME"] = _CACHE
+
+
+#: A suite started in the background by a shell without job control (``./scripts/test &`` in a
+#: script) inherits SIGINT ignored, and so would every command a test starts: Python then
+#: never raises KeyboardInterrupt, and the Ctrl-C tests wait for a stop that cannot come. A
+#: handler here (not an ignore) is reset to the default in each command the tests start.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
