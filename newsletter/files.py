@@ -13,7 +13,7 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["UMASK", "new_file_mode", "write_whole"]
+__all__ = ["UMASK", "link_outside", "new_file_mode", "write_whole"]
 
 #: The process's umask, read once (reading it means setting it).
 UMASK = os.umask(0)
@@ -61,3 +61,11 @@ def write_whole(
     finally:
         temporary.unlink(missing_ok=True)
     return True
+
+
+def link_outside(path: str, folder: str) -> str | None:
+    """Where ``path`` leads, its links followed, if that is outside ``folder`` (a real path:
+    its own links resolved); ``None`` when it stays inside. A workspace's files may come from
+    anyone, and a link in one must not carry what is outside the workspace into an email."""
+    real = os.path.realpath(path)
+    return None if real.startswith(folder.rstrip(os.sep) + os.sep) else real

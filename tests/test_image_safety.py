@@ -117,3 +117,36 @@ def test_no_export_or_preview_serves_a_secret_behind_an_image_name(tmp_path: Pat
         data = packed.read(name)
         assert name == "index.html" or data.startswith(b"\xff\xd8\xff"), name
         assert b"NEWSLETTER" not in data and b"PATH=" not in data
+
+
+def test_an_issue_file_that_links_out_of_the_workspace_is_not_read(
+    workspace_dir: Path, tmp_path: Path
+) -> None:
+    from newsletter.commands.build import build
+    from newsletter.workspace import load_workspace
+
+    secret = tmp_path / "credentials"
+    secret.write_text("aws_secret_access_key = abcd\n")
+    (example,) = (workspace_dir / "issues").iterdir()
+    issue = example.read_text()
+    link = workspace_dir / "issues" / "2026-12-04-credentials.yaml"
+    link.symlink_to(secret)
+    workspace = load_workspace(workspace_dir)
+    report = build(workspace, [link], force=True)
+    (problems,) = report.failed.values()
+    assert [p.message for p in problems] == [
+        f"a link to {secret}, outside the workspace: copy the file into issues/ (or give "
+        "that file's own path on the command line)"
+    ]
+    # The same issue as a file of its own outside the workspace, named by the editor, builds.
+    link.unlink()
+    outside = tmp_path / "2026-12-04-draft.yaml"
+    outside.write_text(issue)
+    assert [b.folder.name for b in build(workspace, [outside], force=True).built] == [
+        "2026-12-04-draft"
+    ]
+    # A link that stays in the workspace is the editor's own business.
+    (workspace_dir / "drafts").mkdir()
+    (workspace_dir / "drafts" / "d.yaml").write_text(issue)
+    link.symlink_to(workspace_dir / "drafts" / "d.yaml")
+    assert len(build(workspace, [link], force=True).built) == 1

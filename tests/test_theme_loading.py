@@ -191,6 +191,62 @@ def test_a_clean_override_is_parsed_once_and_an_edit_to_any_template_checks_agai
     ]
 
 
+def test_a_template_or_theme_that_links_out_of_the_workspace_is_refused_unread(
+    workspace_dir: Path, tmp_path: Path, build: Callable[..., BuildResult]
+) -> None:
+    secret = tmp_path / "id_rsa"
+    secret.write_text("-----BEGIN PRIVATE KEY-----\n")
+    own = workspace_dir / "templates" / "gzero"
+    (own / "partials").mkdir(parents=True)
+    footer = own / "partials" / "footer.mjml.j2"
+    footer.symlink_to(secret)
+    assert problems(workspace_dir) == [
+        f"templates/gzero/partials/footer.mjml.j2: a link to {secret}, outside its theme "
+        "folder: copy the file in instead"
+    ]
+    # A link that stays in its theme folder is the editor's own business.
+    footer.unlink()
+    (own / "mine.mjml.j2").write_text("<mj-section></mj-section>\n")
+    footer.symlink_to(own / "mine.mjml.j2")
+    load_workspace(workspace_dir)
+    footer.unlink()
+    (own / "theme.toml").symlink_to(tmp_path / "theme.toml")
+    (tmp_path / "theme.toml").write_text('name = "gzero"\n')
+    assert problems(workspace_dir) == [
+        f"templates/gzero/theme.toml: a link to {tmp_path / 'theme.toml'}, outside the "
+        "workspace: copy it in"
+    ]
+    (own / "theme.toml").unlink()
+    (own / "mine.mjml.j2").unlink()
+    (own / "partials").rmdir()
+    own.rmdir()
+    elsewhere = tmp_path / "theme"
+    (elsewhere / "partials").mkdir(parents=True)
+    (elsewhere / "partials" / "footer.mjml.j2").write_text("<mj-section></mj-section>\n")
+    own.symlink_to(elsewhere)
+    assert problems(workspace_dir) == [
+        f"templates/gzero/: a link to {elsewhere}, outside the workspace: copy the theme into "
+        "templates/gzero/ instead"
+    ]
+
+
+def test_rendering_refuses_a_template_that_links_out_of_its_theme_folder(
+    tmp_path: Path,
+) -> None:
+    from newsletter.errors import NewsletterError
+    from newsletter.pipeline.render import environment
+
+    theme = tmp_path / "theme"
+    theme.mkdir()
+    (tmp_path / "secret.txt").write_text("private")
+    (theme / "page.html.j2").write_text('<p>{% include "part.html.j2" %}</p>')
+    (theme / "part.html.j2").symlink_to(tmp_path / "secret.txt")
+    with pytest.raises(Exception, match="outside its theme folder") as error:
+        environment((theme,)).get_template("page.html.j2").render()
+    assert "private" not in str(error.value)
+    assert not isinstance(error.value, NewsletterError)  # render() adds the place to it
+
+
 def test_a_theme_folder_without_theme_toml_says_what_to_add(workspace_dir: Path) -> None:
     (workspace_dir / "templates" / "plain").mkdir(parents=True)
     set_toml(workspace_dir, 'template = "gzero"', 'template = "plain"')

@@ -14,6 +14,7 @@ the MJML compiler, a native library, and with it the preview).
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from collections.abc import Iterator
 from functools import cache
@@ -21,9 +22,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from newsletter.errors import Problem, ProblemsError
+from newsletter.files import link_outside
 from newsletter.model import mergefields
 from newsletter.model.base import ValidationError
-from newsletter.model.issue import Issue
+from newsletter.model.issue import Issue, real_root
 from newsletter.model.validation import (
     Loc,
     field_path,
@@ -68,6 +70,8 @@ def load_issue(path: Path, root: Path | None = None, *, display: str | None = No
     ``display`` is how problems name the file (default: the path as given).
     """
     name = display or str(path)
+    if root is not None:
+        _refuse_link_out(path, root, name)
     try:
         with path.open("rb") as stream:
             data = stream.read(MAX_FILE_BYTES + 1)  # never more, whatever the file holds
@@ -82,6 +86,21 @@ def load_issue(path: Path, root: Path | None = None, *, display: str | None = No
         raise ProblemsError([Problem(name, "", message)])
     text = _decode(data, name)
     return parse_issue(text, slug=path.stem, suffix=path.suffix, file=name, root=root, source=path)
+
+
+def _refuse_link_out(path: Path, root: Path, name: str) -> None:
+    """An issue file in the workspace that is a link out of it (a workspace cloned from
+    someone else's, say) is not read: what it leads to could be any file of the machine's.
+    A file outside the workspace named on the command line is the editor's own choice."""
+    given, top = os.path.abspath(path), os.path.abspath(root)
+    if given.startswith(top.rstrip(os.sep) + os.sep):
+        outside = link_outside(given, real_root(root))
+        if outside is not None:
+            message = (
+                f"a link to {outside}, outside the workspace: copy the file into issues/ "
+                "(or give that file's own path on the command line)"
+            )
+            raise ProblemsError([Problem(name, "", message)])
 
 
 def _decode(data: bytes, file: str) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import posixpath
 from collections.abc import Callable, Mapping
 from functools import cache, lru_cache
 from pathlib import Path
@@ -31,10 +32,12 @@ from jinja2 import (
     pass_context,
     select_autoescape,
 )
+from jinja2.loaders import split_template_path
 from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
 from newsletter.errors import NewsletterError
+from newsletter.files import link_outside
 from newsletter.model.issue import Image, Issue, Lead, Teaser, is_local_src, text_direction
 from newsletter.model.settings import NewsletterSettings, Settings
 from newsletter.model.theme import Brand, Colors, Fonts, Layout, Spacing, Theme, ThemeValues
@@ -162,10 +165,39 @@ def _mtime(folder: str) -> int:
 _folders: dict[tuple[Path, ...], tuple[tuple[str, int], ...]] = {}
 
 
+class ThemeLoader(FileSystemLoader):
+    """Jinja's loader of template files, which refuses a template that is a link leading out
+    of its theme folder: a workspace's theme may come from anyone (a clone, a colleague's
+    zip), and a ``partials/footer.mjml.j2`` that links to ``~/.ssh/id_rsa`` would otherwise be
+    rendered into the email and sent to the list. The link is looked at before the file is
+    read. (Loading the workspace reports such a link, and a theme folder that is one, first:
+    :func:`newsletter.pipeline.theme.load_theme`.)"""
+
+    def __init__(self, theme_dirs: tuple[Path, ...]) -> None:
+        super().__init__([str(d) for d in theme_dirs])
+        self._real = {folder: os.path.realpath(folder) for folder in self.searchpath}
+
+    def get_source(
+        self, environment: Environment, template: str
+    ) -> tuple[str, str, Callable[[], bool]]:
+        pieces = split_template_path(template)
+        for folder in self.searchpath:
+            filename = posixpath.join(folder, *pieces)
+            if os.path.isfile(filename):
+                outside = link_outside(filename, self._real[folder])
+                if outside is not None:
+                    raise TemplateError(
+                        f"{template} is a link to {outside}, outside its theme folder: "
+                        "copy the file into the theme instead"
+                    )
+                break
+        return super().get_source(environment, template)
+
+
 @lru_cache(maxsize=16)
 def _environment(theme_dirs: tuple[Path, ...], _: tuple[tuple[str, int], ...]) -> Environment:
     env = Environment(
-        loader=FileSystemLoader([str(d) for d in theme_dirs]),
+        loader=ThemeLoader(theme_dirs),
         autoescape=select_autoescape(enabled_extensions=("mjml.j2", "html.j2"), default=False),
         undefined=StrictUndefined,
         trim_blocks=True,

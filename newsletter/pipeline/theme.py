@@ -13,12 +13,15 @@ laid over each other in the opposite order, ``newsletter.toml``'s ``[theme]`` la
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from newsletter.errors import Problem, ProblemsError
+from newsletter.files import link_outside
 from newsletter.model.base import Model, ValidationError
+from newsletter.model.issue import real_root
 from newsletter.model.theme import Theme, ThemeValues
 from newsletter.model.validation import Loc, field_path
 from newsletter.model.workspace import builtin_themes
@@ -133,6 +136,13 @@ def _read_layer(root: Path, folder: Path, problems: list[Problem]) -> _Layer | N
     if not path.is_file():
         return None
     display = _display(root, path)
+    if folder.is_relative_to(root / "templates"):
+        outside = link_outside(str(path), real_root(root))
+        if outside is not None:  # its values would be the email's: nothing read through it
+            problems.append(
+                Problem(display, "", f"a link to {outside}, outside the workspace: copy it in")
+            )
+            return None
     text = path.read_text(encoding="utf-8")
     try:
         data = parsed.loads_toml(text)
@@ -235,6 +245,9 @@ def _check_templates(root: Path, theme: Theme) -> list[Problem]:
     ]
     if not own:
         return []
+    links = list(_links_out(root, theme.dirs, own))
+    if links:  # nothing read through them
+        return links
     read = [
         f"{index} {path.relative_to(folder).as_posix()}\0{path.read_text(encoding='utf-8')}"
         for index, folder in enumerate(theme.dirs)
@@ -248,6 +261,36 @@ def _check_templates(root: Path, theme: Theme) -> list[Problem]:
     if not problems:
         parsed.put(kind, sources, [])
     return problems
+
+
+def _links_out(
+    root: Path, dirs: tuple[Path, ...], own: list[tuple[Path, Path]]
+) -> Iterator[Problem]:
+    """The workspace's theme folders that are links out of it, and its templates that are
+    links out of their theme folder (which rendering refuses too: see
+    :class:`newsletter.pipeline.render.ThemeLoader`)."""
+    workspace = real_root(root)
+    real: dict[Path, str] = {}
+    for folder in dirs:
+        if folder.is_relative_to(root / "templates"):
+            real[folder] = os.path.realpath(folder)
+            outside = link_outside(str(folder), workspace)
+            if outside is not None:
+                shown = folder.relative_to(root).as_posix()
+                yield Problem(
+                    f"{shown}/",
+                    "",
+                    f"a link to {outside}, outside the workspace: copy the theme into "
+                    f"{shown}/ instead",
+                )
+    for folder, path in own:
+        outside = link_outside(str(path), real[folder])
+        if outside is not None:
+            yield Problem(
+                path.relative_to(root).as_posix(),
+                "",
+                f"a link to {outside}, outside its theme folder: copy the file in instead",
+            )
 
 
 def _template_problems(root: Path, theme: Theme, own: list[tuple[Path, Path]]) -> Iterator[Problem]:
