@@ -5,6 +5,7 @@ This is the value every stage is given; :mod:`newsletter.workspace` finds and re
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from newsletter.model.settings import Settings
@@ -69,7 +70,13 @@ class Workspace(Record):
 
 
 def display_path(path: Path, root: Path | None = None) -> str:
+    """``path`` as an editor would type it: relative to ``root`` (default: the current folder)
+    when it is inside it as named (a link in the workspace is shown by its own name, not by
+    where it leads), else when it is inside it once every link is followed, else as given."""
     base = root or Path.cwd()
+    named, top = os.path.abspath(path), os.path.abspath(base)
+    if named.startswith(top.rstrip(os.sep) + os.sep):
+        return os.path.relpath(named, top)
     try:
         return str(path.resolve().relative_to(base.resolve()))
     except ValueError:
