@@ -162,3 +162,35 @@ def test_the_cache_keeps_its_newest_entries_and_drops_the_oldest(
     assert len(names) <= 8 + 4
     assert [parsed.get("test", f"text {n}") for n in range(17, 21)] == [[17], [18], [19], [20]]
     assert parsed.get("test", "text 0") is None
+
+
+def test_compiled_templates_live_in_the_cache_folder_and_are_pruned(
+    cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Jinja's compiled templates sit beside the parse cache, in a folder of this user's
+    alone (what they hold is code), and the oldest go beyond their number: Jinja's default
+    folder in /tmp kept every version of every template of every workspace folder."""
+    from jinja2 import Environment, FileSystemLoader
+
+    from newsletter.pipeline import parsed, render
+
+    folder = cache.parent / "jinja"
+    monkeypatch.setattr(render._CompiledTemplates, "ENTRIES", 4)
+    monkeypatch.setattr(render._CompiledTemplates, "COUNT_EVERY", 2)
+    render._bytecode_cache.cache_clear()
+    kept = render._bytecode_cache(parsed.cache_base())
+    assert kept is not None and Path(kept.directory) == folder
+    assert folder.stat().st_mode & 0o777 == 0o700
+    theme = tmp_path / "theme"
+    theme.mkdir()
+    for n in range(10):
+        (theme / f"t{n}.html.j2").write_text(f"<p>{{{{ {n} }}}}</p>")
+    env = Environment(loader=FileSystemLoader(str(theme)), bytecode_cache=kept)
+    for n in range(10):
+        assert env.get_template(f"t{n}.html.j2").render() == f"<p>{n}</p>"
+    assert 0 < len(os.listdir(folder)) <= 4
+    # A folder open to others is not trusted: no compiled template is read from it.
+    folder.chmod(0o777)
+    render._bytecode_cache.cache_clear()
+    assert render._bytecode_cache(parsed.cache_base()) is None
+    render._bytecode_cache.cache_clear()

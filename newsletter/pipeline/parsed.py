@@ -21,13 +21,23 @@ import hmac
 import itertools
 import json
 import os
+import stat
 import sys
 import tempfile
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CACHE_ENTRIES", "get", "loads_toml", "made_by", "put"]
+__all__ = [
+    "CACHE_ENTRIES",
+    "cache_base",
+    "get",
+    "loads_toml",
+    "made_by",
+    "own_folder",
+    "prune",
+    "put",
+]
 
 #: The most entries kept (the oldest written go first): a few KB each, about four an issue
 #: (its YAML, its story's Markdown as HTML, as text, and its depth), so that a workspace of
@@ -84,7 +94,10 @@ def put(kind: str, text: str, value: Any) -> None:
         if next(_written) % _COUNT_EVERY == 0:
             names = [n for n in os.listdir(folder) if not n.startswith(".")]
             if len(names) > CACHE_ENTRIES:
-                _prune(folder, names)
+                # Room for the writes until the next count: as many as were written since the
+                # last one, not a quarter of the cache at once (removing a file costs
+                # milliseconds on a disk that discards freed blocks).
+                prune(folder, names, CACHE_ENTRIES - _COUNT_EVERY)
     except OSError:
         pass
     finally:
@@ -119,11 +132,34 @@ def loads_toml(text: str) -> dict[str, Any]:
     return data
 
 
-def _cache() -> tuple[Path, bytes] | None:
+def cache_base() -> str:
+    """The user's cache folder, ``$XDG_CACHE_HOME`` or ``~/.cache``, under which the tool
+    keeps ``newsletter/``: the parse cache, and Jinja's compiled templates."""
     base = os.environ.get("XDG_CACHE_HOME", "")
     if not os.path.isabs(base):  # unset, empty or relative: the XDG spec's default instead
         base = os.path.join(os.path.expanduser("~"), ".cache")
-    return _open(base)
+    return base
+
+
+def own_folder(path: Path) -> bool:
+    """Make ``path`` (and its parents) for this user alone, and say whether it is this user's
+    and closed to everyone else, as a folder whose files are trusted must be."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.mkdir(exist_ok=True, mode=0o700)
+    found = os.lstat(path)
+    return stat.S_ISDIR(found.st_mode) and found.st_uid == os.getuid() and not found.st_mode & 0o077
+
+
+def prune(folder: Path, names: list[str], keep: int) -> None:
+    """Remove the oldest of ``names`` in ``folder`` (by modification time) beyond ``keep``."""
+    aged = sorted(names, key=lambda n: os.stat(folder / n).st_mtime_ns)
+    for name in aged[: max(0, len(names) - keep)]:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(folder / name)
+
+
+def _cache() -> tuple[Path, bytes] | None:
+    return _open(cache_base())
 
 
 @lru_cache(maxsize=4)
@@ -169,12 +205,3 @@ def _plain(data: Any) -> bool:
     if isinstance(data, list):
         return all(_plain(item) for item in data)
     return data is None or isinstance(data, str | int | float)
-
-
-def _prune(folder: Path, names: list[str]) -> None:
-    """Remove the oldest entries, leaving room for the writes until the next count: as
-    many as were written since the last one, not a quarter of the cache at once (removing
-    a file costs milliseconds on a disk that discards freed blocks)."""
-    aged = sorted(names, key=lambda n: os.stat(folder / n).st_mtime_ns)
-    for name in aged[: len(names) - (CACHE_ENTRIES - _COUNT_EVERY)]:
-        os.unlink(folder / name)
