@@ -9,8 +9,10 @@ compile alone, which needs no theme, no checks and writes one file). The peers r
 is: MJML 4 is the reference compiler the tests use (.venv/mjml, from ./scripts/test), MJML 5
 the current release, which this script installs into .venv/mjml5 the first time. "floor" is
 a Python process that only reads the example's MJML, runs MRML and css-inline, and writes
-five files: what no build can go under. Where valgrind is, the build's instructions are
-counted too, a figure that does not move with the machine's load.
+five files: what no build can go under. "caches empty" is the build with nothing kept from
+an earlier one (no parse cache, no compiled templates): a machine's first build. Where
+valgrind is, the build's instructions are counted too, a figure that does not move with the
+machine's load.
 """
 
 from __future__ import annotations
@@ -76,7 +78,7 @@ def main() -> None:
         (base / "floor").mkdir()
         rows: dict[str, tuple[list[str], dict[str, str]]] = {
             "newsletter build --force (example)": (build, env),
-            "  the same, parse cache empty": (build, empty),
+            "  the same, caches empty (first run)": (build, empty),
             "newsletter --help": ([exe, "--help"], env),
             "floor: MRML + css-inline + 5 files": (
                 [sys.executable, "-c", FLOOR, str(mjml), str(base / "floor")],
