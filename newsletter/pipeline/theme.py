@@ -294,9 +294,11 @@ def _links_out(
 
 
 def _template_problems(root: Path, theme: Theme, own: list[tuple[Path, Path]]) -> Iterator[Problem]:
-    from jinja2 import Environment, FileSystemLoader, TemplateSyntaxError, nodes
+    from jinja2 import Environment, TemplateSyntaxError, nodes
 
-    env = Environment(loader=FileSystemLoader([str(d) for d in theme.dirs]))
+    from newsletter.pipeline.render import ThemeLoader  # found as rendering finds them
+
+    env = Environment(loader=ThemeLoader(theme.dirs))
     for folder, path in own:
         name = path.relative_to(folder).as_posix()
         display = path.relative_to(root).as_posix()
@@ -323,7 +325,7 @@ def _template_problems(root: Path, theme: Theme, own: list[tuple[Path, Path]]) -
 
 def _blocks(env: Environment, name: str, *, own: str) -> set[str] | None:
     """Every block name of ``name`` and the templates it extends (None if it can't be read)."""
-    from jinja2 import TemplateNotFound, TemplateSyntaxError, nodes
+    from jinja2 import TemplateError, nodes
 
     names: set[str] = set()
     seen = {own}
@@ -332,7 +334,7 @@ def _blocks(env: Environment, name: str, *, own: str) -> set[str] | None:
         try:
             source = env.loader.get_source(env, name)[0] if env.loader else ""
             tree = env.parse(source)
-        except (TemplateNotFound, TemplateSyntaxError):
+        except TemplateError:  # not found, not parsed, or a link ThemeLoader refuses
             return None
         names.update(block.name for block in tree.find_all(nodes.Block))
         parent = next(iter(tree.find_all(nodes.Extends)), None)
