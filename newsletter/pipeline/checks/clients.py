@@ -315,10 +315,20 @@ def features(html: str) -> dict[str, str]:
     parts = _STYLE_BLOCK.split(html)  # outside, a style block's CSS, outside, ...
     uses = [_css_features(css) for css in parts[1::2]]
     uses.extend(map(_tag_uses, dict.fromkeys(_TAG.findall("<style>".join(parts[::2])))))
-    for use in dict.fromkeys(uses):
-        for slug, example in use:
-            found.setdefault(slug, example)
+    for slug, example in _merged(tuple(dict.fromkeys(uses))).items():
+        found.setdefault(slug, example)
     return found
+
+
+@lru_cache(maxsize=64)
+def _merged(uses: tuple[Uses, ...]) -> dict[str, str]:
+    """Each feature of ``uses`` with its first example, merged once for every email that
+    uses the same (a theme's issues do: their own links' tags use what the theme's do)."""
+    merged: dict[str, str] = {}
+    for use in uses:
+        for slug, example in use:
+            merged.setdefault(slug, example)
+    return merged
 
 
 @lru_cache(maxsize=1024)
