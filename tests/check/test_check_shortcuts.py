@@ -55,3 +55,20 @@ def test_template_syntax_is_looked_for_wherever_it_could_be() -> None:
             assert leftovers._may_hold_syntax(text, escaped=True), text
         if re.search(leftovers._TEMPLATE, text):
             assert leftovers._may_hold_syntax(text, escaped=False), text
+
+
+def test_a_stray_merge_field_mark_is_one_no_token_holds() -> None:
+    """The ``%%`` that no well-formed token holds, found by where a token's two stand, are
+    those a search of every token's span finds."""
+    from newsletter.model import mergefields
+
+    rng = random.Random(9)
+    pieces = ["%", "%%", "a", "_", "|", " ", "\n", "x1", "first_name", "%%first_name%%"]
+    pieces += ["%%a|b%%", "%%a|%%", "|100"]
+    for _ in range(50000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 14)))
+        tokens = list(mergefields.find(text))
+        spans = [range(t.start, t.end) for t in tokens]
+        marks = [m.start() for m in re.finditer("%%", text)]
+        expected = [p for p in marks if not any(p in span for span in spans)]
+        assert leftovers._stray(text, tokens) == expected, text

@@ -115,10 +115,17 @@ def merge_fields(ctx: Context) -> Iterator[Hit]:
             )
 
 
+def _stray(text: str, tokens: list[mergefields.MergeField]) -> list[int]:
+    """Where each ``%%`` of ``text`` that no token holds starts. A token holds no ``%`` but
+    its two ``%%``, so a ``%%`` found in one stands at its start or two before its end: a set
+    of those, not a search of every token for every ``%%``."""
+    ends = {t.start for t in tokens} | {t.end - 2 for t in tokens}
+    return [m.start() for m in _PERCENTS.finditer(text) if m.start() not in ends]
+
+
 def _malformed(text: str, tokens: list[mergefields.MergeField]) -> Iterator[str]:
     """Each ``%%...%%`` that is not a token (or a lone ``%%``), as it stands in ``text``."""
-    inside = [range(t.start, t.end) for t in tokens]
-    stray = [m.start() for m in _PERCENTS.finditer(text) if not any(m.start() in r for r in inside)]
+    stray = _stray(text, tokens)
     while stray:
         start = stray.pop(0)
         if stray and stray[0] - start <= 40 and "\n" not in text[start : stray[0]]:
