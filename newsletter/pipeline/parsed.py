@@ -175,9 +175,9 @@ def _open(base: str) -> tuple[Path, bytes] | None:
 
 def _key(folder: Path) -> bytes:
     """The cache's key: 32 random bytes made once, readable by this user only. Two processes
-    that make it at once agree on the one that was linked into place first."""
-    folder.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    folder.mkdir(exist_ok=True, mode=0o700)
+    that make it at once agree on the one that was linked into place first. (The entries
+    need no folder closed to others: the key's MAC vouches for each.)"""
+    own_folder(folder)
     path = folder.parent / "cache.key"
     try:
         return path.read_bytes()
