@@ -13,6 +13,7 @@ import os
 import shutil
 import socket
 import sqlite3
+import subprocess
 import sys
 import threading
 from collections import Counter
@@ -361,3 +362,18 @@ def send_command(ws: Path, *args: str, issue: str = ISSUE) -> list[str]:
 
 def process_env(ws: Path, **extra: str) -> dict[str, str]:
     return {**os.environ, **environment(ws, **extra)}
+
+
+def send_process(
+    ws: Path, *args: str, timeout: float, **run: Any
+) -> subprocess.CompletedProcess[str]:
+    """``newsletter send`` run to its end as a process of its own, its output captured;
+    ``run`` goes to :func:`subprocess.run` (a ``preexec_fn``, say)."""
+    return subprocess.run(
+        send_command(ws, *args),
+        capture_output=True,
+        text=True,
+        env=process_env(ws),
+        timeout=timeout,
+        **run,
+    )

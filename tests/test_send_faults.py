@@ -27,6 +27,7 @@ from .delivery_support import (
     process_env,
     send,
     send_command,
+    send_process,
     write_list,
 )
 
@@ -224,13 +225,7 @@ def test_a_server_trickling_a_byte_a_second_cannot_hang_a_send(tmp_path: Path) -
     with RawSmtp(Script(trickle_dot=1.0)) as server:
         ws = make_workspace(tmp_path / "ws", server.toml(timeout=1), send=FAST)
         path = write_list(ws, ["ann@example.com,A", "bob@example.com,B"])
-        done = subprocess.run(
-            send_command(ws, "--list", str(path), "--yes"),
-            capture_output=True,
-            text=True,
-            env=process_env(ws),
-            timeout=120,
-        )
+        done = send_process(ws, "--list", str(path), "--yes", timeout=120)
         assert done.returncode == 1, done.stdout + done.stderr
         assert "unknown  ann@example.com  connection lost after DATA" in done.stdout
         assert set(journal_states(ws).values()) == {"unknown"}
@@ -250,13 +245,7 @@ def test_a_server_silent_after_the_final_dot_costs_the_timeout_not_the_send(
     with RawSmtp(Script(hang=600)) as server:
         ws = make_workspace(tmp_path / "ws", server.toml(timeout=1), send=FAST)
         path = write_list(ws, ["ann@example.com,A"])
-        done = subprocess.run(
-            send_command(ws, "--list", str(path), "--yes"),
-            capture_output=True,
-            text=True,
-            env=process_env(ws),
-            timeout=60,
-        )
+        done = send_process(ws, "--list", str(path), "--yes", timeout=60)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "unknown  ann@example.com  connection lost after DATA" in done.stdout
     assert "no complete answer within 1 s" in done.stdout
@@ -397,14 +386,7 @@ def test_resuming_on_a_full_disk_is_one_line_and_doubles_nobody(tmp_path: Path) 
             signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
             resource.setrlimit(resource.RLIMIT_FSIZE, (room, room))
 
-        full = subprocess.run(
-            send_command(ws, "--list", str(path), "--yes"),
-            capture_output=True,
-            text=True,
-            env=process_env(ws),
-            preexec_fn=small_disk,
-            timeout=120,
-        )
+        full = send_process(ws, "--list", str(path), "--yes", timeout=120, preexec_fn=small_disk)
         assert full.returncode == 1
         assert "Traceback" not in full.stderr + full.stdout
         # a file-size limit fails the write as SQLite's "disk I/O error"; a disk that is really
