@@ -18,7 +18,7 @@ import pytest
 
 from newsletter import Workspace, build_issue
 from newsletter.delivery import send as send_module
-from newsletter.delivery.send import Delivery, deliver
+from newsletter.delivery.send import Delivery, Report, deliver
 from newsletter.delivery.smtp import SmtpSender
 from newsletter.mail.message import MessageTemplate, data
 from newsletter.mail.values import merge_values
@@ -95,6 +95,29 @@ def _deliveries(ws: Workspace, names: list[str]) -> list[Delivery]:
     return found
 
 
+def _tricky(tmp_path: Path) -> tuple[Workspace, MessageTemplate]:
+    """A workspace with the tricky issue, and the message template of its email."""
+    ws = load_workspace(make_workspace(tmp_path / "ws"))
+    email = build_issue(ws.root / TRICKY, ws).email
+    assert email is not None
+    return ws, MessageTemplate(email, ws.settings)
+
+
+def _deliver_to(
+    server: RawSmtp, deliveries: list[Delivery], template: MessageTemplate, **options: Any
+) -> Report:
+    """:func:`deliver` to ``server`` through the real SMTP sender, with no retries."""
+    settings = SmtpSettings(host="127.0.0.1", port=server.port, security="none")
+    return deliver(
+        deliveries,
+        template,
+        connect=lambda: SmtpSender(settings, None),
+        retries=0,
+        retry_delay=0,
+        **options,
+    )
+
+
 @pytest.mark.parametrize(("pipelining", "processes"), [(False, True), (True, True), (True, False)])
 def test_each_message_on_the_wire_is_its_recipients_message_stuffed(
     tmp_path: Path, pipelining: bool, processes: bool, monkeypatch: pytest.MonkeyPatch
@@ -104,23 +127,11 @@ def test_each_message_on_the_wire_is_its_recipients_message_stuffed(
     # with a dot and long quoted-printable ones included; from worker processes, and from the
     # threads that send where processes cannot (macOS)
     monkeypatch.setattr(send_module, "_PROCESSES", processes and send_module._PROCESSES)
-    ws = load_workspace(make_workspace(tmp_path / "ws"))
-    email = build_issue(ws.root / TRICKY, ws).email
-    assert email is not None
-    template = MessageTemplate(email, ws.settings)
+    ws, template = _tricky(tmp_path)
     names = [".Dot", "..two", "Bö <&> = x", "=3D.", " a space", "." + "x" * 300, "", "Ann"]
     deliveries = _deliveries(ws, names)
     with RawSmtp(Script(pipelining=pipelining)) as server:
-        settings = SmtpSettings(host="127.0.0.1", port=server.port, security="none")
-        report = deliver(
-            deliveries,
-            template,
-            connect=lambda: SmtpSender(settings, None),
-            connections=2,
-            rate=1000,
-            retries=0,
-            retry_delay=0,
-        )
+        report = _deliver_to(server, deliveries, template, connections=2, rate=1000)
         assert report.error is None and report.count("sent") == len(deliveries)
         received = dict(server.received)  # the DATA lines as sent, dot-stuffed
     now = dt.datetime.now(dt.UTC)
@@ -136,20 +147,15 @@ def test_the_heap_is_out_of_collection_while_workers_send_and_thawed_after(tmp_p
     # copied page by page from the parent for it); the parent gets it back when the send ends
     import gc
 
-    ws = load_workspace(make_workspace(tmp_path / "ws"))
-    email = build_issue(ws.root / TRICKY, ws).email
-    assert email is not None
+    ws, template = _tricky(tmp_path)
     frozen: list[int] = []
     with RawSmtp(Script(pipelining=True)) as server:
-        settings = SmtpSettings(host="127.0.0.1", port=server.port, security="none")
-        report = deliver(
+        report = _deliver_to(
+            server,
             _deliveries(ws, ["Ann", "Bob", "Cy"]),
-            MessageTemplate(email, ws.settings),
-            connect=lambda: SmtpSender(settings, None),
+            template,
             connections=2,
             rate=1000,
-            retries=0,
-            retry_delay=0,
             on_outcome=lambda outcome: frozen.append(gc.get_freeze_count()),
         )
     assert report.count("sent") == 3
@@ -160,21 +166,10 @@ def test_the_heap_is_out_of_collection_while_workers_send_and_thawed_after(tmp_p
 def test_the_rate_holds_over_every_connection_together(tmp_path: Path) -> None:
     # 24 messages at 20 a second take 23 intervals whatever the number of connections (or of
     # worker processes): a limit of each connection's own would end four times as soon
-    ws = load_workspace(make_workspace(tmp_path / "ws"))
-    email = build_issue(ws.root / TRICKY, ws).email
-    assert email is not None
+    ws, template = _tricky(tmp_path)
     deliveries = _deliveries(ws, [f"R{i}" for i in range(24)])
     with RawSmtp(Script(pipelining=True)) as server:
-        settings = SmtpSettings(host="127.0.0.1", port=server.port, security="none")
-        report = deliver(
-            deliveries,
-            MessageTemplate(email, ws.settings),
-            connect=lambda: SmtpSender(settings, None),
-            connections=4,
-            rate=20,
-            retries=0,
-            retry_delay=0,
-        )
+        report = _deliver_to(server, deliveries, template, connections=4, rate=20)
         assert report.count("sent") == 24 and len(server.counts()) == 24
     assert report.seconds >= 23 / 20
 
