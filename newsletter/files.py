@@ -13,7 +13,7 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["UMASK", "link_outside", "new_file_mode", "write_whole"]
+__all__ = ["UMASK", "link_outside", "new_file_mode", "within", "write_whole"]
 
 #: The process's umask, read once (reading it means setting it).
 UMASK = os.umask(0)
@@ -68,4 +68,11 @@ def link_outside(path: str, folder: str) -> str | None:
     its own links resolved); ``None`` when it stays inside. A workspace's files may come from
     anyone, and a link in one must not carry what is outside the workspace into an email."""
     real = os.path.realpath(path)
-    return None if real.startswith(folder.rstrip(os.sep) + os.sep) else real
+    return None if within(real, folder) else real
+
+
+def within(path: str, folder: str) -> bool:
+    """Whether the absolute ``path`` lies under the absolute ``folder``, by name: ``/ws2``
+    is not under ``/ws``, and everything is under ``/``. Links are the caller's to resolve
+    (or not) first."""
+    return path.startswith(folder.rstrip(os.sep) + os.sep)

@@ -47,3 +47,11 @@ def test_a_failed_write_raises_and_leaves_no_temporary_file(tmp_path: Path) -> N
     assert sorted(os.listdir(tmp_path)) == ["taken"]
     with pytest.raises(FileNotFoundError):
         write_whole(tmp_path / "missing" / "a.txt", b"data")
+
+
+def test_within_is_by_whole_folder_names() -> None:
+    from newsletter.files import within
+
+    assert within("/ws/issues/a.yaml", "/ws") and within("/ws/a", "/ws/")
+    assert not within("/ws2/a", "/ws") and not within("/ws", "/ws")
+    assert within("/anything", "/")

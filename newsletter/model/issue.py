@@ -18,6 +18,7 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from newsletter.errors import Problem
+from newsletter.files import within
 from newsletter.model.base import After, Field, Model
 from newsletter.model.settings import http_url
 from newsletter.model.validation import Loc, lookup_line, nearest
@@ -100,8 +101,7 @@ def local_image(root: Path, src: str) -> Path:
         raise ValueError(f"{src}: a local image may not be in a hidden folder or file")
     top = real_root(root)
     path = _resolved(top, parts)
-    prefix = top.rstrip(os.sep) + os.sep  # "/" for a workspace at the root
-    under = path[len(prefix) :] if path.startswith(prefix) else None
+    under = path[len(top.rstrip(os.sep)) + 1 :] if within(path, top) else None
     if under is None and path != top:
         raise ValueError(f"{src} leads outside the workspace (a symlink?): copy the image in")
     if any(part.startswith(".") for part in (under or "").split(os.sep)):

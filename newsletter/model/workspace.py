@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from newsletter.files import within
 from newsletter.model.settings import Settings
 from newsletter.model.theme import Theme
 from newsletter.record import Record
@@ -75,7 +76,7 @@ def display_path(path: Path, root: Path | None = None) -> str:
     where it leads), else when it is inside it once every link is followed, else as given."""
     base = root or Path.cwd()
     named, top = os.path.abspath(path), os.path.abspath(base)
-    if named.startswith(top.rstrip(os.sep) + os.sep):
+    if within(named, top):
         return os.path.relpath(named, top)
     try:
         return str(path.resolve().relative_to(base.resolve()))

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from newsletter.errors import Problem, ProblemsError
-from newsletter.files import link_outside
+from newsletter.files import link_outside, within
 from newsletter.model import mergefields
 from newsletter.model.base import ValidationError
 from newsletter.model.issue import Issue, real_root
@@ -93,7 +93,7 @@ def _refuse_link_out(path: Path, root: Path, name: str) -> None:
     someone else's, say) is not read: what it leads to could be any file of the machine's.
     A file outside the workspace named on the command line is the editor's own choice."""
     given, top = os.path.abspath(path), os.path.abspath(root)
-    if given.startswith(top.rstrip(os.sep) + os.sep):
+    if within(given, top):
         outside = link_outside(given, real_root(root))
         if outside is not None:
             message = (

@@ -26,6 +26,7 @@ import PIL  # the package alone, for its version: Pillow itself loads only to re
 from PIL import UnidentifiedImageError
 
 from newsletter.errors import NewsletterError
+from newsletter.files import within
 from newsletter.model.issue import real_root, resolved_under
 from newsletter.pipeline import parsed
 from newsletter.record import Record
@@ -86,7 +87,7 @@ def read_source(root: Path, src: str) -> Source:
     """
     base = real_root(root)
     path = resolved_under(base, src)  # every link on the way followed, now
-    if not path.startswith(base.rstrip(os.sep) + os.sep):
+    if not within(path, base):
         raise NewsletterError(
             f"{src} leads outside the workspace (a symbolic link?); copy the image into "
             "assets/ instead"
