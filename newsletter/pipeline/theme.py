@@ -237,12 +237,12 @@ def _check_templates(root: Path, theme: Theme) -> list[Problem]:
     copy of a theme (as the GZERO one does), on every command. So a clean result is kept in
     the parse cache under the text of every template of the theme's folders, which a block
     check may read: an edit to any of them checks again, and a problem is never kept."""
-    own = [
-        (folder, path)
+    listed = {
+        folder: sorted(folder.rglob("*.j2"))
         for folder in theme.dirs
         if folder.is_relative_to(root / "templates")
-        for path in sorted(folder.rglob("*.j2"))
-    ]
+    }
+    own = [(folder, path) for folder, paths in listed.items() for path in paths]
     if not own:
         return []
     links = list(_links_out(root, theme.dirs, own))
@@ -251,7 +251,7 @@ def _check_templates(root: Path, theme: Theme) -> list[Problem]:
     read = [
         f"{index} {path.relative_to(folder).as_posix()}\0{path.read_text(encoding='utf-8')}"
         for index, folder in enumerate(theme.dirs)
-        for path in sorted(folder.rglob("*.j2"))
+        for path in listed.get(folder) or sorted(folder.rglob("*.j2"))
     ]
     # Made by this module and render's ThemeLoader, named by file: importing render for its
     # name would import Jinja, which a kept result spares.
