@@ -24,18 +24,19 @@ import os
 import stat
 import sys
 import tempfile
+from collections.abc import Callable
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
 __all__ = [
     "CACHE_ENTRIES",
+    "bound",
     "cache_base",
     "get",
     "loads_toml",
     "made_by",
     "own_folder",
-    "prune",
     "put",
 ]
 
@@ -91,13 +92,13 @@ def put(kind: str, text: str, value: Any) -> None:
         with os.fdopen(fd, "wb") as out:
             out.write(signed)
         os.replace(temporary, folder / name)
-        if next(_written) % _COUNT_EVERY == 0:
-            names = [n for n in os.listdir(folder) if not n.startswith(".")]
-            if len(names) > CACHE_ENTRIES:
-                # Room for the writes until the next count: as many as were written since the
-                # last one, not a quarter of the cache at once (removing a file costs
-                # milliseconds on a disk that discards freed blocks).
-                prune(folder, names, CACHE_ENTRIES - _COUNT_EVERY)
+        bound(
+            folder,
+            next(_written),
+            keep=CACHE_ENTRIES,
+            every=_COUNT_EVERY,
+            entry=lambda name: not name.startswith("."),
+        )
     except OSError:
         pass
     finally:
@@ -150,10 +151,22 @@ def own_folder(path: Path) -> bool:
     return stat.S_ISDIR(found.st_mode) and found.st_uid == os.getuid() and not found.st_mode & 0o077
 
 
-def prune(folder: Path, names: list[str], keep: int) -> None:
-    """Remove the oldest of ``names`` in ``folder`` (by modification time) beyond ``keep``."""
+def bound(
+    folder: Path, written: int, *, keep: int, every: int, entry: Callable[[str], bool]
+) -> None:
+    """After the ``written``-th write (from 0) to the cache ``folder``, whose ``entry`` names
+    are its entries: every ``every`` writes, count them, and beyond ``keep`` remove the oldest
+    (by modification time). Listing the folder after every write cost more than the write;
+    and room is left for the writes until the next count, as many as since the last one, not
+    a quarter of the cache at once (removing a file costs milliseconds on a disk that
+    discards freed blocks). Raises :class:`OSError` for a folder that cannot be listed."""
+    if written % every:
+        return
+    names = [name for name in os.listdir(folder) if entry(name)]
+    if len(names) <= keep:
+        return
     aged = sorted(names, key=lambda n: os.stat(folder / n).st_mtime_ns)
-    for name in aged[: max(0, len(names) - keep)]:
+    for name in aged[: len(names) - (keep - every)]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(folder / name)
 

@@ -14,6 +14,7 @@ what they are filled with (``{brand}``) is escaped unless it is markup the theme
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import posixpath
@@ -138,14 +139,14 @@ class _CompiledTemplates(FileSystemBytecodeCache):
     def dump_bytecode(self, bucket: Bucket) -> None:
         super().dump_bytecode(bucket)
         self._written += 1
-        if self._written % self.COUNT_EVERY == 0:
-            folder = Path(self.directory)
-            try:
-                names = [n for n in os.listdir(folder) if n.endswith(".cache")]
-                if len(names) > self.ENTRIES:
-                    parsed.prune(folder, names, self.ENTRIES - self.COUNT_EVERY)
-            except OSError:
-                pass
+        with contextlib.suppress(OSError):
+            parsed.bound(
+                Path(self.directory),
+                self._written,
+                keep=self.ENTRIES,
+                every=self.COUNT_EVERY,
+                entry=lambda name: name.endswith(".cache"),
+            )
 
 
 @lru_cache(maxsize=4)
