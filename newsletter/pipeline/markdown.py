@@ -146,14 +146,7 @@ def _kept(name: str, args: tuple[object, ...], make: Callable[[], Any]) -> Any:
     (:mod:`newsletter.pipeline.parsed`): a build of a story written before then imports
     neither markdown-it nor nh3, as much of a cold start as Jinja itself."""
     made_by = parsed.made_by(__file__, mergefields.__file__, libraries=("markdown_it", "nh3"))
-    kind = f"markdown {name} {made_by}"
-    asked = json.dumps(args, ensure_ascii=False)
-    kept = parsed.get(kind, asked)
-    if kept is not None:
-        return kept
-    value = make()
-    parsed.put(kind, asked, value)
-    return value
+    return parsed.kept(f"markdown {name} {made_by}", json.dumps(args, ensure_ascii=False), make)
 
 
 @lru_cache(maxsize=32)

@@ -34,6 +34,7 @@ __all__ = [
     "bound",
     "cache_base",
     "get",
+    "kept",
     "loads_toml",
     "made_by",
     "own_folder",
@@ -119,17 +120,35 @@ def made_by(*files: str, libraries: tuple[str, ...] = ()) -> str:
     return repr([(os.stat(f).st_size, os.stat(f).st_mtime_ns) for f in found])
 
 
+def kept(
+    kind: str,
+    text: str,
+    make: Callable[[], Any],
+    *,
+    accept: Callable[[Any], bool] = lambda value: value is not None,
+) -> Any:
+    """What :func:`put` kept for ``text`` as ``kind``, if ``accept`` takes it (it holds what
+    ``make`` gives), else what ``make`` gives, kept for the next time."""
+    hit = get(kind, text)
+    if hit is not None and accept(hit):
+        return hit
+    value = make()
+    put(kind, text, value)
+    return value
+
+
 def loads_toml(text: str) -> dict[str, Any]:
     """``tomllib.loads(text)``, from the cache when the same text was parsed before; raises
     ``tomllib.TOMLDecodeError`` (a :class:`ValueError`) for text that is not TOML."""
-    kind = f"toml {sys.version}"
-    hit = get(kind, text)
-    if isinstance(hit, dict):
-        return hit
-    import tomllib  # only a text not parsed before pays for it
 
-    data = tomllib.loads(text)
-    put(kind, text, data)
+    def parse() -> dict[str, Any]:
+        import tomllib  # only a text not parsed before pays for it
+
+        return tomllib.loads(text)
+
+    data: dict[str, Any] = kept(
+        f"toml {sys.version}", text, parse, accept=lambda value: isinstance(value, dict)
+    )
     return data
 
 

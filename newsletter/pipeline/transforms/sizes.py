@@ -116,15 +116,13 @@ def _header(path: str, mtime_ns: int, size: int, inode: int) -> _Header:
     found once per process however many issues (a site of a thousand) show it, and kept for
     the next process (:mod:`newsletter.pipeline.parsed`), which then neither reads the file
     nor imports Pillow to link it."""
-    kind = f"image header {parsed.made_by(__file__, PIL.__file__)}"
-    place = f"{path}\0{mtime_ns}\0{size}\0{inode}"
-    kept = parsed.get(kind, place)
-    if isinstance(kept, list) and len(kept) == 5:
-        fmt, width, height, resizable, digest = kept
-        return str(fmt), int(width), int(height), bool(resizable), str(digest)
-    header = _read_header(path)
-    parsed.put(kind, place, list(header))
-    return header
+    fmt, width, height, resizable, digest = parsed.kept(
+        f"image header {parsed.made_by(__file__, PIL.__file__)}",
+        f"{path}\0{mtime_ns}\0{size}\0{inode}",
+        lambda: list(_read_header(path)),
+        accept=lambda value: isinstance(value, list) and len(value) == 5,
+    )
+    return str(fmt), int(width), int(height), bool(resizable), str(digest)
 
 
 def _read_header(path: str) -> _Header:
