@@ -75,6 +75,27 @@ def test_markdown_nested_as_deep_as_allowed_still_builds(
     assert run.returncode == 0, run.stderr
 
 
+@pytest.mark.parametrize("suffix", [".md", ".yaml"])
+def test_too_deep_a_body_is_named_at_its_line_after_blank_lines(suffix: str) -> None:
+    """The body is checked as the model keeps it (stripped), so the blank lines stripped
+    before its first words still count towards the line the problem names."""
+    from newsletter.errors import ProblemsError
+    from newsletter.pipeline.load import parse_issue
+
+    stars = "*" * (2 * MAX_NESTING + 2)  # pairs of ** nest a <strong> each
+    deep = f"{stars}word{stars}"
+    front = MINIMAL.split("  body: |")[0]
+    if suffix == ".md":
+        text = f"---\n{front}teasers: []\n---\n\n\nFirst paragraph.\n\n{deep}\n"
+    else:
+        text = f"{front}  body: |\n\n\n    First paragraph.\n\n    {deep}\nteasers: []\n"
+    with pytest.raises(ProblemsError) as raised:
+        parse_issue(text, slug="deep", suffix=suffix)
+    (problem,) = raised.value.problems
+    assert problem.field == "lead.body"
+    assert problem.line == next(n for n, line in enumerate(text.splitlines(), 1) if deep in line)
+
+
 def test_a_yaml_alias_bomb_is_refused_before_it_expands(workspace_dir: Path) -> None:
     path = workspace_dir / "issues" / "2025-06-26-bomb.yaml"
     path.write_text(ALIAS_BOMB + "\n", encoding="utf-8")

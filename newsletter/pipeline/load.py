@@ -206,7 +206,9 @@ def _split_front_matter(text: str, file: str, problems: list[Problem]) -> tuple[
         return "", text, 1
     for i, line in enumerate(lines[1:], start=1):
         if line.strip() in ("---", "..."):
-            return "".join(lines[1:i]), "".join(lines[i + 1 :]).strip("\n"), i + 2
+            body = "".join(lines[i + 1 :])
+            blank = len(body) - len(body.lstrip("\n"))  # lines before the body's first words
+            return "".join(lines[1:i]), body.strip("\n"), i + 2 + blank
     problems.append(Problem(file, "", "the front matter is not closed by a line of ---", 1))
     return "", "", 1
 
