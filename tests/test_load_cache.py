@@ -194,3 +194,36 @@ def test_compiled_templates_live_in_the_cache_folder_and_are_pruned(
     render._bytecode_cache.cache_clear()
     assert render._bytecode_cache(parsed.cache_base()) is None
     render._bytecode_cache.cache_clear()
+
+
+#: Reads a body three ways in a fresh process; prints them and whether markdown-it was
+#: imported to do it.
+_READ_BODY = """\
+import json, sys
+from newsletter.pipeline import markdown
+body = sys.argv[1]
+seen = [markdown.deepest(body), markdown.to_html(body), markdown.to_text(body)]
+print(json.dumps([seen, "markdown_it" in sys.modules]))
+"""
+
+
+def test_a_body_is_read_once_into_one_entry(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The loader's depth check, the HTML and the text part read a body: the first read makes
+    all three and keeps them as one entry (a new issue writes one file for its body, not
+    three), and another process reads the three back without markdown-it."""
+    from newsletter.pipeline import markdown, parsed
+
+    body = f"A body of its own ({os.getpid()}, {id(cache)}) with a [link](https://example.com)."
+    kept: list[str] = []
+    put = parsed.put
+    monkeypatch.setattr(parsed, "put", lambda kind, *rest: (kept.append(kind), put(kind, *rest)))
+    seen = [markdown.deepest(body), markdown.to_html(body), markdown.to_text(body)]
+    assert [kind.split()[:2] for kind in kept] == [["markdown", "readings"]]
+    assert len(list(cache.iterdir())) == 1
+    read = subprocess.run(
+        [sys.executable, "-c", _READ_BODY, body], capture_output=True, text=True, check=True
+    )
+    assert json.loads(read.stdout) == [json.loads(json.dumps(seen)), False]
+    # Other quotes are one more reading of the same entry, not an entry of their own.
+    assert markdown.to_html(body, markdown.quote_marks("fr")) == seen[1]  # no quotes to set
+    assert len(kept) == 2 and len(list(cache.iterdir())) == 1

@@ -44,7 +44,7 @@ __all__ = ["MAX_FILE_BYTES", "MAX_NESTING", "load_issue", "parse_issue"]
 #: The largest issue file: a real one is a few KB, and Gmail clips the email at 102 KB anyway.
 MAX_FILE_BYTES = 256 * 1024
 #: How deeply the body's Markdown may nest (emphasis in emphasis, quotes in lists ...).
-MAX_NESTING = 20
+MAX_NESTING = markdown.MAX_NESTING
 
 
 @cache
@@ -493,7 +493,10 @@ def _nesting_problems(
     body = lead.get("body") if isinstance(lead, dict) else None
     if not isinstance(body, str):
         return
-    depth, offset = markdown.deepest(body)
+    # Read as the model keeps it (stripped), which is what the render reads: one reading
+    # of one text, kept once (:func:`markdown.deepest`), with the lines stripped counted back.
+    depth, offset = markdown.deepest(body.strip())
+    offset += body[: len(body) - len(body.lstrip())].count("\n")
     if depth > MAX_NESTING:
         first = lookup_line(lines, ("lead", "body")) or 0
         line = first + offset + (0 if from_body else 1)  # a YAML body starts under its key

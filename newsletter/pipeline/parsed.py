@@ -41,9 +41,9 @@ __all__ = [
     "put",
 ]
 
-#: The most entries kept (the oldest written go first): a few KB each, about four an issue
-#: (its YAML, its story's Markdown as HTML, as text, and its depth), so that a workspace of
-#: a thousand issues and its themes fit: at 256, a build of more than sixty distinct issues
+#: The most entries kept (the oldest written go first): a few KB each, about two an issue
+#: (its YAML, and its story's Markdown read for depth, as HTML and as text), so that a
+#: workspace of a thousand issues and its themes fit: at 256, a build of more than sixty distinct issues
 #: pushed out what the next one needed, and every build parsed every issue again (a quarter
 #: of a warm batch's time, measured on 300 issues).
 CACHE_ENTRIES = 8192
