@@ -4,6 +4,7 @@ from another key is never trusted."""
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import subprocess
@@ -227,3 +228,26 @@ def test_a_body_is_read_once_into_one_entry(cache: Path, monkeypatch: pytest.Mon
     # Other quotes are one more reading of the same entry, not an entry of their own.
     assert markdown.to_html(body, markdown.quote_marks("fr")) == seen[1]  # no quotes to set
     assert len(kept) == 2 and len(list(cache.iterdir())) == 1
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        ("a", "tuple"),
+        [1, ("nested", "tuple")],
+        {1: "int key"},
+        {"when": datetime.date(2025, 6, 26)},
+        {"a set": {1}},
+        b"bytes",
+    ],
+)
+def test_only_what_json_gives_back_exactly_is_kept(cache: Path, value: object) -> None:
+    """A value JSON would give back as something else (a tuple as a list, a key as text) or
+    not at all is not kept: what a hit returns must be what the parser made."""
+    from newsletter.pipeline import parsed
+
+    parsed.put("test", "a text", value)
+    assert parsed.get("test", "a text") is None
+    plain = {"text": "é", "number": 1, "float": 1.5, "flags": [True, False, None], "nested": [{}]}
+    parsed.put("test", "a text", plain)
+    assert parsed.get("test", "a text") == plain
