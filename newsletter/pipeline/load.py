@@ -196,6 +196,13 @@ def parse_issue(
     return issue
 
 
+def _stripped(text: str, chars: str | None = None) -> tuple[str, int]:
+    """``text`` stripped of ``chars`` (whitespace by default) and the lines stripped from its
+    start: what a problem's line in the stripped text must count back."""
+    start = text.lstrip(chars)
+    return start.rstrip(chars), text[: len(text) - len(start)].count("\n")
+
+
 def _split_front_matter(text: str, file: str, problems: list[Problem]) -> tuple[str, str, int]:
     """``(front matter, body, line of the body)`` of a Markdown issue."""
     lines = text.splitlines(keepends=True)
@@ -206,9 +213,8 @@ def _split_front_matter(text: str, file: str, problems: list[Problem]) -> tuple[
         return "", text, 1
     for i, line in enumerate(lines[1:], start=1):
         if line.strip() in ("---", "..."):
-            body = "".join(lines[i + 1 :])
-            blank = len(body) - len(body.lstrip("\n"))  # lines before the body's first words
-            return "".join(lines[1:i]), body.strip("\n"), i + 2 + blank
+            body, blank = _stripped("".join(lines[i + 1 :]), "\n")
+            return "".join(lines[1:i]), body, i + 2 + blank
     problems.append(Problem(file, "", "the front matter is not closed by a line of ---", 1))
     return "", "", 1
 
@@ -495,8 +501,9 @@ def _nesting_problems(
         return
     # Read as the model keeps it (stripped), which is what the render reads: one reading
     # of one text, kept once (:func:`markdown.deepest`), with the lines stripped counted back.
-    depth, offset = markdown.deepest(body.strip())
-    offset += body[: len(body) - len(body.lstrip())].count("\n")
+    stripped, blank = _stripped(body)
+    depth, offset = markdown.deepest(stripped)
+    offset += blank
     if depth > MAX_NESTING:
         first = lookup_line(lines, ("lead", "body")) or 0
         line = first + offset + (0 if from_body else 1)  # a YAML body starts under its key
