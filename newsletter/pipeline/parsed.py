@@ -43,9 +43,9 @@ __all__ = [
 
 #: The most entries kept (the oldest written go first): a few KB each, about two an issue
 #: (its YAML, and its story's Markdown read for depth, as HTML and as text), so that a
-#: workspace of a thousand issues and its themes fit: at 256, a build of more than sixty distinct issues
-#: pushed out what the next one needed, and every build parsed every issue again (a quarter
-#: of a warm batch's time, measured on 300 issues).
+#: workspace of a thousand issues and its themes fit: at 256, a build of more than sixty
+#: distinct issues pushed out what the next one needed, and every build parsed every issue
+#: again (a quarter of a warm batch's time, measured on 300 issues).
 CACHE_ENTRIES = 8192
 
 #: How many entries a process writes between two counts of the folder: listing thousands of
@@ -81,7 +81,7 @@ def put(kind: str, text: str, value: Any) -> None:
     cache = _cache()
     if cache is None:
         return
-    payload = _plain(value)
+    payload = _plain_json(value)
     if payload is None:
         return
     folder, key = cache
@@ -232,7 +232,7 @@ def _sign(key: bytes, *parts: bytes) -> str:
     return hmac.new(key, b"\0".join(parts), hashlib.sha256).hexdigest()
 
 
-def _plain(data: Any) -> bytes | None:
+def _plain_json(data: Any) -> bytes | None:
     """``data`` as JSON, if it is what JSON gives back exactly (no bytes, sets, dates, tuples
     or keys other than text), else ``None``. Told by reading the JSON back, in C: walking the
     data in Python to tell it took most of a write's time."""
