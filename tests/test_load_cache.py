@@ -94,7 +94,9 @@ def test_a_file_with_problems_reports_them_the_same_from_the_cache(
     assert [load(path, tmp_path)[1] for _ in range(2)] == [True, True]
 
 
-@pytest.mark.parametrize("attack", ["edit the data", "garbage", "sign with another key"])
+@pytest.mark.parametrize(
+    "attack", ["edit the data", "garbage", "cut off by a killed write", "sign with another key"]
+)
 def test_an_entry_that_is_not_the_tools_own_is_ignored(
     cache: Path, tmp_path: Path, attack: str
 ) -> None:
@@ -106,6 +108,8 @@ def test_an_entry_that_is_not_the_tools_own_is_ignored(
             entry.write_bytes(mac + b"\n" + payload.replace(b"Putin poaches", b"Someone poaches"))
         elif attack == "garbage":
             entry.write_bytes(os.urandom(200))
+        elif attack == "cut off by a killed write":  # new entries are written in place
+            entry.write_bytes(mac + b"\n" + payload[: len(payload) // 2])
     if attack == "sign with another key":
         (cache.parent / "cache.key").write_bytes(os.urandom(32))
     assert load(example) == (truth, True)  # parsed again, and the same issue as the file's
