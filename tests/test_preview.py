@@ -584,7 +584,8 @@ def test_hostile_issues_are_problems_in_the_page_and_the_server_lives_on(
         status, body = get(server, f"/_/state/{name}")
         state = json.loads(body)
         assert status == 200 and state["ok"] is False
-        assert expected in state["problems"][0]
+        (problem,) = state["problems"]  # the problems alone: the page counts them itself
+        assert expected in problem
     status, body = get(server, f"/_/state/{ISSUE}")
     assert status == 200 and json.loads(body)["ok"] is True
 

@@ -115,9 +115,6 @@ def state_of(
         "findings": [],
         "last_good": last_good is not None and last_good.result.ok,
     }
-    count = len(result.problems)
-    if count:
-        state["problems"].append(f"{count} problem{'s' if count != 1 else ''} found")
     artifact = result.artifact
     if artifact is None or workspace is None:
         return state
