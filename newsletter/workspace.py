@@ -14,10 +14,11 @@ import re
 from pathlib import Path
 
 from newsletter.errors import NewsletterError, Problem, ProblemsError
+from newsletter.files import link_outside
 from newsletter.model.base import ValidationError
 from newsletter.model.settings import Settings
 from newsletter.model.validation import Loc, problems_from
-from newsletter.model.workspace import CONFIG_NAME, Workspace, display_path
+from newsletter.model.workspace import CONFIG_NAME, OUT_NAME, Workspace, display_path
 from newsletter.pipeline import parsed
 from newsletter.pipeline.theme import load_theme
 
@@ -28,11 +29,12 @@ def load_workspace(root: Path) -> Workspace:
     """Read ``root/newsletter.toml``; raise :class:`ProblemsError` naming every bad key."""
     root = root.resolve()
     path = root / CONFIG_NAME
+    display = display_path(path, root)
+    _refuse_links_out(root, display)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise NewsletterError(f"{path}: no {CONFIG_NAME} here") from None
-    display = display_path(path, root)
     try:
         data = parsed.loads_toml(text)
     except ValueError as error:  # tomllib.TOMLDecodeError
@@ -67,6 +69,30 @@ def load_workspace(root: Path) -> Workspace:
         line_of=_toml_line,
     )
     return Workspace(root, settings, theme)
+
+
+def _refuse_links_out(root: Path, display: str) -> None:
+    """Refuse a workspace whose settings file or ``out/`` is a link that leads out of it,
+    before either is read or written: a cloned workspace may come from anyone, and its
+    ``out -> ~`` would have a build replace ``~/<slug>`` with an email folder (and a settings
+    file linked to a file of the editor's could put its text into every email)."""
+    problems = []
+    outside = link_outside(str(root / CONFIG_NAME), str(root))
+    if outside is not None:
+        problems.append(
+            Problem(display, "", f"a link to {outside}, outside the workspace: copy it in")
+        )
+    out = root / OUT_NAME
+    outside = link_outside(str(out), str(root))
+    if outside is not None:
+        message = (
+            f"a link to {outside}, outside the workspace, where builds would write: remove "
+            "the link (rm out) and builds make out/ here; `newsletter site --out DIR` writes "
+            "the web archive anywhere"
+        )
+        problems.append(Problem(display_path(out, root) + "/", "", message))
+    if problems:
+        raise ProblemsError(problems)
 
 
 def find_workspace(start: Path | None = None) -> Workspace:

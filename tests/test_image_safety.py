@@ -151,3 +151,49 @@ def test_an_issue_file_that_links_out_of_the_workspace_is_not_read(
     (workspace_dir / "drafts" / "d.yaml").write_text(issue)
     link.symlink_to(workspace_dir / "drafts" / "d.yaml")
     assert len(build(workspace, [link], force=True).built) == 1
+
+
+def test_settings_or_an_out_folder_that_link_out_of_the_workspace_are_refused(
+    workspace_dir: Path, tmp_path: Path
+) -> None:
+    """A cloned workspace's ``out -> ~`` would have a build replace ``~/<slug>`` with an
+    email folder; its ``newsletter.toml`` linked to a file of the editor's would be read into
+    every email. Both are refused before anything is read or written through them."""
+    from click.testing import CliRunner
+
+    from newsletter.cli import cli
+
+    home = tmp_path / "home"
+    (home / "2025-06-26-putin-poaches-the-neighbors").mkdir(parents=True)
+    (home / "2025-06-26-putin-poaches-the-neighbors" / "notes.txt").write_text("mine\n")
+    (workspace_dir / "out").symlink_to(home)
+    config = workspace_dir / "newsletter.toml"
+    shared = tmp_path / "shared.toml"
+    config.rename(shared)
+    config.symlink_to(shared)
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+
+    result = CliRunner().invoke(cli, ["build", "--workspace", str(workspace_dir)])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"newsletter.toml: a link to {shared}, outside the workspace: copy it in",
+        f"out/: a link to {home}, outside the workspace, where builds would write: remove the "
+        "link (rm out) and builds make out/ here; `newsletter site --out DIR` writes the web "
+        "archive anywhere",
+        "2 problems found",
+    ]
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+
+    # Links that stay in the workspace are the editor's own business.
+    config.unlink()
+    (workspace_dir / "settings").mkdir()
+    shared.rename(workspace_dir / "settings" / "newsletter.toml")
+    config.symlink_to(workspace_dir / "settings" / "newsletter.toml")
+    (workspace_dir / "out").unlink()
+    (workspace_dir / "build").mkdir()
+    (workspace_dir / "out").symlink_to(workspace_dir / "build")
+    result = CliRunner().invoke(cli, ["build", "--workspace", str(workspace_dir)])
+    assert result.exit_code == 0, result.output
+    assert (
+        workspace_dir / "build" / "2025-06-26-putin-poaches-the-neighbors" / "email.html"
+    ).is_file()

@@ -13,9 +13,18 @@ from newsletter.model.settings import Settings
 from newsletter.model.theme import Theme
 from newsletter.record import Record
 
-__all__ = ["CONFIG_NAME", "ISSUE_SUFFIXES", "Workspace", "builtin_themes", "display_path"]
+__all__ = [
+    "CONFIG_NAME",
+    "ISSUE_SUFFIXES",
+    "OUT_NAME",
+    "Workspace",
+    "builtin_themes",
+    "display_path",
+]
 
 CONFIG_NAME = "newsletter.toml"
+#: The folder of the workspace that builds write into.
+OUT_NAME = "out"
 ISSUE_SUFFIXES = (".yaml", ".yml", ".md")
 
 
@@ -48,7 +57,7 @@ class Workspace(Record):
 
     @property
     def out_dir(self) -> Path:
-        return self.root / "out"
+        return self.root / OUT_NAME
 
     @property
     def theme_dirs(self) -> tuple[Path, ...]:
