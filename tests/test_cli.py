@@ -252,6 +252,42 @@ def test_many_issues_build_in_parallel_processes(workspace_dir: Path) -> None:
     assert {p.name: (p / "email.html").read_bytes() for p in out_dir.glob("[!.]*")} == emails
 
 
+def test_a_build_of_many_issues_shows_each_as_soon_as_it_is_written(workspace_dir: Path) -> None:
+    """The last issue's image is a pipe nobody writes to, so its build waits for ever: the
+    lines of the issues before it must be on the terminal by then, not at the end."""
+    import select
+    import signal
+
+    text = (workspace_dir / "issues" / f"{EXAMPLE}.yaml").read_text()
+    for n in range(2):
+        (workspace_dir / "issues" / f"copy-{n}.yaml").write_text(text)
+    os.mkfifo(workspace_dir / "assets" / "waits.jpg")
+    waits = text.replace("assets/putin-poaches-the-neighbors.jpg", "assets/waits.jpg", 1)
+    (workspace_dir / "issues" / "zz-waits.yaml").write_text(waits)
+    build = subprocess.Popen(
+        [sys.executable, "-m", "newsletter", "build"],
+        cwd=workspace_dir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    assert build.stdout is not None
+    seen: list[str] = []
+    try:
+        while len(seen) < 3:
+            ready, _, _ = select.select([build.stdout], [], [], 60)
+            assert ready, f"nothing printed while the last issue waits; so far: {seen}"
+            line = build.stdout.readline().decode()
+            assert line, f"the build ended early; printed: {seen}"
+            if line.startswith("built "):
+                seen.append(line.split()[1])
+        assert build.poll() is None  # still waiting on the last issue
+    finally:
+        build.send_signal(signal.SIGKILL)
+        build.wait()
+    assert seen == [f"out/{EXAMPLE}/", "out/copy-0/", "out/copy-1/"]
+    assert all((workspace_dir / folder / "meta.json").is_file() for folder in seen)
+
+
 def test_an_unchanged_issue_is_not_built_again(workspace_dir: Path) -> None:
     issue = workspace_dir / "issues" / f"{EXAMPLE}.yaml"
     assert run("build", "--workspace", str(workspace_dir), str(issue))[0] == 0

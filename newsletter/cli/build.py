@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,6 +13,7 @@ from newsletter.cli.options import issue_paths, issues_argument, open_workspace,
 
 if TYPE_CHECKING:
     from newsletter.commands.build import Built
+    from newsletter.model.workspace import Workspace
 
 
 @click.command(
@@ -52,7 +54,9 @@ def command(
     from newsletter.errors import ProblemsError
 
     ws = open_workspace(workspace)
-    report = build(ws, issue_paths(ws, issues), jobs=jobs, force=force)
+    # Each issue's lines as soon as it is written: a build of many issues shows its progress.
+    shown = None if as_json else partial(_report, ws)
+    report = build(ws, issue_paths(ws, issues), jobs=jobs, force=force, on_built=shown)
     if as_json:
         summary = [{"ok": True, "out": ws.display(b.folder), **b.meta()} for b in report.built]
         summary += [
@@ -65,8 +69,6 @@ def command(
         ]
         click.echo(json.dumps(summary, indent=2, ensure_ascii=False))
     else:
-        for built in report.built:
-            _report(ws.display(built.folder), built, clip_kb=ws.settings.check.clip_kb)
         if report.unchanged:
             names = ", ".join(f"{ws.display(f)}/" for f in report.unchanged[:3])
             more = f" and {len(report.unchanged) - 3} more" if len(report.unchanged) > 3 else ""
@@ -81,11 +83,12 @@ def command(
         raise ProblemsError(report.problems)
 
 
-def _report(folder: str, built: Built, *, clip_kb: float) -> None:
+def _report(ws: Workspace, built: Built) -> None:
     from newsletter.model.findings import summary
 
+    folder = ws.display(built.folder)
     sizes = built.sizes
-    clip = f"{sizes['email.html'] / 1024:.1f} KB of Gmail's {clip_kb:g} KB"
+    clip = f"{sizes['email.html'] / 1024:.1f} KB of Gmail's {ws.settings.check.clip_kb:g} KB"
     click.echo(
         f"built {folder}/  html {clip}, text {sizes['email.txt'] / 1024:.1f} KB, "
         f"{built.total_ms:.0f} ms"

@@ -100,13 +100,15 @@ def build(
     *,
     jobs: int | None = None,
     force: bool = False,
+    on_built: Callable[[Built], None] | None = None,
 ) -> BuildReport:
     """Build ``paths`` into ``out/<slug>/``; an issue with a problem writes nothing.
 
     An issue whose file, assets, theme, settings and tool are as they were at its last build
     is not built again (``force`` builds it anyway): ``out/.build-cache.json`` keeps the key
     of each. Two issue files with the same slug would overwrite each other's folder: the
-    second is a problem, named with the first.
+    second is a problem, named with the first. ``on_built`` is told of each issue as soon
+    as its folder is in place, in the order given: the progress of a long build.
     """
     report = BuildReport()
     cache = _Cache(workspace)
@@ -142,6 +144,8 @@ def build(
         swap_in(folder, staged.staging, keep=("export",), spare=True)
         cache.remember(staged.source, staged.slug, staged.key)
         report.built.append(Built(folder, staged.summary))
+        if on_built is not None:
+            on_built(report.built[-1])
     if report.built:
         flush_disk(workspace.out_dir)
     cache.save()
