@@ -252,7 +252,8 @@ def test_many_issues_build_in_parallel_processes(workspace_dir: Path) -> None:
     assert {p.name: (p / "email.html").read_bytes() for p in out_dir.glob("[!.]*")} == emails
 
 
-def test_a_build_of_many_issues_shows_each_as_soon_as_it_is_written(workspace_dir: Path) -> None:
+@pytest.mark.parametrize("command", ["build", "check"])
+def test_many_issues_show_each_as_soon_as_it_is_done(workspace_dir: Path, command: str) -> None:
     """The last issue's image is a pipe nobody writes to, so its build waits for ever: the
     lines of the issues before it must be on the terminal by then, not at the end."""
     import select
@@ -264,28 +265,34 @@ def test_a_build_of_many_issues_shows_each_as_soon_as_it_is_written(workspace_di
     os.mkfifo(workspace_dir / "assets" / "waits.jpg")
     waits = text.replace("assets/putin-poaches-the-neighbors.jpg", "assets/waits.jpg", 1)
     (workspace_dir / "issues" / "zz-waits.yaml").write_text(waits)
-    build = subprocess.Popen(
-        [sys.executable, "-m", "newsletter", "build"],
+    running = subprocess.Popen(
+        [sys.executable, "-m", "newsletter", command],
         cwd=workspace_dir,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
+        bufsize=0,  # each readline() reads no further than its line, so select() sees the rest
     )
-    assert build.stdout is not None
+    assert running.stdout is not None
+    first = {"build": "built ", "check": "issues/"}[command]  # an issue's first line
     seen: list[str] = []
     try:
         while len(seen) < 3:
-            ready, _, _ = select.select([build.stdout], [], [], 60)
+            ready, _, _ = select.select([running.stdout], [], [], 60)
             assert ready, f"nothing printed while the last issue waits; so far: {seen}"
-            line = build.stdout.readline().decode()
-            assert line, f"the build ended early; printed: {seen}"
-            if line.startswith("built "):
-                seen.append(line.split()[1])
-        assert build.poll() is None  # still waiting on the last issue
+            line = running.stdout.readline().decode()
+            assert line, f"{command} ended early; printed: {seen}"
+            if line.startswith(first):
+                seen.append(line.split()[1 if command == "build" else 0].rstrip(":"))
+        assert running.poll() is None  # still waiting on the last issue
     finally:
-        build.send_signal(signal.SIGKILL)
-        build.wait()
-    assert seen == [f"out/{EXAMPLE}/", "out/copy-0/", "out/copy-1/"]
-    assert all((workspace_dir / folder / "meta.json").is_file() for folder in seen)
+        running.send_signal(signal.SIGKILL)
+        running.wait()
+    names = [EXAMPLE, "copy-0", "copy-1"]
+    if command == "build":
+        assert seen == [f"out/{name}/" for name in names]
+        assert all((workspace_dir / folder / "meta.json").is_file() for folder in seen)
+    else:
+        assert seen == [f"issues/{name}.yaml" for name in names]
 
 
 def test_an_unchanged_issue_is_not_built_again(workspace_dir: Path) -> None:

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from newsletter.cli.options import issue_paths, issues_argument, open_workspace, workspace_option
+
+if TYPE_CHECKING:
+    from newsletter.commands.check import Checked
 
 _COLOURS = {"error": "red", "warning": "yellow", "info": "cyan"}
 
@@ -54,14 +59,16 @@ def command(
     """
     from newsletter.commands.check import check, rules
     from newsletter.errors import ProblemsError
-    from newsletter.model.findings import SEVERITIES, summary
+    from newsletter.model.findings import summary
 
     ws = open_workspace(workspace)
     if list_rules:
         for rule_id, severity, text in rules(ws):
             click.echo(f"{rule_id:27} {severity:8} {text}")
         return
-    report = check(ws, issue_paths(ws, issues))
+    # Each issue's findings as soon as it is checked: a check of many shows its progress.
+    shown = None if as_json else partial(_report, quiet=quiet, verbose=verbose)
+    report = check(ws, issue_paths(ws, issues), on_checked=shown)
     if as_json:
         rows = [
             {**f.to_dict(), "issue": i.name}
@@ -71,25 +78,6 @@ def command(
         ]
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
     else:
-        for issue in report.checked:
-            shown = [f for f in issue.findings if not (quiet and f.severity == "info")]
-            click.echo(f"{issue.name}: {summary((f.severity for f in shown), always=True)}")
-            folded = [f for f in shown if f.id == "client-support" and not verbose]
-            for finding in sorted(shown, key=lambda f: SEVERITIES.index(f.severity)):
-                if finding not in folded:
-                    label = click.style(f"{finding.severity:<7}", fg=_COLOURS[finding.severity])
-                    click.echo(f"  {label} {finding.location}: {finding.message} [{finding.id}]")
-            if folded:
-                label = click.style(f"{'info':<7}", fg=_COLOURS["info"])
-                click.echo(
-                    f"  {label} {len(folded)} client-support notes: features some email clients "
-                    "lack, which the theme allows for (--verbose lists them) [client-support]"
-                )
-            hidden = len(issue.findings) - len(shown)
-            if hidden:
-                click.echo(
-                    f"  ({hidden} info finding{'s' if hidden != 1 else ''} left out: --quiet)"
-                )
         everything = [f for f in report.findings() if not (quiet and f.severity == "info")]
         total = summary((f.severity for f in everything), always=True)
         count = len(report.checked)
@@ -98,3 +86,26 @@ def command(
         raise ProblemsError(report.problems)
     if report.fails(strict=strict):
         raise SystemExit(1)
+
+
+def _report(issue: Checked, *, quiet: bool, verbose: bool) -> None:
+    """One issue's findings, most severe first; the client-support notes as one line
+    unless ``verbose``."""
+    from newsletter.model.findings import SEVERITIES, summary
+
+    shown = [f for f in issue.findings if not (quiet and f.severity == "info")]
+    click.echo(f"{issue.name}: {summary((f.severity for f in shown), always=True)}")
+    folded = [f for f in shown if f.id == "client-support" and not verbose]
+    for finding in sorted(shown, key=lambda f: SEVERITIES.index(f.severity)):
+        if finding not in folded:
+            label = click.style(f"{finding.severity:<7}", fg=_COLOURS[finding.severity])
+            click.echo(f"  {label} {finding.location}: {finding.message} [{finding.id}]")
+    if folded:
+        label = click.style(f"{'info':<7}", fg=_COLOURS["info"])
+        click.echo(
+            f"  {label} {len(folded)} client-support notes: features some email clients "
+            "lack, which the theme allows for (--verbose lists them) [client-support]"
+        )
+    hidden = len(issue.findings) - len(shown)
+    if hidden:
+        click.echo(f"  ({hidden} info finding{'s' if hidden != 1 else ''} left out: --quiet)")
