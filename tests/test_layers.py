@@ -18,7 +18,7 @@ PACKAGE = Path(newsletter.__file__).parent
 
 #: Each layer may import from the layers before it, and from itself.
 LAYERS = (
-    ("record", "errors", "files"),
+    ("record", "errors", "files", "processes"),
     ("model",),
     ("mail",),
     ("pipeline",),

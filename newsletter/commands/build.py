@@ -25,6 +25,7 @@ from newsletter.errors import Problem
 from newsletter.model.artifact import BuildResult
 from newsletter.model.workspace import Workspace
 from newsletter.pipeline.stages import build_issue
+from newsletter.processes import die_with_parent
 from newsletter.record import Record
 from newsletter.targets.files import email_folder
 
@@ -277,7 +278,7 @@ def _in_workers(
         max_workers=jobs,
         mp_context=context,
         initializer=_start_worker,
-        initargs=((workspace, now),),
+        initargs=((workspace, now), os.getpid()),
     ) as pool:
         # Chunks small enough to keep both workers busy to the end, large enough that the
         # round trips do not count.
@@ -311,23 +312,9 @@ def _stage(workspace: Workspace, now: dt.datetime, path: Path, *, shared: str) -
     return _Staged(path, artifact.display, key, artifact.slug, staging, summary)
 
 
-def _start_worker(worker: tuple[Workspace, dt.datetime]) -> None:
-    """Set up a build worker: what it builds with, and its death with the parent."""
+def _start_worker(worker: tuple[Workspace, dt.datetime], parent: int) -> None:
+    """Set up a build worker: what it builds with, and its death with the build, ``parent``
+    (a killed ``build`` leaves no worker behind)."""
     global _worker
     _worker = worker
-    _die_with_parent()
-
-
-def _die_with_parent() -> None:
-    """A worker is killed when the build that started it dies (Linux), so that a killed
-    ``build`` never leaves its workers behind."""
-    try:
-        import ctypes
-        import signal
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        if os.getppid() == 1:  # the parent died before the call
-            os._exit(1)
-    except (OSError, AttributeError):
-        pass  # no prctl here (macOS): the pool's own shutdown still ends the workers
+    die_with_parent(parent)

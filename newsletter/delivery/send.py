@@ -25,7 +25,6 @@ and the journal knows where to resume. A worker process dies with the process th
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import datetime as dt
 import functools
 import gc
@@ -48,6 +47,7 @@ from newsletter.delivery.ratelimit import RateLimiter
 from newsletter.delivery.smtp import Abortable, ConnectionLost, Sender
 from newsletter.errors import NewsletterError
 from newsletter.mail.message import Data, MessageTemplate, Signer
+from newsletter.processes import die_with_parent
 
 __all__ = ["GRACE", "WINDOW", "WINDOW_SECONDS", "Delivery", "Outcome", "Report", "deliver"]
 
@@ -374,14 +374,11 @@ def _abort_on(options: _Options, sender: Abortable) -> None:
 
 
 def _die_with(parent: int) -> None:
-    """Ignore Ctrl-C and SIGTERM (the parent stops the workers) and die with the parent: a
-    worker that outlived a killed send would keep sending while a resumed one starts."""
+    """Ignore Ctrl-C and SIGTERM (the parent stops the workers) and die with the parent."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
-    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    if os.getppid() != parent:  # the parent died before that
-        os._exit(1)
+    die_with_parent(parent)
 
 
 class _Lane:
