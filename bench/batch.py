@@ -13,7 +13,9 @@ numbers from one run, not across runs). "CPU s" is the processor time of the bui
 workers together: steadier than the wall clock on a busy machine, and what two cores share.
 Targets from issue 15: 1,000 issues from scratch in at most 3 s on two cores, a 1 -> 2 jobs
 speed-up of at least 1.8x, peak RSS for 1,000 issues within 1.5x that of 10, and an
-unchanged issue not built again on the next run.
+unchanged issue not built again on the next run. The floor measured beside them (MRML,
+css-inline and the five files alone, on two processes) says how fast the machine is: the
+3 s goal was set against a floor of about 1 s.
 """
 
 from __future__ import annotations
@@ -49,13 +51,33 @@ def workspace(root: Path, issues: int) -> Path:
     return root
 
 
-def run(args: list[str], cwd: Path) -> tuple[float, float, float]:
-    """Wall-clock seconds, the peak RSS in MiB of any process of ``newsletter ARGS``, and
-    the CPU seconds of them all (the build and the workers it reaped). The parse cache is
-    the workspace's own, beside it."""
+#: The floor of a batch: each issue's MJML (from out/) through MRML and css-inline into five
+#: new files of a new folder, on two processes started once, and nothing else.
+FLOOR = """\
+import os, sys
+from multiprocessing import get_context
+import css_inline, mjml
+out, into = sys.argv[1], sys.argv[2]
+def one(slug):
+    with open(f"{out}/{slug}/email.mjml", encoding="utf-8") as source:
+        html = css_inline.inline(mjml.mjml2html(source.read()))
+    os.mkdir(f"{into}/{slug}")
+    for name in ("email.html", "email.txt", "email.mjml", "message.eml", "meta.json"):
+        with open(f"{into}/{slug}/{name}", "w", encoding="utf-8") as written:
+            written.write(html)
+slugs = sorted(name for name in os.listdir(out) if not name.startswith((".", "_")))
+with get_context("fork").Pool(2) as pool:
+    pool.map(one, slugs, chunksize=16)
+"""
+
+
+def run(args: list[str], cwd: Path, *, program: str = NEWSLETTER) -> tuple[float, float, float]:
+    """Wall-clock seconds, the peak RSS in MiB of any process of ``program ARGS``
+    (``newsletter`` by default), and the CPU seconds of them all (the build and the workers
+    it reaped). The parse cache is the workspace's own, beside it."""
     started = time.perf_counter()
     env = {**os.environ, "XDG_CACHE_HOME": str(cwd.parent / f"{cwd.name}-cache")}
-    child = subprocess.Popen([NEWSLETTER, *args], cwd=cwd, env=env, stdout=subprocess.DEVNULL)
+    child = subprocess.Popen([program, *args], cwd=cwd, env=env, stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(child.pid, 0)
     seconds = time.perf_counter() - started
     assert os.waitstatus_to_exitcode(status) == 0, args
@@ -99,6 +121,12 @@ def main() -> None:
                 )
             if issues == args.issues:
                 again = statistics.median(run(["build"], root)[0] for _ in range(args.runs))
+                floors = []
+                for n in range(args.runs):
+                    (Path(tmp) / f"floor-{n}").mkdir()
+                    script = ["-c", FLOOR, str(root / "out"), str(Path(tmp) / f"floor-{n}")]
+                    floors.append(run(script, root, program=sys.executable)[0])
+                floor = statistics.median(floors)
         many = args.issues
         print(
             f"{many} issues: 1 -> 2 jobs {seconds[many, 1] / seconds[many, 2]:.2f}x faster; "
@@ -110,6 +138,12 @@ def main() -> None:
             f"From scratch (the first build of the new {many}-issue workspace, the parse cache "
             f"empty), on 2 jobs: {first[0]:.2f} s, {first[2]:.2f} CPU s, "
             f"peak RSS {first[1]:.1f} MiB"
+        )
+        print(
+            f"Floor (each issue's MJML through MRML and css-inline into five new files, on 2 "
+            f"processes): {floor:.2f} s. From scratch takes {first[0] / floor:.1f}x the floor, "
+            f"a forced rebuild on 2 jobs {seconds[many, 2] / floor:.1f}x (issue 15's goal of "
+            "3 s was set against a floor of about 1 s measured on its machine: 3x)"
         )
 
 
