@@ -71,12 +71,21 @@ with get_context("fork").Pool(2) as pool:
 """
 
 
-def run(args: list[str], cwd: Path, *, program: str = NEWSLETTER) -> tuple[float, float, float]:
+def run(
+    args: list[str],
+    cwd: Path,
+    *,
+    program: str = NEWSLETTER,
+    cache: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> tuple[float, float, float]:
     """Wall-clock seconds, the peak RSS in MiB of any process of ``program ARGS``
     (``newsletter`` by default), and the CPU seconds of them all (the build and the workers
-    it reaped). The parse cache is the workspace's own, beside it."""
+    it reaped). The parse cache is ``cache``, by default the workspace's own beside it;
+    ``env`` adds to the environment."""
     started = time.perf_counter()
-    env = {**os.environ, "XDG_CACHE_HOME": str(cwd.parent / f"{cwd.name}-cache")}
+    cache = cache or cwd.parent / f"{cwd.name}-cache"
+    env = {**os.environ, **(env or {}), "XDG_CACHE_HOME": str(cache)}
     child = subprocess.Popen([program, *args], cwd=cwd, env=env, stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(child.pid, 0)
     seconds = time.perf_counter() - started

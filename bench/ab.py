@@ -1,0 +1,85 @@
+"""The working tree against an earlier commit, on the builds of bench/batch.py, side by side.
+
+    python bench/ab.py REV [--issues 300] [--rounds 5]
+
+A change that saves a few per cent is lost in the noise of these shared machines when two
+runs of bench/batch.py are compared: here both versions run in the same minutes, round after
+round, alternating (the commit checked out in a temporary git worktree, put first on
+``PYTHONPATH``; the same virtual environment and libraries for both, and both compiled to
+bytecode first). Each round of each
+version builds the same new workspace from scratch (empty out/ and parse cache) and then
+again with ``--force``, on two jobs; the versions take turns at going first. Prints one table of medians and the ratios of the two.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from batch import REPO, run, workspace
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("rev", help="the commit to compare the working tree with (HEAD, a tag ...)")
+    parser.add_argument("--issues", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp) / "base"
+        subprocess.run(
+            ["git", "-C", str(REPO), "worktree", "add", "--detach", "-q", str(base), args.rev],
+            check=True,
+        )
+        try:
+            versions = {args.rev: str(base), "working tree": str(REPO)}
+            # Both compiled to bytecode first: a version that compiled its sources in every
+            # process (PYTHONDONTWRITEBYTECODE, a new worktree) would start slower.
+            for path in versions.values():
+                compiled = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+                command = [sys.executable, "-m", "compileall", "-q", f"{path}/newsletter"]
+                subprocess.run(command, check=True, env=compiled)
+            root = workspace(Path(tmp) / "ws", args.issues)
+            found: dict[str, dict[str, list[float]]] = {name: {} for name in versions}
+            for round_ in range(args.rounds):
+                # ABBA: whichever goes first in a round goes second in the next, so that
+                # what one leaves behind (blocks being discarded, a warm page cache) is
+                # shared out evenly
+                order = list(versions.items())
+                for name, path in order if round_ % 2 == 0 else reversed(order):
+                    cache = Path(tmp) / "cache"
+                    shutil.rmtree(cache, ignore_errors=True)
+                    shutil.rmtree(root / "out", ignore_errors=True)
+                    env = {"PYTHONPATH": path}
+                    for kind, extra in (("scratch", []), ("forced", ["--force"])):
+                        seconds, _, cpu = run(
+                            ["build", "--jobs", "2", *extra], root, cache=cache, env=env
+                        )
+                        found[name].setdefault(f"{kind} s", []).append(seconds)
+                        found[name].setdefault(f"{kind} CPU s", []).append(cpu)
+        finally:
+            subprocess.run(
+                ["git", "-C", str(REPO), "worktree", "remove", "--force", str(base)], check=True
+            )
+    columns = ["scratch s", "scratch CPU s", "forced s", "forced CPU s"]
+    print(
+        f"{args.issues} issues on 2 jobs, from scratch then --force: medians of {args.rounds} "
+        "interleaved rounds"
+    )
+    print(f"| {'version':14} | " + " | ".join(f"{c:>13}" for c in columns) + " |")
+    print(f"|{'-' * 16}|" + "|".join("-" * 15 for _ in columns) + "|")
+    medians = {n: {c: statistics.median(found[n][c]) for c in columns} for n in found}
+    for name, row in medians.items():
+        print(f"| {name:14} | " + " | ".join(f"{row[c]:13.2f}" for c in columns) + " |")
+    new, old = medians["working tree"], medians[args.rev]
+    print(f"| {'ratio':14} | " + " | ".join(f"{new[c] / old[c]:12.3f}x" for c in columns) + " |")
+
+
+if __name__ == "__main__":
+    main()
