@@ -34,8 +34,8 @@ def test_the_batch_benchmark_prints_a_row_per_size_and_job_count() -> None:
     assert lines[-3].startswith("12 issues: 1 -> 2 jobs ")
     assert "nothing changed, the next build: " in lines[-3]
     assert lines[-2].startswith(
-        "From scratch (the first build of the new 12-issue workspace, the parse cache empty), "
-        "on 2 jobs: "
+        "From scratch (the first build of the new 12-issue workspace, the parse cache empty; "
+        "median of 1), on 2 jobs: "
     )
     assert lines[-1].startswith("Floor (each issue's MJML through MRML and css-inline into ")
 
