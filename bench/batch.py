@@ -8,9 +8,10 @@ spare, as no later one does. The first of them, the build from scratch (a new wo
 nothing in out/, and an empty parse cache: a fresh machine's first build) on two jobs, is
 measured as many times as the rows (each time out/ and the cache cleared) and given below.
 Every build here keeps its parse cache in a folder of the bench's own, so that what earlier
-runs left in ~/.cache cannot make a first build look warm. Prints one table of medians from one run (these machines are shared and noisy: compare
-numbers from one run, not across runs). "CPU s" is the processor time of the build and its
-workers together: steadier than the wall clock on a busy machine, and what two cores share.
+runs left in ~/.cache cannot make a first build look warm. Prints one table of medians from
+one run (these machines are shared and noisy: compare numbers from one run, not across runs).
+"CPU s" is the processor time of the build and its workers together: steadier than the wall
+clock on a busy machine, and what two cores share.
 Targets from issue 15: 1,000 issues from scratch in at most 3 s on two cores, a 1 -> 2 jobs
 speed-up of at least 1.8x, peak RSS for 1,000 issues within 1.5x that of 10, and an
 unchanged issue not built again on the next run. The floor measured beside them (MRML,
