@@ -6,7 +6,7 @@ Every row of the table is a forced rebuild (every issue built again) of a worksp
 twice before: the first two builds also parse each issue and make each output folder and its
 spare, as no later one does. The first of them, the build from scratch (a new workspace,
 nothing in out/, and an empty parse cache: a fresh machine's first build) on two jobs, is
-measured as many times as the rows (each time out/ and the cache cleared) and given below.
+measured as many times as the rows (a new workspace each time) and given below.
 Every build here keeps its parse cache in a folder of the bench's own, so that what earlier
 runs left in ~/.cache cannot make a first build look warm. Prints one table of medians from
 one run (these machines are shared and noisy: compare numbers from one run, not across runs).
@@ -94,18 +94,17 @@ def run(
     return seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
-def _from_scratch(root: Path, runs: int) -> tuple[float, float, float]:
-    """The medians of ``runs`` builds of the workspace at ``root`` from scratch on two jobs:
-    out/ and its parse cache removed before each (and the removal synced to the disk, so
-    that no build pays for discarding the blocks an earlier one freed)."""
+def _from_scratch(base: Path, issues: int, runs: int) -> tuple[Path, tuple[float, float, float]]:
+    """The medians of ``runs`` builds from scratch on two jobs, each of a new workspace of
+    ``issues`` issues under ``base`` (with its own new parse cache), and the last of them.
+    A new workspace each time, as a fresh machine's first build has: not one whose out/ was
+    just removed, which leaves the disk busy discarding what it freed."""
     samples = []
-    for _ in range(runs):
-        shutil.rmtree(root / "out", ignore_errors=True)
-        shutil.rmtree(root.parent / f"{root.name}-cache", ignore_errors=True)
-        os.sync()
+    for n in range(runs):
+        root = workspace(base / f"{issues}-{n}", issues)
         samples.append(run(["build", "--jobs", "2"], root))
     seconds, peak, cpu = zip(*samples, strict=True)
-    return statistics.median(seconds), max(peak), statistics.median(cpu)
+    return root, (statistics.median(seconds), max(peak), statistics.median(cpu))
 
 
 def main() -> None:
@@ -123,13 +122,12 @@ def main() -> None:
     rss: dict[tuple[int, int], float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for issues in (10, args.issues):
-            root = workspace(Path(tmp) / str(issues), issues)
-            # Unmeasured, so that every row is a forced rebuild of a workspace built before,
-            # as an editor's is: the first build of an issue parses it (the parse cache keeps
-            # what it found for the next) and makes its output folder, the second makes the
-            # spare folder that every later one writes over, costs no later build pays;
-            # measured, they made whichever row came first look slower or heavier.
-            first = _from_scratch(root, args.runs)
+            # Not rows of the table, so that every row is a forced rebuild of a workspace
+            # built before, as an editor's is: the first build of an issue parses it (the
+            # parse cache keeps what it found for the next) and makes its output folder, the
+            # second makes the spare folder that every later one writes over, costs no later
+            # build pays; as rows, they made whichever row came first look slower or heavier.
+            root, first = _from_scratch(Path(tmp), issues, args.runs)
             run(["build", "--force", "--jobs", "2"], root)
             for jobs in (1, 2):
                 samples = [
