@@ -6,10 +6,11 @@ A change that saves a few per cent is lost in the noise of these shared machines
 runs of bench/batch.py are compared: here both versions run in the same minutes, round after
 round, alternating (the commit checked out in a temporary git worktree, put first on
 ``PYTHONPATH``; the same virtual environment and libraries for both, and both compiled to
-bytecode first). Each round of each
-version builds the same new workspace from scratch (empty out/ and parse cache), then twice
-with ``--force``, on two jobs: the second build also makes each folder's spare, the third is
-a forced rebuild as bench/batch.py's rows are. The versions take turns at going first. Prints one table of medians and the ratios of the two.
+bytecode first). Each round of each version builds the same new workspace from scratch
+(empty out/ and parse cache), then twice with ``--force``, on two jobs: the second build
+also makes each folder's spare, the third is a forced rebuild as bench/batch.py's rows are.
+The versions take turns at going first; the first round is not counted. Prints one table of
+medians and the ratios of the two.
 """
 
 from __future__ import annotations
