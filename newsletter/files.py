@@ -13,7 +13,7 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["UMASK", "link_outside", "new_file_mode", "within", "write_whole"]
+__all__ = ["UMASK", "link_outside", "new_file_mode", "within", "write_all", "write_whole"]
 
 #: The process's umask, read once (reading it means setting it).
 UMASK = os.umask(0)
@@ -61,6 +61,14 @@ def write_whole(
     finally:
         temporary.unlink(missing_ok=True)
     return True
+
+
+def write_all(handle: int, data: bytes) -> None:
+    """Write all of ``data`` to the open file ``handle``, however many writes it takes (a
+    write may take less than it is given): plain system calls, no buffered file object."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(handle, view) :]
 
 
 def link_outside(path: str, folder: str) -> str | None:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from newsletter.errors import NewsletterError
-from newsletter.files import UMASK, write_whole
+from newsletter.files import UMASK, write_all, write_whole
 
 __all__ = [
     "flush_disk",
@@ -148,9 +148,7 @@ def _write_over(target: str, data: bytes, *, flush: bool, into: int) -> None:
     longer."""
     handle, size = _open_own(target, into)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(handle, view) :]
+        write_all(handle, data)
         if size > len(data):
             os.ftruncate(handle, len(data))
         if flush:

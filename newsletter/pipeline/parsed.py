@@ -29,7 +29,7 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
-from newsletter.files import write_whole
+from newsletter.files import write_all, write_whole
 
 __all__ = [
     "CACHE_ENTRIES",
@@ -122,9 +122,7 @@ def _write_new(path: Path, signed: bytes) -> None:
     check like any corrupt one (and, being there, is replaced whole once parsed again)."""
     handle = os.open(path, _NEW, 0o600)  # an existing name, a link too, is never opened
     try:
-        view = memoryview(signed)
-        while view:
-            view = view[os.write(handle, view) :]
+        write_all(handle, signed)
     except OSError:
         os.unlink(path)  # this process's own file, never read whole
         raise
