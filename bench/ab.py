@@ -43,8 +43,8 @@ def main() -> None:
             versions = {args.rev: str(base), "working tree": str(REPO)}
             # Both compiled to bytecode first: a version that compiled its sources in every
             # process (PYTHONDONTWRITEBYTECODE, a new worktree) would start slower.
+            compiled = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
             for path in versions.values():
-                compiled = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
                 command = [sys.executable, "-m", "compileall", "-q", f"{path}/newsletter"]
                 subprocess.run(command, check=True, env=compiled)
             root = workspace(Path(tmp) / "ws", args.issues)
