@@ -6,7 +6,7 @@ A change that saves a few per cent is lost in the noise of these shared machines
 runs of bench/batch.py are compared: here both versions run in the same minutes, round after
 round, alternating (the commit checked out in a temporary git worktree, put first on
 ``PYTHONPATH``; the same virtual environment and libraries for both, and both compiled to
-bytecode first). Each round of each version builds the same new workspace from scratch
+bytecode first). Each round of each version builds a new workspace of its own from scratch
 (empty out/ and parse cache), then twice with ``--force``, on two jobs: the second build
 also makes each folder's spare, the third is a forced rebuild as bench/batch.py's rows are.
 The versions take turns at going first; the first round is not counted. Prints one table of
@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from batch import REPO, run, workspace
+from batch import REPO, disk_note, run, workspace
 
 
 def main() -> None:
@@ -47,7 +46,6 @@ def main() -> None:
             for path in versions.values():
                 command = [sys.executable, "-m", "compileall", "-q", f"{path}/newsletter"]
                 subprocess.run(command, check=True, env=compiled)
-            root = workspace(Path(tmp) / "ws", args.issues)
             found: dict[str, dict[str, list[float]]] = {name: {} for name in versions}
             # A first round is not counted: the first build of all reads what no later one
             # reads from the disk. Then ABBA: whichever goes first in a round goes second in
@@ -56,10 +54,12 @@ def main() -> None:
             for round_ in range(-1, args.rounds):
                 order = list(versions.items())
                 for name, path in order if round_ % 2 == 0 else reversed(order):
-                    cache = Path(tmp) / "cache"
-                    shutil.rmtree(cache, ignore_errors=True)
-                    shutil.rmtree(root / "out", ignore_errors=True)
-                    os.sync()  # the removal's blocks discarded before, not during, the builds
+                    # A new workspace and parse cache each time, all kept to the end: a
+                    # build from scratch just after the last one's files were removed
+                    # makes its own files slower (see batch.disk_note), by how many were.
+                    side = "tree" if path == str(REPO) else "base"
+                    own = Path(tmp) / f"round-{round_ + 1}" / side
+                    root, cache = workspace(own / "ws", args.issues), own / "cache"
                     env = {"PYTHONPATH": path}
                     builds = (("scratch", []), ("second", ["--force"]), ("forced", ["--force"]))
                     for kind, extra in builds:
@@ -73,6 +73,7 @@ def main() -> None:
             subprocess.run(
                 ["git", "-C", str(REPO), "worktree", "remove", "--force", str(base)], check=True
             )
+        note = disk_note(Path(tmp))
     columns = ["scratch s", "scratch CPU s", "second s", "forced s", "forced CPU s"]
     print(
         f"{args.issues} issues on 2 jobs, from scratch, then --force twice (the second "
@@ -85,6 +86,8 @@ def main() -> None:
         print(f"| {name:14} | " + " | ".join(f"{row[c]:13.2f}" for c in columns) + " |")
     new, old = medians["working tree"], medians[args.rev]
     print(f"| {'ratio':14} | " + " | ".join(f"{new[c] / old[c]:12.3f}x" for c in columns) + " |")
+    if note:
+        print(f"Note: {note}")
 
 
 if __name__ == "__main__":
