@@ -8,11 +8,13 @@ the same), and printed from there when the terminal is as wide as click's widest
 A command that has finished also skips what Python does after it: freeing every object and
 module one by one, a sixth of a cold ``newsletter build`` on the machines we measure, work
 whose only effect is on memory the kernel takes back anyway (see :func:`_end_without_teardown`).
+And it looks for garbage less often than Python does by default (see :data:`GC_YOUNG`).
 """
 
 from __future__ import annotations
 
 import atexit
+import gc
 import os
 import sys
 from typing import TYPE_CHECKING, Any
@@ -28,6 +30,14 @@ HELP_FILE = os.path.join(os.path.dirname(__file__), "help.txt")
 
 #: click lays help out for min(columns, 80) - 2: from 80 columns up it is the same text.
 _WIDEST = 80
+
+#: New objects between two looks for garbage in cycles (Python's default: 700). A cold build
+#: makes some 50,000 that live as long as the process (its modules' functions, classes and
+#: tables), and every look walked them again: 4 % of its instructions, for no garbage at all.
+#: At this many, a cold build never looks; a batch, a send or the preview still does, every
+#: 50,000 objects, and what an issue's build leaves in cycles (Jinja's macros and the issue
+#: they render) is a few KB: 300 issues built in one process peaked at 47 MB against 40.
+GC_YOUNG = 50_000
 
 #: The exit status of the command that finished, for :func:`_end_without_teardown`; ``None``
 #: while it runs, and when something other than a normal exit ends it.
@@ -56,6 +66,7 @@ def main() -> None:
             sys.stdout.write(help_text.read())
         return
     global _status
+    gc.set_threshold(GC_YOUNG, *gc.get_threshold()[1:])
     # Registered first so that it runs last, after every handler the command registered.
     atexit.register(_end_without_teardown)
     from newsletter.cli.group import cli
