@@ -58,7 +58,6 @@ def stage_folder(
     nothing can swap a link in for it meanwhile), one name for the system to look up each.
     """
     try:
-        folder.parent.mkdir(parents=True, exist_ok=True)
         claimed = _claim_spare(folder) if reuse else None
         if claimed is None:
             staging = _made_staging(folder)
@@ -116,6 +115,9 @@ def _made_staging(folder: Path) -> Path:
         try:
             os.mkdir(staging, 0o777)
         except FileExistsError:  # four random bytes that one of this process's has
+            continue
+        except FileNotFoundError:  # the first write into a new out/: made once, not tried
+            folder.parent.mkdir(parents=True, exist_ok=True)  # by every issue of a batch
             continue
         return staging
     raise FileExistsError(errno.EEXIST, "no free name for a staging folder", str(folder))
