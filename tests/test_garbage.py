@@ -1,6 +1,6 @@
 """A build frees what it made as soon as it is done with it, without the garbage collector: an
 email, its parsed HTML or its checks held in a cycle stay in memory until the collector next
-looks, and the console script has it look only every 50,000 new objects (``GC_YOUNG``), so
+looks, and the console script has it look only every 20,000 new objects (``GC_YOUNG``), so
 over a batch they would pile up."""
 
 from __future__ import annotations
