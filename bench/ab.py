@@ -10,7 +10,8 @@ bytecode first). Each round of each version builds a new workspace of its own fr
 (empty out/ and parse cache), then twice with ``--force``, on two jobs: the second build
 also makes each folder's spare, the third is a forced rebuild as bench/batch.py's rows are.
 The versions take turns at going first; the first round is not counted. Prints one table of
-medians and the ratios of the two.
+medians and the ratios of the two. Every round's workspaces are kept until the end (about
+150 MB each at 300 issues: 1.8 GB for the default five rounds and the uncounted one).
 """
 
 from __future__ import annotations
