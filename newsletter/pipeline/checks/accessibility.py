@@ -196,9 +196,9 @@ def contrast(ctx: Context) -> Iterator[Hit]:
     body = ctx.tree.body
     if body is None:
         return
-    found: list[Hit] = []
-    _visit(body, (0, 0, 0), (255, 255, 255), 16.0, False, ctx, set(), found)
-    yield from found
+    found: dict[tuple[Rgb, Rgb, float], Hit] = {}
+    _visit(body, (0, 0, 0), (255, 255, 255), 16.0, False, ctx, found)
+    yield from found.values()
 
 
 def _visit(
@@ -208,11 +208,11 @@ def _visit(
     size: float,
     bold: bool,
     ctx: Context,
-    seen: set[tuple[Rgb, Rgb, float]],
-    found: list[Hit],
+    found: dict[tuple[Rgb, Rgb, float], Hit],
 ) -> None:
     """:func:`contrast` of ``el`` and what is in it, which inherits the colours, size and
-    boldness given. A function of the module, not a closure in :func:`contrast`: calling
+    boldness given, into ``found``: the first text of each colour, background and ratio
+    needed, in document order. A function of the module, not a closure in :func:`contrast`: calling
     itself, a closure held itself, and the context with the parsed email, in a cycle that
     only the garbage collector freed. (A loop over a stack took twice as long.)"""
     attributes = el.attributes
@@ -240,16 +240,13 @@ def _visit(
         large = size >= 24 or (bold and size >= 18.66)
         needed = 3.0 if large else 4.5
         ratio = contrast_ratio(color, background)
-        if ratio < needed and (color, background, needed) not in seen:
-            seen.add((color, background, needed))
+        if ratio < needed and (color, background, needed) not in found:
             text = text_of(el)
-            found.append(
-                Hit(
-                    f"text {text[:40]!r} is {_hex(color)} on {_hex(background)}, contrast "
-                    f"{ratio:.1f}:1, below WCAG AA ({needed:g}:1): darken the text or "
-                    "lighten the background in the theme",
-                    ctx.at_element(el, text),
-                )
+            found[color, background, needed] = Hit(
+                f"text {text[:40]!r} is {_hex(color)} on {_hex(background)}, contrast "
+                f"{ratio:.1f}:1, below WCAG AA ({needed:g}:1): darken the text or "
+                "lighten the background in the theme",
+                ctx.at_element(el, text),
             )
     for child in children:
-        _visit(child, color, background, size, bold, ctx, seen, found)
+        _visit(child, color, background, size, bold, ctx, found)
