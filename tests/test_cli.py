@@ -185,9 +185,8 @@ def test_build_writes_every_output_file(workspace_dir: Path) -> None:
         "text",
         "merge-fields",
         "eml",
-        "check",
     }
-    assert "warnings" not in meta  # what the editor should hear is in the findings
+    assert "warnings" not in meta and "findings" not in meta  # the checks' business
 
 
 def test_a_failed_build_leaves_the_previous_output_untouched(workspace_dir: Path) -> None:
@@ -548,7 +547,14 @@ def test_the_loaders_warnings_reach_build_and_check(workspace_dir: Path) -> None
     )
     ws = ["--workspace", str(workspace_dir)]
     code, out, _ = run("build", *ws)
-    assert code == 0 and "1 warning" in out
+    said = f"  warning: issues/{EXAMPLE}.yaml:7: lead.kicker: is empty because # starts a comment"
+    assert code == 0 and said in out, out
+    code, out, _ = run("build", "--json", "--force", *ws)
+    assert [w[:40] for w in json.loads(out)[0]["warnings"]] == [
+        said.removeprefix("  warning: ")[:40]
+    ]
+    code, out, _ = run("build", "--check", *ws)
+    assert code == 0 and "  1 warning, " in out and said in out, out
     code, out, _ = run("check", "putin", "--json", *ws)
     found = [f for f in json.loads(out) if f["id"] == "issue-file"]
     assert found == [

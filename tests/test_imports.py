@@ -90,10 +90,14 @@ def test_validate_loads_no_renderer_compiler_inliner_or_checker(fresh: Path) -> 
 
 def test_a_build_loads_its_stages_and_no_sender_fetcher_or_pool(fresh: Path) -> None:
     used = loaded(["build"], fresh)
-    assert used == {"jinja2", "mjml", "selectolax", "css_inline", "yaml", "babel", "markdown_it"}
+    assert used == {"jinja2", "mjml", "css_inline", "yaml", "babel", "markdown_it"}
     # the unchanged issue's parse, its date and its Markdown are kept (pipeline.parsed): no
     # YAML parser, Babel or markdown-it the second time
     assert loaded(["build", "--force"], fresh) == used - {"yaml", "babel", "markdown_it"}
+    # the checks read the HTML with selectolax, only when asked for
+    assert loaded(["build", "--check"], fresh) == used - {"yaml", "babel", "markdown_it"} | {
+        "selectolax"
+    }
 
 
 def test_an_image_read_before_is_linked_without_pillow(workspace_dir: Path) -> None:

@@ -22,18 +22,25 @@ if TYPE_CHECKING:
 Examples:
   newsletter build                         # every issue in issues/
   newsletter build issues/2025-06-26-putin-poaches-the-neighbors.yaml
+  newsletter build --check                 # and count each issue's findings
   newsletter build --json > build.json
 
 \b
 Writes out/<slug>/: email.html (inlined, for any ESP), email.txt (plain text),
 email.mjml (for theme debugging), message.eml (a complete message to the sample
-subscriber) and meta.json (sizes, timings, findings).""",
+subscriber) and meta.json (sizes, timings; the findings with --check).""",
 )
 @issues_argument
 @workspace_option
 @click.option("--json", "as_json", is_flag=True, help="Print a summary as JSON on stdout.")
 @click.option(
     "--force", is_flag=True, help="Build every issue, even those unchanged since their last build."
+)
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Run the checks too: a count per issue, the findings in meta.json (newsletter check "
+    "lists them).",
 )
 @click.option(
     "--jobs",
@@ -43,7 +50,12 @@ subscriber) and meta.json (sizes, timings, findings).""",
     help="Processes to build on (default: every core when there are 4 or more issues).",
 )
 def command(
-    issues: tuple[Path, ...], workspace: Path | None, as_json: bool, force: bool, jobs: int | None
+    issues: tuple[Path, ...],
+    workspace: Path | None,
+    as_json: bool,
+    force: bool,
+    check: bool,
+    jobs: int | None,
 ) -> None:
     """Build issues into out/<slug>/. Without ISSUE, builds every issue in issues/.
 
@@ -56,9 +68,13 @@ def command(
     ws = open_workspace(workspace)
     # Each issue's lines as soon as it is written: a build of many issues shows its progress.
     shown = None if as_json else partial(_report, ws)
-    report = build(ws, issue_paths(ws, issues), jobs=jobs, force=force, on_built=shown)
+    paths = issue_paths(ws, issues)
+    report = build(ws, paths, jobs=jobs, force=force, check=check, on_built=shown)
     if as_json:
-        summary = [{"ok": True, "out": ws.display(b.folder), **b.meta()} for b in report.built]
+        summary = [
+            {"ok": True, "out": ws.display(b.folder), **b.meta(), "warnings": [*b.warnings]}
+            for b in report.built
+        ]
         summary += [
             {"ok": True, "out": ws.display(f), "slug": f.name, "unchanged": True}
             for f in report.unchanged
@@ -84,6 +100,7 @@ def command(
 
 
 def _report(ws: Workspace, built: Built) -> None:
+    from newsletter.errors import styled
     from newsletter.model.findings import summary
 
     folder = ws.display(built.folder)
@@ -93,6 +110,8 @@ def _report(ws: Workspace, built: Built) -> None:
         f"built {folder}/  html {clip}, text {sizes['email.txt'] / 1024:.1f} KB, "
         f"{built.total_ms:.0f} ms"
     )
-    if built.severities:
-        counts = summary(built.severities)
-        click.echo(f"  {counts} (run newsletter check for details)")
+    for warning in built.warnings:
+        click.echo(f"  {styled('warning:', 'warning')} {warning}")
+    if built.checked:
+        details = " (run newsletter check for details)" if built.severities else ""
+        click.echo(f"  {summary(built.severities)}{details}")

@@ -1,5 +1,9 @@
 """``newsletter build``: issue files in, ``out/<slug>/`` out, each folder replaced whole.
 
+The checks are not part of a build unless asked for (``check``): ``newsletter check``, the
+preview, ``export`` and ``send`` run them where they decide something, and a build of many
+issues spent a quarter of its time on findings nobody read.
+
 Every issue is built in memory first (:func:`~newsletter.pipeline.stages.build_issue`); only a
 complete folder is written, swapped in for the old one (:func:`~newsletter.commands.output.
 replace_folder`). Many issues are built on all cores, since a build is CPU-bound (MJML, CSS
@@ -24,7 +28,7 @@ from newsletter.commands.output import flush_disk, replace_file, stage_folder, s
 from newsletter.errors import Problem
 from newsletter.model.artifact import BuildResult
 from newsletter.model.workspace import Workspace
-from newsletter.pipeline.stages import build_issue
+from newsletter.pipeline.stages import STAGES, build_issue
 from newsletter.processes import die_with_parent
 from newsletter.record import Record
 from newsletter.targets.files import email_folder
@@ -38,6 +42,9 @@ class Built(Record):
 
     folder: Path
     summary: dict[str, object]
+    #: the issue file's own warnings (``validate``'s: what the loader found allowed but
+    #: probably not meant), which every build has, checked or not, at no cost
+    warnings: tuple[str, ...] = ()
 
     def meta(self) -> dict[str, object]:
         return self.summary
@@ -59,9 +66,15 @@ class Built(Record):
         return sum(timings.values())
 
     @property
+    def checked(self) -> bool:
+        """Whether the checks ran (``build(check=True)``): only then are there findings."""
+        return "findings" in self.summary
+
+    @property
     def severities(self) -> list[str]:
-        """The severity of each finding, most severe first."""
-        findings: list[dict[str, str]] = self.summary["findings"]  # type: ignore[assignment]
+        """The severity of each finding, most severe first (none when not :attr:`checked`)."""
+        findings: list[dict[str, str]]
+        findings = self.summary.get("findings", [])  # type: ignore[assignment]
         return [finding["severity"] for finding in findings]
 
 
@@ -78,6 +91,7 @@ class _Staged(Record):
     slug: str = ""
     staging: Path | None = None
     summary: dict[str, object] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
     problems: tuple[Problem, ...] = ()
 
 
@@ -101,18 +115,21 @@ def build(
     *,
     jobs: int | None = None,
     force: bool = False,
+    check: bool = False,
     on_built: Callable[[Built], None] | None = None,
 ) -> BuildReport:
     """Build ``paths`` into ``out/<slug>/``; an issue with a problem writes nothing.
+    ``check`` runs the checks too and records their findings in ``meta.json``.
 
     An issue whose file, assets, theme, settings and tool are as they were at its last build
-    is not built again (``force`` builds it anyway): ``out/.build-cache.json`` keeps the key
-    of each. Two issue files with the same slug would overwrite each other's folder: the
+    is not built again (``force`` builds it anyway), unless ``check`` asks for findings that
+    build did not make: ``out/.build-cache.json`` keeps the key of each, and whether it was
+    checked. Two issue files with the same slug would overwrite each other's folder: the
     second is a problem, named with the first. ``on_built`` is told of each issue as soon
     as its folder is in place, in the order given: the progress of a long build.
     """
     report = BuildReport()
-    cache = _Cache(workspace)
+    cache = _Cache(workspace, checked=check)
     slugs: dict[str, Path] = {}  # slug -> the first issue file of the run with it
     todo: list[Path] = []
     for path in paths:
@@ -128,7 +145,8 @@ def build(
     if cache.forget_all(todo):
         cache.save()
     # In the order given, each written as soon as it and those before it are built.
-    stage = partial(_stage, shared=cache.shared_key())
+    stages = None if check else _UNCHECKED
+    stage = partial(_stage, shared=cache.shared_key(), stages=stages)
     for staged in _in_workers(stage, todo, workspace, jobs=jobs):
         name = staged.display
         if staged.staging is None:
@@ -144,7 +162,7 @@ def build(
         folder = workspace.out_dir / staged.slug
         swap_in(folder, staged.staging, keep=("export",), spare=True)
         cache.remember(staged.source, staged.slug, staged.key)
-        report.built.append(Built(folder, staged.summary))
+        report.built.append(Built(folder, staged.summary, staged.warnings))
         if on_built is not None:
             on_built(report.built[-1])
     if report.built:
@@ -153,19 +171,26 @@ def build(
     return report
 
 
+#: The stages of a build that was not asked to check.
+_UNCHECKED = tuple(stage.name for stage in STAGES if stage.name != "check")
+
+
 class _Cache:
-    """Which issue built which folder from what: a key over everything a build reads."""
+    """Which issue built which folder from what: a key over everything a build reads, and
+    whether its checks ran. ``checked``: whether this build runs them, so that a folder
+    without findings is not taken for one with them."""
 
     NAME = ".build-cache.json"
 
-    def __init__(self, workspace: Workspace) -> None:
+    def __init__(self, workspace: Workspace, *, checked: bool = False) -> None:
         self.workspace = workspace
+        self.checked = checked
         self.path = workspace.out_dir / self.NAME
         try:
             entries = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             entries = {}
-        self.entries: dict[str, dict[str, str]] = entries if isinstance(entries, dict) else {}
+        self.entries: dict[str, dict[str, object]] = entries if isinstance(entries, dict) else {}
         self._saved = dict(self.entries)  # what the file holds: an unchanged cache is not written
         self._shared: str | None = None
         self._names: dict[Path, str] = {}
@@ -190,11 +215,16 @@ class _Cache:
         entry = self.entries.get(self._name(path))
         if not entry or entry.get("key") != _key(self.shared_key(), path):
             return None
-        folder = self.workspace.out_dir / entry["slug"]
+        if self.checked and not entry.get("checked"):
+            return None
+        folder = self.workspace.out_dir / str(entry["slug"])
         return folder if (folder / "meta.json").is_file() else None
 
     def remember(self, path: Path, slug: str, key: str) -> None:
-        self.entries[self._name(path)] = {"key": key, "slug": slug}
+        entry: dict[str, object] = {"key": key, "slug": slug}
+        if self.checked:
+            entry["checked"] = True
+        self.entries[self._name(path)] = entry
 
     def forget_all(self, paths: Sequence[Path]) -> bool:
         """Forget each of ``paths``; whether any was remembered."""
@@ -297,19 +327,27 @@ def _build(
     return build_issue(path, workspace, now=now, stages=stages)
 
 
-def _stage(workspace: Workspace, now: dt.datetime, path: Path, *, shared: str) -> _Staged:
-    """Build one issue and write its folder's files beside the old folder (in a worker, when
-    there are several, so that the writes run side by side too); the parent
-    swaps it in, after making sure no earlier issue of the run has the slug. ``shared`` is
-    the part of the cache key all issues share."""
+def _stage(
+    workspace: Workspace,
+    now: dt.datetime,
+    path: Path,
+    *,
+    shared: str,
+    stages: Collection[str] | None,
+) -> _Staged:
+    """Build one issue (only ``stages``, when given) and write its folder's files beside the
+    old folder (in a worker, when there are several, so that the writes run side by side
+    too); the parent swaps it in, after making sure no earlier issue of the run has the slug.
+    ``shared`` is the part of the cache key all issues share."""
     key = _key(shared, path)
-    result = build_issue(path, workspace, now=now)
+    result = build_issue(path, workspace, now=now, stages=stages)
     if result.artifact is None:
         return _Staged(path, workspace.display(path), key, problems=result.problems)
     artifact = result.artifact
     files, summary = email_folder(artifact)
     staging = stage_folder(workspace.out_dir / artifact.slug, files, flush=False, reuse=True)
-    return _Staged(path, artifact.display, key, artifact.slug, staging, summary)
+    warnings = tuple(map(str, artifact.issue.warnings))
+    return _Staged(path, artifact.display, key, artifact.slug, staging, summary, warnings)
 
 
 def _start_worker(worker: tuple[Workspace, dt.datetime], parent: int) -> None:

@@ -90,6 +90,13 @@ class Artifact(Record):
     def slug(self) -> str:
         return self.email.slug
 
+    @property
+    def checked(self) -> bool:
+        """Whether the checks ran (the stage times say which stages did): ``newsletter build``
+        leaves them to ``newsletter check`` unless asked, and no findings of an artifact
+        nobody checked would say nothing was wrong."""
+        return "check" in self.timings
+
     def errors(self) -> tuple[Finding, ...]:
         """The findings a send must not go out with."""
         return tuple(f for f in self.findings if f.severity == "error")

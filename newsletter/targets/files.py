@@ -30,9 +30,10 @@ def email_folder(artifact: Artifact) -> tuple[dict[str, bytes], dict[str, object
 
 
 def meta(artifact: Artifact, sizes: dict[str, int]) -> dict[str, object]:
-    """The JSON summary of a build: what ``meta.json`` holds and ``build --json`` prints."""
+    """The JSON summary of a build: what ``meta.json`` holds and ``build --json`` prints;
+    ``findings`` only when the checks ran (:attr:`Artifact.checked`)."""
     email = artifact.email
-    return {
+    summary: dict[str, object] = {
         "slug": email.slug,
         "source": artifact.display,
         "subject": email.subject,
@@ -40,5 +41,7 @@ def meta(artifact: Artifact, sizes: dict[str, int]) -> dict[str, object]:
         "built_at": artifact.built_at.isoformat(timespec="seconds"),
         "sizes": sizes,
         "timings_ms": {stage: round(ms, 2) for stage, ms in artifact.timings.items()},
-        "findings": [finding.to_dict() for finding in artifact.findings],
     }
+    if artifact.checked:
+        summary["findings"] = [finding.to_dict() for finding in artifact.findings]
+    return summary

@@ -132,10 +132,33 @@ def test_an_unknown_client_or_severity_is_an_error(tmp_path: Path) -> None:
 # ---- build -----------------------------------------------------------------------------------
 
 
-def test_build_records_the_findings_and_counts_them(tmp_path: Path) -> None:
+def test_build_leaves_the_checks_to_check(tmp_path: Path) -> None:
     root = make_workspace(tmp_path / "ws")
     write_issue(root, "2025-07-01-sloppy", sloppy_issue)
     code, output = run("build", "-w", str(root))
+    assert code == 0, output
+    meta = json.loads((root / "out" / "2025-07-01-sloppy" / "meta.json").read_text())
+    assert "findings" not in meta and "check" not in meta["timings_ms"]
+    # The issue file's own warning (its date), which the loader found, and no count.
+    assert "  warning: issues/2025-07-01-sloppy.yaml:3: date: the date is 2025-06-26" in output
+    assert "for details" not in output and "info" not in output
+    assert "next: newsletter check" in output
+    # Asked for now, the findings are there: the folder built without them is built again.
+    code, output = run("build", "--check", "-w", str(root))
+    assert code == 0 and "unchanged" not in output, output
+    meta = json.loads((root / "out" / "2025-07-01-sloppy" / "meta.json").read_text())
+    assert {f["id"] for f in meta["findings"]} >= {"size-clipped", "image-insecure"}
+    # A folder built with them does for a build that does not ask for them, and for one that does.
+    for asked in ([], ["--check"]):
+        code, output = run("build", *asked, "-w", str(root))
+        assert code == 0 and output.startswith("unchanged: out/"), output
+        assert "built" not in output
+
+
+def test_build_check_records_the_findings_and_counts_them(tmp_path: Path) -> None:
+    root = make_workspace(tmp_path / "ws")
+    write_issue(root, "2025-07-01-sloppy", sloppy_issue)
+    code, output = run("build", "--check", "-w", str(root))
     assert code == 0, output  # findings never fail a build
     meta = json.loads((root / "out" / "2025-07-01-sloppy" / "meta.json").read_text())
     assert {f["id"] for f in meta["findings"]} >= {"size-clipped", "image-insecure"}
