@@ -7,8 +7,11 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -49,10 +52,52 @@ print(json.dumps([seen, "tomllib" in sys.modules]))
 
 
 @pytest.fixture
-def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty cache folder of this test's own, for this process and the ones it starts."""
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """An empty cache of this test's own, for this process and the ones it starts: the path
+    of its database."""
+    from newsletter.pipeline import parsed
+
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    return tmp_path / "cache" / "newsletter" / "parsed"
+    yield tmp_path / "cache" / "newsletter" / parsed.DATABASE
+    parsed._forget_before_fork()  # this process's connection to it, closed
+
+
+def entries(database: Path) -> dict[str, bytes]:
+    """The entries in ``database``, by name, read as any other program would."""
+    with closing(sqlite3.connect(database)) as db:
+        return dict(db.execute("SELECT name, entry FROM entries"))
+
+
+def overwrite(database: Path, name: str, entry: bytes) -> None:
+    with closing(sqlite3.connect(database)) as db, db:
+        db.execute("UPDATE entries SET entry = ? WHERE name = ?", (entry, name))
+
+
+#: Writes entries in a process that has used the cache and in two workers it forks, at once;
+#: prints how many of them all the first process reads back.
+_FORKED = """\
+import multiprocessing
+from newsletter.pipeline import parsed
+
+def write(worker):
+    for n in range(100):
+        parsed.put("test", f"{worker} {n}", [worker, n])
+    return sum(parsed.get("test", f"{worker} {n}") == [worker, n] for n in range(100))
+
+parsed.put("test", "parent", ["parent"])
+with multiprocessing.get_context("fork").Pool(2) as pool:
+    read = pool.map(write, ["a", "b"])
+mine = sum(parsed.get("test", f"{w} {n}") == [w, n] for w in "ab" for n in range(100))
+print(read, mine, parsed.get("test", "parent"))
+"""
+
+
+def test_forked_workers_write_to_the_cache_at_once(cache: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _FORKED], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split("\n")[0] == "[100, 100] 200 ['parent']", done.stderr
+    assert len(entries(cache)) == 201
 
 
 def load(path: Path, root: Path = REPO, *, code: str = _LOAD) -> tuple[object, bool]:
@@ -70,13 +115,13 @@ def load(path: Path, root: Path = REPO, *, code: str = _LOAD) -> tuple[object, b
 def test_an_unchanged_file_is_read_back_without_pyyaml(cache: Path, tmp_path: Path) -> None:
     example = REPO / "issues" / f"{EXAMPLE}.yaml"
     first, parsed = load(example)
-    kept = len(list(cache.iterdir()))  # the parse, and what the Markdown check found
+    kept = len(entries(cache))  # the parse, and what the Markdown check found
     assert parsed and kept >= 1
     assert load(example) == (first, False)  # the same issue, lines and warnings, no PyYAML
     copy = tmp_path / f"{EXAMPLE}.yaml"
     copy.write_text(example.read_text().replace("kicker: Russia", "kicker: Central Asia"))
     changed, parsed = load(copy)
-    assert parsed and changed != first and len(list(cache.iterdir())) == kept + 1
+    assert parsed and changed != first and len(entries(cache)) == kept + 1
 
 
 def test_a_file_with_problems_reports_them_the_same_from_the_cache(
@@ -95,23 +140,41 @@ def test_a_file_with_problems_reports_them_the_same_from_the_cache(
 
 
 @pytest.mark.parametrize(
-    "attack", ["edit the data", "garbage", "cut off by a killed write", "sign with another key"]
+    "attack",
+    [
+        "edit the data",
+        "garbage",
+        "cut off",
+        "sign with another key",
+        "not a database",
+        "damaged pages",
+    ],
 )
 def test_an_entry_that_is_not_the_tools_own_is_ignored(
     cache: Path, tmp_path: Path, attack: str
 ) -> None:
     example = REPO / "issues" / f"{EXAMPLE}.yaml"
     truth, _ = load(example)
-    for entry in cache.iterdir():  # the parse, and what the Markdown check found
-        mac, payload = entry.read_bytes().split(b"\n", 1)
+    for name, entry in entries(cache).items():  # the parse, and what the Markdown check found
+        mac, payload = entry.split(b"\n", 1)
         if attack == "edit the data":
-            entry.write_bytes(mac + b"\n" + payload.replace(b"Putin poaches", b"Someone poaches"))
+            forged = payload.replace(b"Putin poaches", b"Someone poaches")
+            overwrite(cache, name, mac + b"\n" + forged)
         elif attack == "garbage":
-            entry.write_bytes(os.urandom(200))
-        elif attack == "cut off by a killed write":  # new entries are written in place
-            entry.write_bytes(mac + b"\n" + payload[: len(payload) // 2])
+            overwrite(cache, name, os.urandom(200))
+        elif attack == "cut off":
+            overwrite(cache, name, mac + b"\n" + payload[: len(payload) // 2])
     if attack == "sign with another key":
         (cache.parent / "cache.key").write_bytes(os.urandom(32))
+    if attack == "not a database":  # a disk error, or anything else's file: made again
+        for suffix in ("-wal", "-shm"):
+            Path(f"{cache}{suffix}").unlink(missing_ok=True)
+        cache.write_bytes(os.urandom(8192))
+    if attack == "damaged pages":  # the schema's page whole, the entries' pages garbage
+        with closing(sqlite3.connect(cache)) as db:
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        size = cache.stat().st_size
+        cache.write_bytes(cache.read_bytes()[:4096] + os.urandom(size - 4096))
     assert load(example) == (truth, True)  # parsed again, and the same issue as the file's
     assert load(example) == (truth, False)  # and the cache holds the truth again
 
@@ -131,7 +194,7 @@ def test_unchanged_settings_and_theme_are_read_back_without_tomllib(
     cache: Path, workspace_dir: Path
 ) -> None:
     first, parsed = load(workspace_dir, code=_WORKSPACE)
-    assert parsed and len(list(cache.iterdir())) == 2  # newsletter.toml, gzero's theme.toml
+    assert parsed and len(entries(cache)) == 2  # newsletter.toml, gzero's theme.toml
     assert load(workspace_dir, code=_WORKSPACE) == (first, False)
     config = workspace_dir / "newsletter.toml"
     config.write_text(config.read_text().replace('lang = "en"', 'lang = "en'))
@@ -148,8 +211,8 @@ def test_the_cache_keeps_its_newest_entries_and_drops_the_oldest(
     cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Beyond its size the cache drops its oldest entries, as many as were written since it
-    last counted them, and every newer one still reads back; it counts the folder only every
-    so many writes (listing thousands of names after each write cost more than the write)."""
+    last pruned, and every newer one still reads back; it prunes only every so many writes.
+    An entry written again is as new as the newest."""
     import itertools
 
     from newsletter.pipeline import parsed
@@ -157,15 +220,13 @@ def test_the_cache_keeps_its_newest_entries_and_drops_the_oldest(
     monkeypatch.setattr(parsed, "CACHE_ENTRIES", 8)
     monkeypatch.setattr(parsed, "_COUNT_EVERY", 4)
     monkeypatch.setattr(parsed, "_written", itertools.count())
-    dated: set[str] = set()
     for n in range(21):
         parsed.put("test", f"text {n}", [n])
-        for name in set(os.listdir(cache)) - dated:  # one second apart: an order to drop by
-            os.utime(cache / name, ns=(n * 10**9, n * 10**9))
-            dated.add(name)
-    names = [name for name in os.listdir(cache) if not name.startswith(".")]
-    assert len(names) <= 8 + 4
-    assert [parsed.get("test", f"text {n}") for n in range(17, 21)] == [[17], [18], [19], [20]]
+        if n == 16:
+            parsed.put("test", "text 1", [1])  # the oldest, written again
+    assert 8 <= len(entries(cache)) <= 8 + 4
+    newest = [parsed.get("test", f"text {n}") for n in (1, *range(17, 21))]
+    assert newest == [[1], [17], [18], [19], [20]]
     assert parsed.get("test", "text 0") is None
 
 
@@ -224,14 +285,14 @@ def test_a_body_is_read_once_into_one_entry(cache: Path, monkeypatch: pytest.Mon
     monkeypatch.setattr(parsed, "put", lambda kind, *rest: (kept.append(kind), put(kind, *rest)))
     seen = [markdown.deepest(body), markdown.to_html(body), markdown.to_text(body)]
     assert [kind.split()[:2] for kind in kept] == [["markdown", "readings"]]
-    assert len(list(cache.iterdir())) == 1
+    assert len(entries(cache)) == 1
     read = subprocess.run(
         [sys.executable, "-c", _READ_BODY, body], capture_output=True, text=True, check=True
     )
     assert json.loads(read.stdout) == [json.loads(json.dumps(seen)), False]
     # Other quotes are one more reading of the same entry, not an entry of their own.
     assert markdown.to_html(body, markdown.quote_marks("fr")) == seen[1]  # no quotes to set
-    assert len(kept) == 2 and len(list(cache.iterdir())) == 1
+    assert len(kept) == 2 and len(entries(cache)) == 1
 
 
 @pytest.mark.parametrize(
@@ -255,3 +316,32 @@ def test_only_what_json_gives_back_exactly_is_kept(cache: Path, value: object) -
     plain = {"text": "é", "number": 1, "float": 1.5, "flags": [True, False, None], "nested": [{}]}
     parsed.put("test", "a text", plain)
     assert parsed.get("test", "a text") == plain
+
+
+def test_a_python_without_sqlite_has_no_cache(cache: Path) -> None:
+    """Python built without SQLite (it is optional) loads as well, parsing every time."""
+    blocked = "import sys; sys.modules['sqlite3'] = None\n" + _LOAD
+    example = REPO / "issues" / f"{EXAMPLE}.yaml"
+    truth, _ = load(example)
+    assert [load(example, code=blocked) for _ in range(2)] == [(truth, True)] * 2
+
+
+def test_the_files_of_earlier_versions_are_removed(cache: Path) -> None:
+    """Earlier versions kept a file an entry in ``parsed/``: gone once the cache is used."""
+    cache.parent.mkdir(parents=True, mode=0o700)  # as earlier versions made it
+    old = cache.parent / "parsed"
+    old.mkdir()
+    (old / ("0" * 40)).write_bytes(b"an entry of an earlier version")
+    load(REPO / "issues" / f"{EXAMPLE}.yaml")
+    assert not old.exists() and len(entries(cache)) >= 1
+
+
+def test_a_cache_folder_open_to_others_is_not_read(cache: Path) -> None:
+    """SQLite reads the file before any entry's MAC is checked: another user must not be able
+    to put one there, so a folder others may write to is no cache."""
+    example = REPO / "issues" / f"{EXAMPLE}.yaml"
+    truth, _ = load(example)
+    cache.parent.chmod(0o777)
+    assert [load(example) for _ in range(2)] == [(truth, True)] * 2
+    cache.parent.chmod(0o700)
+    assert load(example) == (truth, False)
