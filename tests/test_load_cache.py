@@ -345,3 +345,37 @@ def test_a_cache_folder_open_to_others_is_not_read(cache: Path) -> None:
     assert [load(example) for _ in range(2)] == [(truth, True)] * 2
     cache.parent.chmod(0o700)
     assert load(example) == (truth, False)
+
+
+#: Holds the cache's database locked for writing while a new process loads an issue; prints
+#: what that process printed.
+_LOCKED = """\
+import sqlite3, subprocess, sys
+holder = sqlite3.connect(sys.argv[1], isolation_level=None)
+holder.execute("BEGIN EXCLUSIVE")
+done = subprocess.run([sys.executable, "-c", sys.argv[2], sys.argv[3], sys.argv[4]],
+                      capture_output=True, text=True, check=True)
+print(done.stdout, end="")
+"""
+
+
+def test_a_database_another_process_holds_is_left_alone(cache: Path, tmp_path: Path) -> None:
+    """While another process holds the database for writing (locked mid-write, or
+    suspended), a new issue still loads, parsed, and its entry is given up rather than
+    waited for; the held database is not removed: what it held is there when let go."""
+    example = REPO / "issues" / f"{EXAMPLE}.yaml"
+    truth, _ = load(example)
+    held = entries(cache)
+    copy = tmp_path / f"{EXAMPLE}.yaml"
+    copy.write_text(example.read_text().replace("kicker: Russia", "kicker: Central Asia"))
+    done = subprocess.run(
+        [sys.executable, "-c", _LOCKED, str(cache), _LOAD, str(copy), str(REPO)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    changed, parsed = json.loads(done.stdout)
+    assert parsed and changed != truth
+    assert entries(cache) == held  # given up while held
+    assert load(copy) == (changed, True) and set(entries(cache)) > set(held)
+    assert load(example) == (truth, False)

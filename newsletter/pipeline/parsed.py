@@ -110,15 +110,19 @@ class _Store:
     """The entries' database, opened once per process (never used across a fork: SQLite's
     locks and file handles are the process's own) and by one thread at a time. A write
     replaces the entry of its name, as the newest; every failure is a miss or a write not
-    made."""
+    made. A database another process kept locked for a second is not used again by this
+    one: a cache is never worth waiting for twice."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
+        self._busy = False
 
     def read(self, name: str) -> bytes | None:
         with self._lock:
+            if self._busy:
+                return None
             try:
                 row = (
                     self._open()
@@ -128,7 +132,7 @@ class _Store:
             except (OSError, ImportError):
                 return None
             except _errors() as error:
-                self._forget_if_broken(error)
+                self._after(error)
                 return None
         return bytes(row[0]) if row and isinstance(row[0], bytes) else None
 
@@ -136,6 +140,8 @@ class _Store:
         """Keep ``signed`` as the entry ``name``; with ``prune``, drop what is older than
         the newest :data:`CACHE_ENTRIES`."""
         with self._lock:
+            if self._busy:
+                return
             try:
                 db = self._open()
                 db.execute(
@@ -149,7 +155,7 @@ class _Store:
             except (OSError, ImportError):
                 return
             except _errors() as error:
-                self._forget_if_broken(error)
+                self._after(error)
 
     def close(self) -> None:
         with self._lock:
@@ -170,13 +176,15 @@ class _Store:
                 self._db = _connect(self.path)
         return self._db
 
-    def _forget_if_broken(self, error: Exception) -> None:
-        """After ``error``: when the file is broken (a disk error, anything else's file),
-        remove it, so that the next use makes it again. Never for a database that is only
-        busy: another process is using it."""
+    def _after(self, error: Exception) -> None:
+        """After SQLite's ``error``: a broken file (a disk error, anything else's file) is
+        removed, so that the next use makes it again; a busy one, which another process is
+        using, is left alone, and by this process for good."""
         if _broken(error):
             self._close()
             self._remove()
+        elif _code(error) in (_BUSY, _LOCKED):
+            self._busy = True
 
     def _close(self) -> None:
         """:meth:`close`, for a caller that holds the lock."""
@@ -202,25 +210,33 @@ class _Never(Exception):
     """Raised by nothing."""
 
 
-#: SQLite's result codes for a database file that is damaged, or not one at all.
+#: SQLite's result codes for a database file that is damaged, or not one at all, and for one
+#: that another connection holds.
 _CORRUPT, _NOT_A_DATABASE = 11, 26
+_BUSY, _LOCKED = 5, 6
+
+
+def _code(error: Exception) -> int:
+    """SQLite's primary result code of ``error`` (without the extended part), or 0."""
+    code = getattr(error, "sqlite_errorcode", 0)
+    return code & 0xFF if isinstance(code, int) else 0
 
 
 def _broken(error: Exception) -> bool:
     """Whether SQLite's ``error`` says the file is damaged or not a database."""
-    return getattr(error, "sqlite_errorcode", None) in (_CORRUPT, _NOT_A_DATABASE)
+    return _code(error) in (_CORRUPT, _NOT_A_DATABASE)
 
 
 def _connect(path: Path) -> sqlite3.Connection:
     """The database at ``path``, made (0600) if there is none. Each statement commits by
     itself; readers never wait for a writer (write-ahead log); and nothing is flushed to the
     disk, since an entry lost in a power cut is only parsed again. A writer waits for another
-    up to five seconds, far more than a write takes."""
+    up to a second, thousands of times what a write takes."""
     import sqlite3
 
     with contextlib.suppress(FileExistsError):
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600))
-    db = sqlite3.connect(path, timeout=5, isolation_level=None, check_same_thread=False)
+    db = sqlite3.connect(path, timeout=1, isolation_level=None, check_same_thread=False)
     try:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=OFF")
