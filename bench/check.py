@@ -71,7 +71,7 @@ def warm(runs: int) -> tuple[dict[str, float], int]:
     from newsletter.model.artifact import Artifact
     from newsletter.pipeline.checks import RULES, run_checks
     from newsletter.pipeline.checks.context import Context
-    from newsletter.pipeline.stages import STAGES, build_issue
+    from newsletter.pipeline.stages import UNCHECKED, build_issue
     from newsletter.workspace import load_workspace
 
     shared = [name for name in SHARED if hasattr(Context, name)]
@@ -79,10 +79,9 @@ def warm(runs: int) -> tuple[dict[str, float], int]:
     with tempfile.TemporaryDirectory() as folder:
         paths = variants(Path(folder), 2 * runs + 1)
         workspace = load_workspace(Path(folder))
-        compose = [s.name for s in STAGES if s.name != "check"]
 
         def built(path: Path) -> Artifact:
-            result = build_issue(path, workspace, stages=compose)
+            result = build_issue(path, workspace, stages=UNCHECKED)
             assert result.artifact is not None, result.problems
             return result.artifact
 
@@ -106,12 +105,11 @@ def child(mode: str, frozen: bool) -> None:
     does before its check stage, as the stage imports the checks only when it runs), then
     import them (``import``) and run them (``checks``), printing the milliseconds of each as
     JSON."""
-    from newsletter.pipeline.stages import STAGES, build_issue
+    from newsletter.pipeline.stages import UNCHECKED, build_issue
     from newsletter.workspace import load_workspace
 
     workspace = load_workspace(REPO)
-    compose = [s.name for s in STAGES if s.name != "check"]
-    result = build_issue(REPO / "issues" / EXAMPLE, workspace, stages=compose)
+    result = build_issue(REPO / "issues" / EXAMPLE, workspace, stages=UNCHECKED)
     assert result.artifact is not None, result.problems
     if frozen:
         gc.freeze()

@@ -11,10 +11,10 @@ the current release, which this script installs into .venv/mjml5 the first time.
 a Python process that only reads the example's MJML, runs MRML and css-inline, and writes
 five files: what no build can go under; "floor + click, jinja2" the same process importing
 the command line's and the theme's libraries too, which the product is built on: what no
-build with them can go under, whatever else it does. "caches empty" is the build with nothing kept from
-an earlier one (no parse cache, no compiled templates): a machine's first build. Where
-valgrind is, the build's instructions are counted too, a figure that does not move with the
-machine's load.
+build with them can go under, whatever else it does. "caches empty" is the build with
+nothing kept from an earlier one (no parse cache, no compiled templates): a machine's first
+build. Where valgrind is, the build's instructions are counted too, a figure that does not
+move with the machine's load.
 """
 
 from __future__ import annotations
@@ -45,6 +45,8 @@ for name in ("email.html", "email.txt", "email.mjml", "message.eml", "meta.json"
 
 #: The libraries every build imports whatever it does: the command line's and the theme's.
 LIBRARIES = "import click, jinja2\n"
+#: The row of the floor with them imported.
+BOUND = "floor + click, jinja2 imported"
 
 
 def instructions(args: list[str], cwd: Path, env: dict[str, str]) -> int | None:
@@ -89,10 +91,7 @@ def main() -> None:
                 [sys.executable, "-c", FLOOR, str(mjml), str(base / "floor")],
                 env,
             ),
-            "floor + click, jinja2 imported": (
-                [sys.executable, "-c", LIBRARIES + FLOOR, str(mjml), str(base / "floor")],
-                env,
-            ),
+            BOUND: ([sys.executable, "-c", LIBRARIES + FLOOR, str(mjml), str(base / "floor")], env),
         }
         for version in (4, 5):
             cli = mjml_cli(version)
@@ -120,7 +119,7 @@ def main() -> None:
         if peers:
             best = min(peers.values())
             print(f"The build takes {ours / best:.2f}x the best peer's time (issue 15: <= 0.2x).")
-            bound = medians["floor + click, jinja2 imported"]
+            bound = medians[BOUND]
             print(
                 f"The floor with click and jinja2 imported alone takes {bound / best:.2f}x "
                 "of it: what no build on those libraries can go under."
@@ -130,8 +129,7 @@ def main() -> None:
         counted = instructions(build, root, env)
         if counted is not None:
             print(f"Instructions of one build (valgrind): {counted / 1e6:,.0f} M", end="")
-            floor = [sys.executable, "-c", LIBRARIES + FLOOR, str(mjml), str(base / "floor")]
-            bound = instructions(floor, root, env)
+            bound = instructions(rows[BOUND][0], root, env)
             print(f"; of the floor with click and jinja2 imported: {(bound or 0) / 1e6:,.0f} M")
 
 

@@ -28,7 +28,7 @@ from newsletter.commands.output import flush_disk, replace_file, stage_folder, s
 from newsletter.errors import Problem
 from newsletter.model.artifact import BuildResult
 from newsletter.model.workspace import Workspace
-from newsletter.pipeline.stages import STAGES, build_issue
+from newsletter.pipeline.stages import UNCHECKED, build_issue
 from newsletter.processes import die_with_parent
 from newsletter.record import Record
 from newsletter.targets.files import email_folder
@@ -145,7 +145,7 @@ def build(
     if cache.forget_all(todo):
         cache.save()
     # In the order given, each written as soon as it and those before it are built.
-    stages = None if check else _UNCHECKED
+    stages = None if check else UNCHECKED
     stage = partial(_stage, shared=cache.shared_key(), stages=stages)
     for staged in _in_workers(stage, todo, workspace, jobs=jobs):
         name = staged.display
@@ -169,10 +169,6 @@ def build(
         flush_disk(workspace.out_dir)
     cache.save()
     return report
-
-
-#: The stages of a build that was not asked to check.
-_UNCHECKED = tuple(stage.name for stage in STAGES if stage.name != "check")
 
 
 class _Cache:

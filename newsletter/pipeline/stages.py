@@ -46,7 +46,7 @@ from newsletter.pipeline.render import HTML_TEMPLATE, TEXT_TEMPLATE, render
 from newsletter.pipeline.transforms import absolute_assets, add_utm, inline_css
 from newsletter.record import Record
 
-__all__ = ["STAGES", "Draft", "Stage", "build_issue", "compose", "run"]
+__all__ = ["STAGES", "UNCHECKED", "Draft", "Stage", "build_issue", "compose", "run"]
 
 
 class Draft(Record):
@@ -211,6 +211,11 @@ STAGES: tuple[Stage, ...] = (
     Stage("eml", _eml),
     Stage("check", _checks),
 )
+
+
+#: The names of every stage but the checks: a build that was not asked to check (``newsletter
+#: build`` without ``--check``), and what the checks are timed against.
+UNCHECKED = tuple(stage.name for stage in STAGES if stage.name != "check")
 
 
 def run(draft: Draft, stages: tuple[Stage, ...] = STAGES) -> Draft:
