@@ -9,7 +9,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from newsletter.cli.options import issue_paths, issues_argument, open_workspace, workspace_option
+from newsletter.cli.options import (
+    echo_warnings,
+    issue_paths,
+    issues_argument,
+    open_workspace,
+    workspace_option,
+)
 
 if TYPE_CHECKING:
     from newsletter.commands.build import Built
@@ -100,7 +106,6 @@ def command(
 
 
 def _report(ws: Workspace, built: Built) -> None:
-    from newsletter.errors import styled
     from newsletter.model.findings import summary
 
     folder = ws.display(built.folder)
@@ -110,8 +115,7 @@ def _report(ws: Workspace, built: Built) -> None:
         f"built {folder}/  html {clip}, text {sizes['email.txt'] / 1024:.1f} KB, "
         f"{built.total_ms:.0f} ms"
     )
-    for warning in built.warnings:
-        click.echo(f"  {styled('warning:', 'warning')} {warning}")
+    echo_warnings(built.warnings)
     if built.checked:
         details = " (run newsletter check for details)" if built.severities else ""
         click.echo(f"  {summary(built.severities)}{details}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -86,3 +86,12 @@ def find_issue(workspace: Workspace, given: Path) -> Path:
     hint = workspace.display(by_name[close[0]]) if close else None
     suffix = f" (did you mean {hint}?)" if hint else ""
     raise click.BadParameter(f"no such file: {given}{suffix}", param_hint="'ISSUE'")
+
+
+def echo_warnings(warnings: Iterable[str]) -> None:
+    """An issue file's own warnings, a line each under the issue's line: ``validate`` and
+    ``build`` say them alike."""
+    from newsletter.errors import styled
+
+    for warning in warnings:
+        click.echo(f"  {styled('warning:', 'warning')} {warning}")

@@ -7,7 +7,13 @@ from pathlib import Path
 
 import click
 
-from newsletter.cli.options import issue_paths, issues_argument, open_workspace, workspace_option
+from newsletter.cli.options import (
+    echo_warnings,
+    issue_paths,
+    issues_argument,
+    open_workspace,
+    workspace_option,
+)
 
 
 @click.command(
@@ -53,8 +59,7 @@ def command(issues: tuple[Path, ...], workspace: Path | None, as_json: bool) -> 
             if not as_json:
                 counted = f", {len(warnings)} warning(s)" if warnings else ""
                 click.echo(f"{name}: {styled('ok', 'ok')}{counted}")
-                for warning in warnings:
-                    click.echo(f"  {styled('warning:', 'warning')} {warning}")
+                echo_warnings(warnings)
     if as_json:
         click.echo(json.dumps(report, indent=2))
     if problems:
